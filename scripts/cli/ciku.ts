@@ -1,0 +1,167 @@
+import { Command, Option } from 'commander';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
+import { createLogger } from '../../services/adapters/logger.ts';
+import { ocflIdFor } from '../../services/archive/items.ts';
+import { objectPathFor } from '../../services/archive/ocfl/layout.ts';
+import {
+  detectOcfl,
+  validateObject,
+  validateStorageRoot,
+  type ValidationReport,
+} from '../../services/archive/ocfl/validator.ts';
+import { loadConfig } from '../../services/config.ts';
+import { CikuError, isCikuError } from '../../services/errors.ts';
+import { openArchive } from '../../services/runtime.ts';
+import { ensureRedis } from './ensure-redis.ts';
+import { loadDemoData } from '../demo/demo-data.ts';
+
+const program = new Command('ciku')
+  .description('瓷库 ciku — the Jingdezhen ceramic heritage archive')
+  .showHelpAfterError();
+const cliAgent = {
+  name: `cli:${process.env.USER ?? 'operator'}`,
+  address: `urn:ciku:agent:cli:${process.env.USER ?? 'operator'}`,
+};
+
+function printReport(report: ValidationReport, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  for (const f of report.findings) process.stdout.write(`${f.code} ${f.message}\n`);
+  const errors = report.findings.filter((f) => f.severity === 'error').length;
+  const warnings = report.findings.length - errors;
+  process.stderr.write(
+    `${report.valid ? 'valid' : 'INVALID'}: ${report.objects} object(s), ${errors} error(s), ${warnings} warning(s)\n`,
+  );
+}
+
+program
+  .command('validate')
+  .description(
+    'validate an OCFL object or storage root (a folder path), or an item / object id in the archive',
+  )
+  .argument('<target>', 'a path to an OCFL object or storage root, or an item id')
+  .option('--no-digests', 'skip re-reading content to check digests')
+  .option('--json', 'print the report as JSON')
+  .action(async (target: string, opts: { digests: boolean; json?: boolean }) => {
+    const checkDigests = opts.digests;
+    const onDisk = await fs.stat(target).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    let report: ValidationReport;
+    if (onDisk) {
+      const tree = await createFsBlobStore(target, { readOnly: true });
+      const kind = await detectOcfl(tree, '');
+      report =
+        kind === 'storage-root'
+          ? await validateStorageRoot(tree, '', { checkDigests })
+          : await validateObject(tree, '', { checkDigests });
+    } else {
+      const config = loadConfig();
+      const archive = await openArchive(config);
+      try {
+        const oid = target.includes(':') ? target : ocflIdFor(target);
+        const prefix = `${archive.ocfl.rootPrefix}/${objectPathFor(oid)}/`;
+        if (!(await archive.ocfl.exists(oid)))
+          throw new CikuError('CIKU_ERR_OBJECT_NOT_FOUND', `no folder or object ${target}`);
+        report = await validateObject(archive.blobs, prefix, { checkDigests, expectedId: oid });
+      } finally {
+        await archive.close();
+      }
+    }
+    printReport(report, opts.json === true);
+    process.exitCode = report.valid ? 0 : 1;
+  });
+
+program
+  .command('ingest')
+  .description('create an item from local files (one OCFL version)')
+  .requiredOption(
+    '--kind <kind>',
+    'item kind (oral_history, archive_document, collection_object, inheritor, ich_project, heritage_site, media)',
+  )
+  .requiredOption('--title <title>', 'metadata title')
+  .option('--id <id>', 'accession-style id (default: generated)')
+  .option('--metadata <json>', 'more metadata fields as a JSON object')
+  .addOption(
+    new Option('--access <level>', 'access level')
+      .choices(['public', 'restricted', 'private'])
+      .default('private'),
+  )
+  .argument('[files...]', 'files to ingest')
+  .action(
+    async (
+      files: string[],
+      opts: { kind: string; title: string; id?: string; metadata?: string; access: string },
+    ) => {
+      const config = loadConfig();
+      const archive = await openArchive(config);
+      try {
+        const extra = opts.metadata ? (JSON.parse(opts.metadata) as Record<string, unknown>) : {};
+        const item = await archive.items.create(
+          {
+            ...(opts.id === undefined ? {} : { id: opts.id }),
+            kind: opts.kind,
+            metadata: { ...extra, title: opts.title },
+            access: { level: opts.access },
+            files: files.map((f) => ({ name: path.basename(f), body: createReadStream(f) })),
+          },
+          cliAgent,
+        );
+        process.stdout.write(`${JSON.stringify(item, null, 2)}\n`);
+      } finally {
+        await archive.close();
+      }
+    },
+  );
+
+program
+  .command('start')
+  .description(
+    'prepare the embedded archive: a local Redis if none answers, the storage root, recovery, demo data',
+  )
+  .option('--no-demo', 'do not load the demo items on first start')
+  .action(async (opts: { demo: boolean }) => {
+    const config = loadConfig();
+    const log = createLogger(config.logLevel);
+    await fs.mkdir(config.dataDir, { recursive: true });
+    await ensureRedis(config, log);
+    const archive = await openArchive(config);
+    try {
+      const recovered = await archive.ocfl.recoverAll();
+      for (const r of recovered)
+        log.warn({ id: r.id, outcome: r.outcome }, 'recovered an interrupted version write');
+      if (opts.demo) {
+        const loaded = await loadDemoData(archive.items, config.dataDir);
+        if (loaded > 0) log.info({ items: loaded }, 'demo data loaded');
+      }
+      let count = 0;
+      for await (const id of archive.items.list()) {
+        void id;
+        count += 1;
+      }
+      log.info({ dataDir: config.dataDir, storage: config.storage.kind, items: count }, 'archive ready');
+      process.stdout.write(
+        `ciku archive ready: ${count} item(s) in ${config.storage.kind === 'fs' ? config.storage.root : config.storage.bucket}\n` +
+          `validate it with: npx ciku validate ${config.storage.kind === 'fs' ? path.join(config.storage.root, 'ocfl') : '<item-id>'}\n`,
+      );
+    } finally {
+      await archive.close();
+    }
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (isCikuError(err)) {
+    process.stderr.write(`${err.code} ${err.message}\n`);
+    process.exitCode = 2;
+  } else {
+    throw err;
+  }
+}

@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import {
+  assertKey,
+  defaultAlgorithms,
+  HashingStream,
+  type BlobStat,
+  type BlobStore,
+  type ByteRange,
+  type PutOptions,
+  type PutResult,
+} from '../archive/blob-store.ts';
+import { CikuError, errnoCode } from '../errors.ts';
+
+/** Temp files live in one folder inside the root, so a rename into place never crosses a filesystem. */
+const TMP_DIR = '.ciku-tmp';
+const WRITE_HWM = 1024 * 1024;
+
+/**
+ * Writes to an open file and fsyncs it in `final`, so the pipeline resolves only once the bytes are durable. (A
+ * WriteStream with `autoClose: false` never emits `close`, which `pipeline` would wait for.)
+ */
+class FileSink extends Writable {
+  constructor(private readonly handle: FileHandle) {
+    super({ highWaterMark: WRITE_HWM });
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    this.handle.writev(chunks.map((c) => c.chunk)).then(() => done(), done);
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    this.handle.sync().then(() => done(), done);
+  }
+}
+
+/**
+ * The embedded BlobStore: one file per key under `root`. Publishing is temp file → fsync → rename (→ fsync of the
+ * parent directory), so a crash leaves either the old file or the complete new one.
+ */
+export async function createFsBlobStore(
+  root: string,
+  options: { readOnly?: boolean } = {},
+): Promise<BlobStore> {
+  const absRoot = path.resolve(root);
+  const tmpRoot = path.join(absRoot, TMP_DIR);
+  if (!options.readOnly) {
+    await fs.mkdir(tmpRoot, { recursive: true });
+    // Temp files left by a crashed writer are never referenced: clear them at open.
+    for (const name of await fs.readdir(tmpRoot)) {
+      await fs.rm(path.join(tmpRoot, name), { force: true, recursive: true });
+    }
+  }
+
+  const fileOf = (key: string): string => {
+    assertKey(key);
+    if (key === TMP_DIR || key.startsWith(`${TMP_DIR}/`)) {
+      throw new CikuError('CIKU_ERR_PATH_INVALID', `storage key ${JSON.stringify(key)} is reserved`);
+    }
+    return path.join(absRoot, key);
+  };
+
+  const fsyncDir = async (dir: string): Promise<void> => {
+    const handle = await fs.open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  };
+
+  async function put(
+    key: string,
+    body: Readable | Buffer | string,
+    options: PutOptions = {},
+  ): Promise<PutResult> {
+    const target = fileOf(key);
+    const tmp = path.join(tmpRoot, randomUUID());
+    const hasher = new HashingStream(options.algorithms ?? defaultAlgorithms);
+    const source =
+      typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
+    try {
+      const handle = await fs.open(tmp, 'wx');
+      try {
+        await pipeline(source, hasher, new FileSink(handle));
+      } finally {
+        await handle.close();
+      }
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      if (options.ifAbsent) {
+        try {
+          await fs.link(tmp, target);
+        } catch (err) {
+          if (errnoCode(err) === 'EEXIST')
+            throw new CikuError('CIKU_ERR_BLOB_EXISTS', `blob ${key} already exists`);
+          throw err;
+        }
+        await fs.rm(tmp, { force: true });
+      } else {
+        await fs.rename(tmp, target);
+      }
+      await fsyncDir(path.dirname(target));
+      return { key, size: hasher.size, digests: hasher.digests() };
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      if (!source.destroyed) source.destroy();
+      if (errnoCode(err) === 'ENAMETOOLONG') {
+        throw new CikuError(
+          'CIKU_ERR_PATH_INVALID',
+          `storage key ${JSON.stringify(key)} is too long for the filesystem`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  async function get(key: string, range?: ByteRange): Promise<Readable> {
+    const file = fileOf(key);
+    let handle;
+    try {
+      handle = await fs.open(file, 'r');
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
+        throw new CikuError('CIKU_ERR_BLOB_NOT_FOUND', `no blob ${key}`);
+      }
+      throw err;
+    }
+    const { size } = await handle.stat();
+    if (range) {
+      const end = range.end ?? size - 1;
+      if (range.start < 0 || range.start > end || (size > 0 && range.start >= size) || end >= size) {
+        await handle.close();
+        throw new CikuError(
+          'CIKU_ERR_BLOB_RANGE',
+          `range ${range.start}-${range.end ?? ''} outside blob of ${size} bytes`,
+        );
+      }
+      return handle.createReadStream({ start: range.start, end, highWaterMark: WRITE_HWM });
+    }
+    return handle.createReadStream({ highWaterMark: WRITE_HWM });
+  }
+
+  async function stat(key: string): Promise<BlobStat | undefined> {
+    try {
+      const s = await fs.stat(fileOf(key));
+      return s.isFile() ? { key, size: s.size, modified: s.mtime } : undefined;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw err;
+    }
+  }
+
+  /** Walks only the folders that can hold keys under `prefix`, one directory handle at a time. */
+  async function* list(prefix: string): AsyncIterable<BlobStat> {
+    assertKey(prefix, { allowPrefix: true });
+    const slash = prefix.lastIndexOf('/');
+    const baseKey = slash === -1 ? '' : prefix.slice(0, slash + 1);
+    yield* walk(baseKey, prefix);
+  }
+
+  async function* walk(dirKey: string, prefix: string): AsyncGenerator<BlobStat> {
+    let dir;
+    try {
+      dir = await fs.opendir(path.join(absRoot, dirKey));
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw err;
+    }
+    for await (const entry of dir) {
+      const key = `${dirKey}${entry.name}`;
+      if (dirKey === '' && entry.name === TMP_DIR) continue;
+      if (entry.isDirectory()) {
+        const asDir = `${key}/`;
+        if (asDir.startsWith(prefix) || prefix.startsWith(asDir)) yield* walk(asDir, prefix);
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        const s = await fs.stat(path.join(absRoot, key)).catch(() => undefined);
+        if (s) yield { key, size: s.size, modified: s.mtime };
+      }
+    }
+  }
+
+  async function* listChildren(prefix: string): AsyncIterable<{ name: string; isPrefix: boolean }> {
+    if (prefix !== '' && !prefix.endsWith('/')) {
+      throw new CikuError(
+        'CIKU_ERR_PATH_INVALID',
+        `listChildren prefix ${JSON.stringify(prefix)} must end in "/"`,
+      );
+    }
+    assertKey(prefix, { allowPrefix: true });
+    let dir;
+    try {
+      dir = await fs.opendir(path.join(absRoot, prefix));
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw err;
+    }
+    for await (const entry of dir) {
+      if (prefix === '' && entry.name === TMP_DIR) continue;
+      if (entry.isDirectory()) yield { name: entry.name, isPrefix: true };
+      else if (entry.isFile()) yield { name: entry.name, isPrefix: false };
+    }
+  }
+
+  async function remove(key: string): Promise<void> {
+    const file = fileOf(key);
+    await fs.rm(file, { force: true });
+    await pruneEmptyDirs(path.dirname(file));
+  }
+
+  /** S3 has no folders; neither should the fs store once the last key under one is gone. */
+  async function pruneEmptyDirs(dir: string): Promise<void> {
+    let current = dir;
+    while (current.startsWith(absRoot + path.sep)) {
+      try {
+        await fs.rmdir(current);
+      } catch {
+        return;
+      }
+      current = path.dirname(current);
+    }
+  }
+
+  async function deletePrefix(prefix: string): Promise<number> {
+    let count = 0;
+    const keys: string[] = [];
+    for await (const blob of list(prefix)) keys.push(blob.key);
+    for (const key of keys) {
+      await remove(key);
+      count += 1;
+    }
+    return count;
+  }
+
+  return {
+    kind: 'fs',
+    put,
+    get,
+    stat,
+    list,
+    listChildren,
+    delete: remove,
+    deletePrefix,
+    close: async () => {},
+  };
+}

@@ -1,0 +1,133 @@
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { CikuError } from '../errors.ts';
+
+/**
+ * The BlobStore port: a flat key space of immutable-once-published byte blobs. Keys are `/`-separated relative
+ * paths (see `assertKey`). Adapters: `blob-fs` (embedded default) and `blob-s3` (MinIO / any S3).
+ */
+export type DigestAlgorithm = 'sha512' | 'sha256' | 'sha1' | 'md5';
+export type Digests = Partial<Record<DigestAlgorithm, string>>;
+
+export interface PutOptions {
+  /** Digests to compute while the bytes stream through (default: sha512). */
+  algorithms?: readonly DigestAlgorithm[];
+  /** Refuse (CIKU_ERR_BLOB_EXISTS) rather than replace an existing blob under this key. */
+  ifAbsent?: boolean;
+  /** Content-Type recorded with the blob where the backend keeps one. */
+  contentType?: string;
+}
+
+export interface PutResult {
+  key: string;
+  size: number;
+  digests: Digests;
+}
+
+export interface BlobStat {
+  key: string;
+  size: number;
+  modified: Date;
+}
+
+/** Inclusive byte range, as in HTTP `Range: bytes=start-end`; `end` omitted = to the end of the blob. */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+export interface BlobStore {
+  readonly kind: 'fs' | 's3';
+  /**
+   * Streams `body` into the blob at `key`, hashing in the same pass. The blob appears under `key` only once every
+   * byte is durably written: readers see the old blob or the complete new one, never a partial one.
+   */
+  put(key: string, body: Readable | Buffer | string, options?: PutOptions): Promise<PutResult>;
+  /** Streams the blob (or a byte range of it). Throws CIKU_ERR_BLOB_NOT_FOUND / CIKU_ERR_BLOB_RANGE. */
+  get(key: string, range?: ByteRange): Promise<Readable>;
+  stat(key: string): Promise<BlobStat | undefined>;
+  /** Every blob whose key starts with `prefix`, streamed page by page; order is unspecified. */
+  list(prefix: string): AsyncIterable<BlobStat>;
+  /** The next path segment of every key under `prefix` (which must end in `/` or be empty): S3 common prefixes. */
+  listChildren(prefix: string): AsyncIterable<{ name: string; isPrefix: boolean }>;
+  /** Idempotent: deleting a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  /** Deletes every blob under `prefix`; returns how many were deleted. */
+  deletePrefix(prefix: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+const MAX_KEY_BYTES = 1024;
+const MAX_SEGMENT_BYTES = 255;
+
+/**
+ * Keys are relative, `/`-separated, NFC, without empty, `.` or `..` segments, control characters or backslashes:
+ * whatever a caller passes, a key can never name a place outside the store.
+ */
+export function assertKey(key: string, { allowPrefix = false } = {}): void {
+  const bad = (why: string): never => {
+    throw new CikuError('CIKU_ERR_PATH_INVALID', `invalid storage key ${JSON.stringify(key)}: ${why}`);
+  };
+  if (allowPrefix && key === '') return;
+  const body = allowPrefix && key.endsWith('/') ? key.slice(0, -1) : key;
+  if (body.length === 0) bad('empty');
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) bad(`longer than ${MAX_KEY_BYTES} bytes`);
+  if (key.normalize('NFC') !== key) bad('not in Unicode NFC');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(key)) bad('contains a control character or a backslash');
+  if (body.startsWith('/')) bad('absolute');
+  for (const segment of body.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..') bad('empty, "." or ".." segment');
+    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES)
+      bad(`a segment is longer than ${MAX_SEGMENT_BYTES} bytes`);
+  }
+}
+
+/** A pass-through that hashes and counts every byte on its way, for the single-pass put. */
+export class HashingStream extends Transform {
+  private readonly hashes: [DigestAlgorithm, Hash][];
+  size = 0;
+
+  constructor(algorithms: readonly DigestAlgorithm[]) {
+    super();
+    this.hashes = [...new Set(algorithms)].map((a) => [a, createHash(a)]);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.size += chunk.length;
+    for (const [, h] of this.hashes) h.update(chunk);
+    done(null, chunk);
+  }
+
+  digests(): Digests {
+    const out: Digests = {};
+    for (const [a, h] of this.hashes) out[a] = h.digest('hex');
+    return out;
+  }
+}
+
+export function digestBuffer(buf: Buffer | string, algorithms: readonly DigestAlgorithm[]): Digests {
+  const out: Digests = {};
+  for (const a of new Set(algorithms)) out[a] = createHash(a).update(buf).digest('hex');
+  return out;
+}
+
+export const defaultAlgorithms: readonly DigestAlgorithm[] = ['sha512'];
+
+export async function readAll(stream: Readable, limit = 64 * 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > limit) {
+      stream.destroy();
+      throw new CikuError(
+        'CIKU_ERR_BLOB_RANGE',
+        `blob larger than the ${limit}-byte limit for in-memory reads`,
+      );
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}

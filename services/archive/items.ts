@@ -1,0 +1,505 @@
+import { Value } from '@sinclair/typebox/value';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { PremisEvent, EventType } from '../../schemas/event.ts';
+import {
+  Access,
+  itemKinds,
+  metadataSchemas,
+  type FileRole,
+  type ItemKind,
+  type ItemRecord,
+} from '../../schemas/item.ts';
+import { CikuError, isCikuError } from '../errors.ts';
+import { readAll, type ByteRange } from './blob-store.ts';
+import { normaliseLogicalPath } from './ocfl/names.ts';
+import type { Inventory } from './ocfl/inventory.ts';
+import type { OcflStore, VersionChanges } from './ocfl/store.ts';
+
+/**
+ * Items on the OCFL store. Everything about an item lives inside its object: `ciku/item.json` (kind, access,
+ * descriptive metadata, file registry), `ciku/events/vN.json` (the PREMIS-style events of version N, so the
+ * log grows by one small file per version and earlier entries are never rewritten), and `files/<name>`.
+ */
+export interface Agent {
+  /** Who acted, e.g. `archivist:wang` or `system:batch`. */
+  name: string;
+  /** A URI for the agent (OCFL wants one in every version's user block). */
+  address: string;
+}
+
+export interface NewFile {
+  name: string;
+  body: Readable | Buffer | string;
+  role?: FileRole;
+  mediaType?: string;
+}
+
+export interface ItemFile {
+  name: string;
+  role: FileRole;
+  size: number;
+  digests: { sha512: string };
+  media_type?: string;
+  added_in: string;
+}
+
+export interface ItemView {
+  id: string;
+  kind: ItemKind;
+  version: string;
+  created: string;
+  updated: string;
+  access: Access;
+  metadata: Record<string, unknown>;
+  files: ItemFile[];
+  tombstone?: { at: string; by: string; reason?: string };
+}
+
+export interface VersionSummary {
+  version: string;
+  created: string;
+  message: string;
+  user: { name: string; address: string };
+}
+
+const RECORD = 'ciku/item.json';
+const FILES = 'files/';
+const eventsPath = (version: string): string => `ciku/events/${version}.json`;
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const MAX_METADATA_BYTES = 4 * 1024 * 1024;
+
+export function ocflIdFor(itemId: string): string {
+  return `urn:ciku:item:${itemId}`;
+}
+
+export function assertItemId(id: string): string {
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
+    throw new CikuError(
+      'CIKU_ERR_ID_INVALID',
+      `invalid item id ${JSON.stringify(id)}: use 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    );
+  }
+  return id;
+}
+
+/** Checks metadata against the kind's schema, listing every problem (unknown fields included) in one message. */
+export function validateMetadata(kind: string, metadata: unknown): Record<string, unknown> {
+  if (!(itemKinds as string[]).includes(kind)) {
+    throw new CikuError(
+      'CIKU_ERR_ITEM_KIND_UNKNOWN',
+      `unknown kind ${JSON.stringify(kind)}; kinds: ${itemKinds.join(', ')}`,
+    );
+  }
+  const schema = metadataSchemas[kind as ItemKind];
+  if (Buffer.byteLength(JSON.stringify(metadata ?? null)) > MAX_METADATA_BYTES) {
+    throw new CikuError('CIKU_ERR_ITEM_METADATA_INVALID', `metadata larger than ${MAX_METADATA_BYTES} bytes`);
+  }
+  if (!Value.Check(schema, metadata)) {
+    const problems = [...Value.Errors(schema, metadata)].slice(0, 20).map((e) => {
+      const where = e.path === '' ? 'metadata' : `metadata${e.path.replaceAll('/', '.')}`;
+      return e.schema === schema && e.message.includes('Unexpected property')
+        ? `${where}: unknown field for kind ${kind}`
+        : `${where}: ${e.message}`;
+    });
+    const unknown = Object.keys((metadata ?? {}) as object).filter(
+      (k) => !Object.hasOwn((schema as unknown as { properties: object }).properties, k),
+    );
+    if (unknown.length > 0) problems.unshift(`unknown field(s) for kind ${kind}: ${unknown.join(', ')}`);
+    throw new CikuError(
+      'CIKU_ERR_ITEM_METADATA_INVALID',
+      `invalid metadata: ${[...new Set(problems)].join('; ')}`,
+      {
+        details: problems,
+      },
+    );
+  }
+  return metadata as Record<string, unknown>;
+}
+
+function validateAccess(access: unknown): Access {
+  if (!Value.Check(Access, access)) {
+    const problems = [...Value.Errors(Access, access)]
+      .slice(0, 5)
+      .map((e) => `access${e.path.replaceAll('/', '.')}: ${e.message}`);
+    throw new CikuError('CIKU_ERR_ITEM_METADATA_INVALID', `invalid access: ${problems.join('; ')}`, {
+      details: problems,
+    });
+  }
+  return access;
+}
+
+/** Accession-style ids the archive hands out when a client gives none: `ck-2026-7f3k9q2m`. */
+export function generateItemId(now: Date): string {
+  const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';
+  const bytes = randomBytes(8);
+  let suffix = '';
+  for (const b of bytes) suffix += alphabet[b % 32];
+  return `ck-${now.getUTCFullYear()}-${suffix}`;
+}
+
+export interface ItemsDeps {
+  ocfl: OcflStore;
+  clock?: () => Date;
+}
+
+export interface ItemPatch {
+  metadata?: Record<string, unknown>;
+  access?: unknown;
+  put?: NewFile[];
+  remove?: string[];
+  rename?: { from: string; to: string }[];
+}
+
+export function createItems(deps: ItemsDeps) {
+  const { ocfl } = deps;
+  const clock = deps.clock ?? (() => new Date());
+
+  const event = (
+    type: EventType,
+    agent: Agent,
+    version: string,
+    extra: Partial<PremisEvent> = {},
+  ): PremisEvent => ({
+    id: randomUUID(),
+    type,
+    date_time: clock().toISOString(),
+    agent: agent.name,
+    outcome: 'success',
+    version,
+    ...extra,
+  });
+
+  const notFound = (id: string): CikuError => new CikuError('CIKU_ERR_ITEM_NOT_FOUND', `no item ${id}`);
+
+  async function inventoryOf(id: string) {
+    try {
+      return await ocfl.getInventory(ocflIdFor(assertItemId(id)));
+    } catch (err) {
+      if (isCikuError(err, 'CIKU_ERR_OBJECT_NOT_FOUND')) throw notFound(id);
+      throw err;
+    }
+  }
+
+  async function readRecord(id: string, version: string): Promise<ItemRecord> {
+    return JSON.parse((await ocfl.readFile(ocflIdFor(id), RECORD, version)).toString('utf8')) as ItemRecord;
+  }
+
+  function toView(record: ItemRecord, inventory: Inventory, version: string): ItemView {
+    const v: ItemView = {
+      id: record.id,
+      kind: record.kind,
+      version,
+      created: inventory.versions.v1!.created,
+      updated: inventory.versions[version]!.created,
+      access: record.access,
+      metadata: record.metadata,
+      files: Object.entries(record.files)
+        .map(([name, f]) => ({ name, ...f }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    };
+    if (record.tombstone) v.tombstone = record.tombstone;
+    return v;
+  }
+
+  /** The item at its head, or at `version` (`vN`). A tombstoned head is returned with its `tombstone` block. */
+  async function get(id: string, version?: string): Promise<ItemView> {
+    const inv = await inventoryOf(id);
+    const v = version ?? inv.head;
+    if (!inv.versions[v]) throw new CikuError('CIKU_ERR_VERSION_NOT_FOUND', `item ${id} has no version ${v}`);
+    return toView(await readRecord(id, v), inv, v);
+  }
+
+  async function versions(id: string): Promise<VersionSummary[]> {
+    const inv = await inventoryOf(id);
+    return Object.entries(inv.versions)
+      .sort(([a], [b]) => Number(a.slice(1)) - Number(b.slice(1)))
+      .map(([version, b]) => ({ version, created: b.created, message: b.message, user: b.user }));
+  }
+
+  /** Every event of every version, oldest first. */
+  async function events(id: string): Promise<PremisEvent[]> {
+    const inv = await inventoryOf(id);
+    const state = ocfl.stateOf(inv);
+    const out: PremisEvent[] = [];
+    const names = [...state.keys()]
+      .filter((p) => p.startsWith('ciku/events/'))
+      .sort((a, b) => Number(/v(\d+)/.exec(a)?.[1]) - Number(/v(\d+)/.exec(b)?.[1]));
+    for (const p of names) {
+      out.push(...(JSON.parse((await ocfl.readFile(ocflIdFor(id), p)).toString('utf8')) as PremisEvent[]));
+    }
+    return out;
+  }
+
+  function fileInputs(files: NewFile[]): { path: string; body: NewFile['body'] }[] {
+    const seen = new Set<string>();
+    return files.map((f) => {
+      const name = normaliseLogicalPath(f.name);
+      if (seen.has(name)) throw new CikuError('CIKU_ERR_PATH_INVALID', `file ${name} given twice`);
+      seen.add(name);
+      return { path: `${FILES}${name}`, body: f.body };
+    });
+  }
+
+  /** Record + this version's events, computed once the new files' digests are known. */
+  function finalizeWith(
+    base: (version: string) => ItemRecord,
+    files: NewFile[],
+    agent: Agent,
+    extraEvents: (version: string) => PremisEvent[],
+  ): NonNullable<VersionChanges['finalize']> {
+    return ({ version, added }) => {
+      const record = base(version);
+      const evs: PremisEvent[] = [];
+      for (const f of files) {
+        const name = normaliseLogicalPath(f.name);
+        const a = added.get(`${FILES}${name}`)!;
+        const replaced = record.files[name] !== undefined;
+        record.files[name] = {
+          role: f.role ?? 'original',
+          size: a.size,
+          digests: { sha512: a.digest },
+          ...(f.mediaType === undefined ? {} : { media_type: f.mediaType }),
+          added_in: version,
+        };
+        evs.push(
+          event('message digest calculation', agent, version, {
+            objects: [name],
+            detail: `sha512:${a.digest}`,
+          }),
+          event(replaced ? 'modification' : 'ingestion', agent, version, {
+            objects: [name],
+            detail: `${a.size} bytes${a.deduplicated ? ', identical content already stored: kept once' : ''}`,
+          }),
+        );
+      }
+      evs.push(...extraEvents(version));
+      return [
+        { path: RECORD, body: `${JSON.stringify(record, null, 2)}\n` },
+        { path: eventsPath(version), body: `${JSON.stringify(evs, null, 2)}\n` },
+      ];
+    };
+  }
+
+  async function create(
+    input: { id?: string; kind: string; metadata: unknown; access?: unknown; files?: NewFile[] },
+    agent: Agent,
+  ): Promise<ItemView> {
+    const id = assertItemId(input.id ?? generateItemId(clock()));
+    const metadata = validateMetadata(input.kind, input.metadata);
+    const access = validateAccess(input.access ?? { level: 'private' });
+    const files = input.files ?? [];
+    const put = fileInputs(files);
+    const finalize = finalizeWith(
+      () => ({ id, kind: input.kind as ItemKind, access, metadata, files: {} }),
+      files,
+      agent,
+      (version) => [event('ingestion', agent, version, { detail: `item created (${input.kind})` })],
+    );
+    try {
+      const result = await ocfl.writeVersion(
+        ocflIdFor(id),
+        { put, finalize },
+        { message: `create ${input.kind} item`, user: agent },
+        { expectHead: null },
+      );
+      return get(id, result.version);
+    } catch (err) {
+      if (isCikuError(err, 'CIKU_ERR_OBJECT_EXISTS'))
+        throw new CikuError('CIKU_ERR_ITEM_EXISTS', `item ${id} already exists`);
+      throw err;
+    }
+  }
+
+  /**
+   * One new version with any mix of metadata edit (`null` removes a field), access change, added/replaced,
+   * removed and renamed files. `ifVersion` makes it conditional on the head (412 CIKU_ERR_VERSION_CONFLICT).
+   */
+  async function update(
+    id: string,
+    patch: ItemPatch,
+    agent: Agent,
+    options: { ifVersion?: string } = {},
+  ): Promise<ItemView> {
+    assertItemId(id);
+    const inv = await inventoryOf(id);
+    const expectHead = options.ifVersion ?? inv.head;
+    const current = await readRecord(id, inv.head);
+    if (current.tombstone) throw new CikuError('CIKU_ERR_ITEM_DELETED', `item ${id} was deleted`);
+    let metadata = current.metadata;
+    if (patch.metadata !== undefined) {
+      metadata = { ...current.metadata };
+      for (const [k, v] of Object.entries(patch.metadata)) {
+        if (v === null) delete metadata[k];
+        else metadata[k] = v;
+      }
+      metadata = validateMetadata(current.kind, metadata);
+    }
+    const access = patch.access === undefined ? current.access : validateAccess(patch.access);
+    const files = patch.put ?? [];
+    const removes = (patch.remove ?? []).map(normaliseLogicalPath);
+    const renames = (patch.rename ?? []).map((r) => ({
+      from: normaliseLogicalPath(r.from),
+      to: normaliseLogicalPath(r.to),
+    }));
+    for (const name of [...removes, ...renames.map((r) => r.from)]) {
+      if (!current.files[name])
+        throw new CikuError('CIKU_ERR_FILE_NOT_FOUND', `item ${id} has no file ${name}`);
+    }
+    const finalize = finalizeWith(
+      () => {
+        const record: ItemRecord = structuredClone({ ...current, metadata, access });
+        for (const name of removes) delete record.files[name];
+        for (const { from, to } of renames) {
+          record.files[to] = record.files[from]!;
+          delete record.files[from];
+        }
+        return record;
+      },
+      files,
+      agent,
+      (version) => [
+        ...(patch.metadata === undefined
+          ? []
+          : [
+              event('metadata modification', agent, version, {
+                detail: `fields: ${Object.keys(patch.metadata).join(', ')}`,
+              }),
+            ]),
+        ...(patch.access === undefined
+          ? []
+          : [event('policy assignment', agent, version, { detail: `access ${JSON.stringify(access)}` })]),
+        ...removes.map((name) =>
+          event('deletion', agent, version, {
+            objects: [name],
+            detail: 'file removed from the current version',
+          }),
+        ),
+        ...renames.map((r) =>
+          event('filename change', agent, version, {
+            objects: [r.from, r.to],
+            detail: `${r.from} → ${r.to}`,
+          }),
+        ),
+      ],
+    );
+    const result = await ocfl.writeVersion(
+      ocflIdFor(id),
+      {
+        remove: removes.map((n) => `${FILES}${n}`),
+        rename: renames.map((r) => ({ from: `${FILES}${r.from}`, to: `${FILES}${r.to}` })),
+        put: fileInputs(files),
+        finalize,
+      },
+      { message: describe(patch), user: agent },
+      { expectHead },
+    );
+    return get(id, result.version);
+  }
+
+  /** Tombstone: a new version whose state keeps only the record (marked deleted) and the event log. */
+  async function remove(id: string, agent: Agent, reason?: string): Promise<ItemView> {
+    const inv = await inventoryOf(id);
+    const current = await readRecord(id, inv.head);
+    if (current.tombstone) throw new CikuError('CIKU_ERR_ITEM_DELETED', `item ${id} was already deleted`);
+    const names = Object.keys(current.files);
+    const at = clock().toISOString();
+    const finalize: NonNullable<VersionChanges['finalize']> = ({ version }) => {
+      const record: ItemRecord = {
+        ...current,
+        files: {},
+        tombstone: { at, by: agent.name, ...(reason === undefined ? {} : { reason }) },
+      };
+      const evs = [
+        event('deletion', agent, version, { objects: names, detail: reason ?? 'item deleted (tombstone)' }),
+      ];
+      return [
+        { path: RECORD, body: `${JSON.stringify(record, null, 2)}\n` },
+        { path: eventsPath(version), body: `${JSON.stringify(evs, null, 2)}\n` },
+      ];
+    };
+    const result = await ocfl.writeVersion(
+      ocflIdFor(id),
+      { remove: names.map((n) => `${FILES}${n}`), finalize },
+      { message: `delete item${reason ? `: ${reason}` : ''}`, user: agent },
+      { expectHead: inv.head },
+    );
+    return get(id, result.version);
+  }
+
+  /** Appends events (e.g. fixity checks) as a new version that changes nothing else. */
+  async function recordEvents(
+    id: string,
+    agent: Agent,
+    evs: Omit<PremisEvent, 'id' | 'version' | 'agent'>[],
+  ): Promise<string> {
+    await inventoryOf(id);
+    const result = await ocfl.writeVersion(
+      ocflIdFor(id),
+      {
+        finalize: ({ version }) => [
+          {
+            path: eventsPath(version),
+            body: `${JSON.stringify(
+              evs.map((e) => ({ id: randomUUID(), ...e, agent: agent.name, version })),
+              null,
+              2,
+            )}\n`,
+          },
+        ],
+      },
+      { message: `record ${evs.length} event(s)`, user: agent },
+    );
+    return result.version;
+  }
+
+  async function openFile(id: string, name: string, options: { version?: string; range?: ByteRange } = {}) {
+    const inv = await inventoryOf(id);
+    const version = options.version ?? inv.head;
+    const item = await get(id, version);
+    const file = item.files.find((f) => f.name === normaliseLogicalPath(name));
+    if (!file) throw new CikuError('CIKU_ERR_FILE_NOT_FOUND', `item ${id} has no file ${name} in ${version}`);
+    const opened = await ocfl.openFile(ocflIdFor(id), `${FILES}${file.name}`, {
+      version,
+      inventory: inv,
+      ...(options.range === undefined ? {} : { range: options.range }),
+    });
+    return { stream: opened.stream, file, item };
+  }
+
+  async function readFileBytes(id: string, name: string, version?: string): Promise<Buffer> {
+    const { stream } = await openFile(id, name, version === undefined ? {} : { version });
+    return readAll(stream);
+  }
+
+  async function* list(): AsyncIterable<string> {
+    for await (const o of ocfl.listObjects()) {
+      if (o.id.startsWith('urn:ciku:item:')) yield o.id.slice('urn:ciku:item:'.length);
+    }
+  }
+
+  return {
+    create,
+    get,
+    versions,
+    events,
+    update,
+    delete: remove,
+    recordEvents,
+    openFile,
+    readFileBytes,
+    list,
+  };
+}
+
+export type Items = ReturnType<typeof createItems>;
+
+function describe(patch: ItemPatch): string {
+  const parts: string[] = [];
+  if (patch.metadata) parts.push('edit metadata');
+  if (patch.access) parts.push('change access');
+  if (patch.put?.length) parts.push(`add ${patch.put.length} file(s)`);
+  if (patch.remove?.length) parts.push(`remove ${patch.remove.length} file(s)`);
+  if (patch.rename?.length) parts.push(`rename ${patch.rename.length} file(s)`);
+  return parts.join(', ') || 'no change';
+}

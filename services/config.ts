@@ -1,0 +1,112 @@
+import path from 'node:path';
+import { CikuError } from './errors.ts';
+
+/**
+ * Env → typed config, parsed once. Every key is optional with a documented default (see .env.example). Parsing
+ * collects every bad variable before failing, so an operator fixes them all in one go.
+ */
+export interface Config {
+  dataDir: string;
+  http: { host: string; port: number };
+  redis: { url: string };
+  storage:
+    | { kind: 'fs'; root: string }
+    | { kind: 's3'; endpoint: string; bucket: string; accessKey: string; secretKey: string; region: string };
+  search: { kind: 'sqlite' } | { kind: 'meilisearch'; url: string; key: string | undefined };
+  adminKey: string | undefined;
+  lock: { ttlMs: number; waitMs: number };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+type Env = Record<string, string | undefined>;
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const problems: string[] = [];
+  const str = (key: string, fallback: string): string => {
+    const v = env[key];
+    return v === undefined || v === '' ? fallback : v;
+  };
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const raw = env[key];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${key}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const oneOf = <T extends string>(key: string, allowed: readonly T[], fallback: T): T => {
+    const raw = str(key, fallback);
+    if (!(allowed as readonly string[]).includes(raw)) {
+      problems.push(`${key}=${JSON.stringify(raw)}: expected one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return raw as T;
+  };
+  const required = (key: string, because: string): string => {
+    const v = env[key];
+    if (v === undefined || v === '') {
+      problems.push(`${key}: required when ${because}`);
+      return '';
+    }
+    return v;
+  };
+  const url = (key: string, fallback: string | undefined, because?: string): string => {
+    const raw = because === undefined ? str(key, fallback ?? '') : required(key, because);
+    if (raw === '') return raw;
+    try {
+      new URL(raw);
+    } catch {
+      problems.push(`${key}=${JSON.stringify(raw)}: not a URL`);
+    }
+    return raw;
+  };
+
+  const dataDir = path.resolve(cwd, str('CIKU_DATA_DIR', './data'));
+  const storageKind = oneOf('CIKU_STORAGE', ['fs', 's3'] as const, 'fs');
+  const storage: Config['storage'] =
+    storageKind === 's3'
+      ? {
+          kind: 's3',
+          endpoint: url('S3_ENDPOINT', undefined, 'CIKU_STORAGE=s3'),
+          bucket: required('S3_BUCKET', 'CIKU_STORAGE=s3'),
+          accessKey: required('S3_ACCESS_KEY', 'CIKU_STORAGE=s3'),
+          secretKey: required('S3_SECRET_KEY', 'CIKU_STORAGE=s3'),
+          region: str('S3_REGION', 'us-east-1'),
+        }
+      : { kind: 'fs', root: path.join(dataDir, 'store') };
+  const searchKind = oneOf('CIKU_SEARCH', ['sqlite', 'meilisearch'] as const, 'sqlite');
+  const search: Config['search'] =
+    searchKind === 'meilisearch'
+      ? {
+          kind: 'meilisearch',
+          url: url('MEILI_URL', undefined, 'CIKU_SEARCH=meilisearch'),
+          key: env.MEILI_KEY === '' ? undefined : env.MEILI_KEY,
+        }
+      : { kind: 'sqlite' };
+
+  const config: Config = {
+    dataDir,
+    http: { host: str('HOST', '127.0.0.1'), port: int('PORT', 3000, 0, 65535) },
+    redis: { url: url('REDIS_URL', 'redis://127.0.0.1:6379') },
+    storage,
+    search,
+    adminKey: env.CIKU_ADMIN_KEY === '' ? undefined : env.CIKU_ADMIN_KEY,
+    lock: {
+      ttlMs: int('CIKU_LOCK_TTL_MS', 30_000, 1_000, 3_600_000),
+      waitMs: int('CIKU_LOCK_WAIT_MS', 120_000, 0, 3_600_000),
+    },
+    logLevel: oneOf('LOG_LEVEL', logLevels, 'info'),
+  };
+  if (problems.length > 0) {
+    throw new CikuError(
+      'CIKU_ERR_CONFIG_INVALID',
+      `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  ${problems.join('\n  ')}`,
+      { details: problems },
+    );
+  }
+  return config;
+}

@@ -1,0 +1,50 @@
+import { createFsBlobStore } from './adapters/blob-fs.ts';
+import { createS3BlobStore } from './adapters/blob-s3.ts';
+import { createRedis, type Redis } from './adapters/redis.ts';
+import { createRedisLocks } from './adapters/redis-lock.ts';
+import type { BlobStore } from './archive/blob-store.ts';
+import { createItems, type Items } from './archive/items.ts';
+import { createOcflStore, type OcflStore } from './archive/ocfl/store.ts';
+import type { Config } from './config.ts';
+
+export interface Archive {
+  blobs: BlobStore;
+  redis: Redis;
+  ocfl: OcflStore;
+  items: Items;
+  close(): Promise<void>;
+}
+
+export async function openBlobStore(config: Config): Promise<BlobStore> {
+  const s = config.storage;
+  return s.kind === 'fs'
+    ? createFsBlobStore(s.root)
+    : createS3BlobStore({
+        endpoint: s.endpoint,
+        bucket: s.bucket,
+        accessKey: s.accessKey,
+        secretKey: s.secretKey,
+        region: s.region,
+      });
+}
+
+/** The composition root for processes (CLI, API, workers): wires adapters into the archive core. */
+export async function openArchive(config: Config): Promise<Archive> {
+  const blobs = await openBlobStore(config);
+  const redis = createRedis(config.redis.url);
+  const locks = createRedisLocks(redis, { ttlMs: config.lock.ttlMs, waitMs: config.lock.waitMs });
+  const ocfl = createOcflStore({ blobs, locks, lockWaitMs: config.lock.waitMs });
+  await ocfl.init();
+  const items = createItems({ ocfl });
+  return {
+    blobs,
+    redis,
+    ocfl,
+    items,
+    async close() {
+      await blobs.close();
+      await locks.close();
+      redis.disconnect();
+    },
+  };
+}
