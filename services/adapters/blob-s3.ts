@@ -20,6 +20,12 @@ export interface S3Options {
   region?: string;
   /** First multipart part size; grows so that a blob of any size stays under S3's 10,000-part limit. */
   partSize?: number;
+  /**
+   * Whether the server's delimiter listing (common prefixes) is trustworthy. Some S3-compatible test servers
+   * (s3rver) omit a common prefix that holds only deeper prefixes; with `false`, `listChildren` walks the keys
+   * with V1 markers instead, one request per child.
+   */
+  delimiterListing?: boolean;
 }
 
 const MIN_PART = 5 * 1024 * 1024;
@@ -168,10 +174,34 @@ export async function createS3BlobStore(options: S3Options): Promise<BlobStore> 
       );
     }
     assertKey(prefix, { allowPrefix: true });
+    if (options.delimiterListing === false) {
+      yield* listChildrenByMarker(prefix);
+      return;
+    }
     for await (const item of client.listObjects(bucket, prefix, false)) {
       const info = item as { name?: string; prefix?: string };
       if (info.prefix !== undefined) yield { name: info.prefix.slice(prefix.length, -1), isPrefix: true };
       else if (info.name !== undefined) yield { name: info.name.slice(prefix.length), isPrefix: false };
+    }
+  }
+
+  /** Finds each child with one 1-key query, then skips past everything under it (U+10FFFF sorts last in UTF-8). */
+  async function* listChildrenByMarker(prefix: string): AsyncIterable<{ name: string; isPrefix: boolean }> {
+    let marker = '';
+    for (;;) {
+      const page = await client.listObjectsQuery(bucket, prefix, marker, { Delimiter: '', MaxKeys: 1 });
+      const key = page.objects[0]?.name;
+      if (key === undefined) return;
+      const rest = key.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (slash === -1) {
+        yield { name: rest, isPrefix: false };
+        marker = key;
+      } else {
+        const name = rest.slice(0, slash);
+        yield { name, isPrefix: true };
+        marker = `${prefix}${name}/\u{10FFFF}`;
+      }
     }
   }
 
