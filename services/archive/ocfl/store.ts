@@ -365,9 +365,12 @@ export function createOcflStore(deps: OcflStoreDeps) {
       };
       const bytes = serialiseInventory(inventory);
       const sidecar = sidecarBody(digestBuffer(bytes, ['sha512']).sha512!);
+      // A writer whose lease lapsed while streaming stops here, before its version could be rolled forward.
+      await lock.assertHeld();
       await blobs.put(objectKey(objectPath, `${version}/inventory.json`), bytes);
       await blobs.put(objectKey(objectPath, `${version}/inventory.json.sha512`), sidecar);
       // Past this point the version is complete on its own; make sure no later lock holder has started meanwhile.
+      // (A lease lost in between gives CIKU_ERR_LOCK_LOST with an indeterminate outcome: recovery may finish it.)
       await lock.assertHeld();
       await blobs.put(objectKey(objectPath, 'inventory.json'), bytes);
       await blobs.put(objectKey(objectPath, 'inventory.json.sha512'), sidecar);

@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import t from 'tap';
+import { projectRoot, sharedPath, skipUnlessShared, tempDir, REDIS_URL } from './helpers/env.ts';
+
+function ciku(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [path.join(projectRoot, 'bin/ciku.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, REDIS_URL, ...env },
+    timeout: 120_000,
+  });
+}
+
+t.test(
+  'ciku validate exits 0 for valid and 1 for invalid objects, printing CODE message',
+  { skip: skipUnlessShared('fixtures/ocfl') },
+  async (t) => {
+    const base = path.join(sharedPath('fixtures/ocfl')!, '1.1');
+    const good = ciku(['validate', path.join(base, 'good-objects/spec-ex-full')]);
+    t.equal(good.status, 0, good.stderr);
+    t.equal(good.stdout, '');
+    const bad = ciku(['validate', path.join(base, 'bad-objects/E092_content_file_digest_mismatch')]);
+    t.equal(bad.status, 1);
+    t.match(bad.stdout, /^E092 .+/m);
+    const warn = ciku(['validate', path.join(base, 'warn-objects/W010_no_version_inventory')]);
+    t.equal(warn.status, 0);
+    t.match(warn.stdout, /^W010 /m);
+  },
+);
+
+t.test('ciku ingest + validate by id + validate the storage root, on a fresh data dir', async (t) => {
+  const dataDir = tempDir(t, 'ciku-cli-');
+  const env = { CIKU_DATA_DIR: dataDir };
+  const ingest = ciku(
+    [
+      'ingest',
+      '--kind',
+      'archive_document',
+      '--title',
+      '御窑厂档案',
+      '--id',
+      'cli-doc-1',
+      '--metadata',
+      '{"year":2019}',
+      path.join(projectRoot, 'package.json'),
+    ],
+    env,
+  );
+  t.equal(ingest.status, 0, ingest.stderr);
+  const item = JSON.parse(ingest.stdout) as { id: string; version: string; files: { name: string }[] };
+  t.equal(item.id, 'cli-doc-1');
+  t.same(
+    item.files.map((f) => f.name),
+    ['package.json'],
+  );
+  const byId = ciku(['validate', 'cli-doc-1'], env);
+  t.equal(byId.status, 0, byId.stderr);
+  const root = ciku(['validate', path.join(dataDir, 'store', 'ocfl')], env);
+  t.equal(root.status, 0, root.stderr);
+  t.match(root.stderr, /valid: 1 object/);
+  const missing = ciku(['validate', 'no-such-item'], env);
+  t.equal(missing.status, 2);
+  t.match(missing.stderr, /CIKU_ERR_OBJECT_NOT_FOUND/);
+  const badKind = ciku(['ingest', '--kind', 'painting', '--title', 'x'], env);
+  t.equal(badKind.status, 2);
+  t.match(badKind.stderr, /^CIKU_ERR_ITEM_KIND_UNKNOWN /);
+});
