@@ -73,6 +73,30 @@ export async function createFsBlobStore(
     }
   };
 
+  /**
+   * Moves a finished temp file into place. Another key's delete may prune the (empty) parent folder between our
+   * mkdir and rename, so an ENOENT is retried with a fresh mkdir.
+   */
+  async function publish(tmp: string, target: string, key: string, ifAbsent: boolean): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      try {
+        if (ifAbsent) {
+          await fs.link(tmp, target);
+          await fs.rm(tmp, { force: true });
+        } else {
+          await fs.rename(tmp, target);
+        }
+        return;
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code === 'EEXIST' && ifAbsent)
+          throw new CikuError('CIKU_ERR_BLOB_EXISTS', `blob ${key} already exists`);
+        if (code !== 'ENOENT' || attempt >= 4) throw err;
+      }
+    }
+  }
+
   async function put(
     key: string,
     body: Readable | Buffer | string,
@@ -90,20 +114,8 @@ export async function createFsBlobStore(
       } finally {
         await handle.close();
       }
-      await fs.mkdir(path.dirname(target), { recursive: true });
-      if (options.ifAbsent) {
-        try {
-          await fs.link(tmp, target);
-        } catch (err) {
-          if (errnoCode(err) === 'EEXIST')
-            throw new CikuError('CIKU_ERR_BLOB_EXISTS', `blob ${key} already exists`);
-          throw err;
-        }
-        await fs.rm(tmp, { force: true });
-      } else {
-        await fs.rename(tmp, target);
-      }
-      await fsyncDir(path.dirname(target));
+      await publish(tmp, target, key, options.ifAbsent === true);
+      if (options.syncName !== false) await fsyncDir(path.dirname(target));
       return { key, size: hasher.size, digests: hasher.digests() };
     } catch (err) {
       await fs.rm(tmp, { force: true });
@@ -239,6 +251,12 @@ export async function createFsBlobStore(
     return count;
   }
 
+  async function syncKeys(keys: Iterable<string>): Promise<void> {
+    const dirs = new Set<string>();
+    for (const key of keys) dirs.add(path.dirname(fileOf(key)));
+    for (const dir of dirs) await fsyncDir(dir);
+  }
+
   return {
     kind: 'fs',
     put,
@@ -246,6 +264,7 @@ export async function createFsBlobStore(
     stat,
     list,
     listChildren,
+    syncKeys,
     delete: remove,
     deletePrefix,
     close: async () => {},

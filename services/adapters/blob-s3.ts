@@ -234,6 +234,8 @@ export async function createS3BlobStore(options: S3Options): Promise<BlobStore> 
     stat,
     list,
     listChildren,
+    // An S3 PUT or CompleteMultipartUpload is durable once it answers: nothing is left to sync.
+    syncKeys: async () => {},
     delete: remove,
     deletePrefix,
     close: async () => {},

@@ -16,6 +16,11 @@ export interface PutOptions {
   ifAbsent?: boolean;
   /** Content-Type recorded with the blob where the backend keeps one. */
   contentType?: string;
+  /**
+   * `false` leaves the new name's directory entry to a later `syncKeys` call, so a writer publishing many blobs
+   * pays one directory sync per folder instead of one per blob (group commit). The bytes are synced either way.
+   */
+  syncName?: boolean;
 }
 
 export interface PutResult {
@@ -50,6 +55,8 @@ export interface BlobStore {
   list(prefix: string): AsyncIterable<BlobStat>;
   /** The next path segment of every key under `prefix` (which must end in `/` or be empty): S3 common prefixes. */
   listChildren(prefix: string): AsyncIterable<{ name: string; isPrefix: boolean }>;
+  /** Makes the names of blobs put with `syncName: false` durable (fs: one fsync per distinct folder). */
+  syncKeys(keys: Iterable<string>): Promise<void>;
   /** Idempotent: deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
   /** Deletes every blob under `prefix`; returns how many were deleted. */

@@ -312,7 +312,7 @@ export function createOcflStore(deps: OcflStoreDeps) {
       const store = async ({ path, body }: { path: string; body: FileInput['body'] }): Promise<void> => {
         const contentPath = `${version}/${CONTENT_DIRECTORY}/${path}`;
         const key = objectKey(objectPath, contentPath);
-        const result = await blobs.put(key, body, { algorithms: ['sha512'] });
+        const result = await blobs.put(key, body, { algorithms: ['sha512'], syncName: false });
         const digest = result.digests.sha512!;
         const existing = known.get(digest);
         if (existing !== undefined) {
@@ -365,6 +365,12 @@ export function createOcflStore(deps: OcflStoreDeps) {
       };
       const bytes = serialiseInventory(inventory);
       const sidecar = sidecarBody(digestBuffer(bytes, ['sha512']).sha512!);
+      // Content names become durable before any inventory can reference them (one sync per folder).
+      await blobs.syncKeys(
+        [...added.entries()]
+          .filter(([, a]) => !a.deduplicated)
+          .map(([p]) => objectKey(objectPath, `${version}/${CONTENT_DIRECTORY}/${p}`)),
+      );
       // A writer whose lease lapsed while streaming stops here, before its version could be rolled forward.
       await lock.assertHeld();
       await blobs.put(objectKey(objectPath, `${version}/inventory.json`), bytes);
