@@ -15,6 +15,7 @@ export interface Config {
   search: { kind: 'sqlite' } | { kind: 'meilisearch'; url: string; key: string | undefined };
   adminKey: string | undefined;
   lock: { ttlMs: number; waitMs: number };
+  api: { maxUploadBytes: number; anonymousRateLimit: number; jsonBodyLimit: number; tusExpiryHours: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -98,6 +99,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     lock: {
       ttlMs: int('CIKU_LOCK_TTL_MS', 30_000, 1_000, 3_600_000),
       waitMs: int('CIKU_LOCK_WAIT_MS', 120_000, 0, 3_600_000),
+    },
+    api: {
+      maxUploadBytes: int('CIKU_MAX_UPLOAD_BYTES', 256 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
+      anonymousRateLimit: int('CIKU_ANON_RATE_LIMIT', 300, 1, 1_000_000),
+      jsonBodyLimit: int('CIKU_JSON_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
+      tusExpiryHours: int('CIKU_TUS_EXPIRY_HOURS', 72, 1, 24 * 365),
     },
     logLevel: oneOf('LOG_LEVEL', logLevels, 'info'),
   };

@@ -14,7 +14,9 @@ import {
 } from '../../services/archive/ocfl/validator.ts';
 import { loadConfig } from '../../services/config.ts';
 import { CikuError, isCikuError } from '../../services/errors.ts';
-import { openArchive } from '../../services/runtime.ts';
+import { openArchive, openBlobStore } from '../../services/runtime.ts';
+import { startServer } from '../../services/api/server.ts';
+import { createApiKeys } from '../../services/auth/api-keys.ts';
 import { ensureRedis } from './ensure-redis.ts';
 import { loadDemoData } from '../demo/demo-data.ts';
 
@@ -121,12 +123,77 @@ program
   );
 
 program
+  .command('serve')
+  .description('run the HTTP API (REST under /v1, tus at /v1/uploads, OpenAPI at /docs)')
+  .action(async () => {
+    const config = loadConfig();
+    await startServer(config);
+    process.stdout.write(
+      `ciku API listening on http://${config.http.host}:${config.http.port} (docs at /docs)\n`,
+    );
+  });
+
+const keysCommand = program
+  .command('keys')
+  .description('manage API keys (stored hashed; the secret is shown once)');
+keysCommand
+  .command('create')
+  .description('create a key and print its secret')
+  .requiredOption('--name <name>', 'who or what the key is for')
+  .addOption(
+    new Option('--role <role>', 'role')
+      .choices(['admin', 'archivist', 'contributor', 'researcher'])
+      .makeOptionMandatory(),
+  )
+  .option('--organisation <org>', 'the organisation a contributor acts for')
+  .action(
+    async (opts: {
+      name: string;
+      role: 'admin' | 'archivist' | 'contributor' | 'researcher';
+      organisation?: string;
+    }) => {
+      const blobs = await openBlobStore(loadConfig());
+      const { token, record } = await createApiKeys({ blobs }).create({
+        name: opts.name,
+        role: opts.role,
+        ...(opts.organisation === undefined ? {} : { organisation: opts.organisation }),
+      });
+      process.stdout.write(`${token}\n`);
+      process.stderr.write(
+        `created key ${record.id} (${record.role}${record.organisation ? `, ${record.organisation}` : ''}); the secret above is not stored and cannot be shown again\n`,
+      );
+    },
+  );
+keysCommand
+  .command('list')
+  .description('list keys (never their secrets)')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const keys = await createApiKeys({ blobs: await openBlobStore(loadConfig()) }).list();
+    if (opts.json) process.stdout.write(`${JSON.stringify(keys, null, 2)}\n`);
+    else
+      for (const k of keys)
+        process.stdout.write(
+          `${k.id}\t${k.role}\t${k.organisation ?? '-'}\t${k.revoked ? `revoked ${k.revoked}` : 'active'}\t${k.name}\n`,
+        );
+  });
+keysCommand
+  .command('revoke')
+  .description('revoke a key (servers notice within 30 s)')
+  .argument('<id>', 'key id (the part after ck_)')
+  .action(async (id: string) => {
+    const rec = await createApiKeys({ blobs: await openBlobStore(loadConfig()) }).revoke(id);
+    process.stdout.write(`revoked ${rec.id} at ${rec.revoked}\n`);
+  });
+
+program
   .command('start')
   .description(
-    'prepare the embedded archive: a local Redis if none answers, the storage root, recovery, demo data',
+    'the embedded archive in one command: a local Redis if none answers, recovery, demo data, the API',
   )
   .option('--no-demo', 'do not load the demo items on first start')
-  .action(async (opts: { demo: boolean }) => {
+  .option('--no-serve', 'prepare the archive and exit instead of serving the API')
+  .action(async (opts: { demo: boolean; serve: boolean }) => {
     const config = loadConfig();
     const log = createLogger(config.logLevel);
     await fs.mkdir(config.dataDir, { recursive: true });
@@ -152,6 +219,12 @@ program
       );
     } finally {
       await archive.close();
+    }
+    if (opts.serve) {
+      await startServer(config);
+      process.stdout.write(
+        `ciku API listening on http://${config.http.host}:${config.http.port} (docs at /docs)\n`,
+      );
     }
   });
 

@@ -251,6 +251,19 @@ export async function createFsBlobStore(
     return count;
   }
 
+  async function move(from: string, to: string, options: { syncName?: boolean } = {}): Promise<void> {
+    const source = fileOf(from);
+    const target = fileOf(to);
+    try {
+      await publish(source, target, to, false);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new CikuError('CIKU_ERR_BLOB_NOT_FOUND', `no blob ${from}`);
+      throw err;
+    }
+    await pruneEmptyDirs(path.dirname(source));
+    if (options.syncName !== false) await fsyncDir(path.dirname(target));
+  }
+
   async function syncKeys(keys: Iterable<string>): Promise<void> {
     const dirs = new Set<string>();
     for (const key of keys) dirs.add(path.dirname(fileOf(key)));
@@ -265,6 +278,7 @@ export async function createFsBlobStore(
     list,
     listChildren,
     syncKeys,
+    move,
     delete: remove,
     deletePrefix,
     close: async () => {},

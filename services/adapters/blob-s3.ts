@@ -205,6 +205,23 @@ export async function createS3BlobStore(options: S3Options): Promise<BlobStore> 
     }
   }
 
+  const MAX_SINGLE_COPY = 5 * 1024 * 1024 * 1024;
+
+  async function move(from: string, to: string): Promise<void> {
+    assertKey(from);
+    assertKey(to);
+    const s = await stat(from);
+    if (!s) throw new CikuError('CIKU_ERR_BLOB_NOT_FOUND', `no blob ${from}`);
+    if (s.size > MAX_SINGLE_COPY) {
+      throw new CikuError(
+        'CIKU_ERR_BLOB_RANGE',
+        `server-side copy of blobs over 5 GiB is not supported yet (${from})`,
+      );
+    }
+    await client.copyObject(bucket, to, `/${bucket}/${from}`);
+    await client.removeObject(bucket, from);
+  }
+
   async function remove(key: string): Promise<void> {
     assertKey(key);
     await client.removeObject(bucket, key);
@@ -236,6 +253,7 @@ export async function createS3BlobStore(options: S3Options): Promise<BlobStore> 
     listChildren,
     // An S3 PUT or CompleteMultipartUpload is durable once it answers: nothing is left to sync.
     syncKeys: async () => {},
+    move,
     delete: remove,
     deletePrefix,
     close: async () => {},

@@ -55,6 +55,11 @@ export interface BlobStore {
   list(prefix: string): AsyncIterable<BlobStat>;
   /** The next path segment of every key under `prefix` (which must end in `/` or be empty): S3 common prefixes. */
   listChildren(prefix: string): AsyncIterable<{ name: string; isPrefix: boolean }>;
+  /**
+   * Moves a published blob to another key (fs: rename; s3: server-side copy then delete): how a staged upload is
+   * committed without its bytes passing through us again. Replaces `to` if it exists.
+   */
+  move(from: string, to: string, options?: { syncName?: boolean }): Promise<void>;
   /** Makes the names of blobs put with `syncName: false` durable (fs: one fsync per distinct folder). */
   syncKeys(keys: Iterable<string>): Promise<void>;
   /** Idempotent: deleting a missing key is not an error. */

@@ -1,6 +1,5 @@
 import { Value } from '@sinclair/typebox/value';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import type { PremisEvent, EventType } from '../../schemas/event.ts';
 import {
   Access,
@@ -14,7 +13,7 @@ import { CikuError, isCikuError } from '../errors.ts';
 import { readAll, type ByteRange } from './blob-store.ts';
 import { normaliseLogicalPath } from './ocfl/names.ts';
 import type { Inventory } from './ocfl/inventory.ts';
-import type { OcflStore, VersionChanges } from './ocfl/store.ts';
+import type { FileInput, OcflStore, VersionChanges } from './ocfl/store.ts';
 
 /**
  * Items on the OCFL store. Everything about an item lives inside its object: `ciku/item.json` (kind, access,
@@ -30,16 +29,18 @@ export interface Agent {
 
 export interface NewFile {
   name: string;
-  body: Readable | Buffer | string;
+  body: FileInput['body'];
   role?: FileRole;
   mediaType?: string;
+  /** A sha256 computed on the way in (when a client digest needed it), kept in the file record. */
+  sha256?: string;
 }
 
 export interface ItemFile {
   name: string;
   role: FileRole;
   size: number;
-  digests: { sha512: string };
+  digests: { sha512: string; sha256?: string };
   media_type?: string;
   added_in: string;
 }
@@ -258,7 +259,7 @@ export function createItems(deps: ItemsDeps) {
         record.files[name] = {
           role: f.role ?? 'original',
           size: a.size,
-          digests: { sha512: a.digest },
+          digests: { sha512: a.digest, ...(f.sha256 === undefined ? {} : { sha256: f.sha256 }) },
           ...(f.mediaType === undefined ? {} : { media_type: f.mediaType }),
           added_in: version,
         };

@@ -22,9 +22,20 @@ import {
 import { layoutConfig, layoutDocument, LAYOUT_EXTENSION, objectPathFor } from './layout.ts';
 import { findPathConflict, normaliseLogicalPath, normaliseObjectId } from './names.ts';
 
+/** A blob already written and hashed elsewhere in the same BlobStore (an upload's staging copy). */
+export interface StagedBlob {
+  staged: string;
+  sha512: string;
+  size: number;
+}
+
 export interface FileInput {
   path: string;
-  body: Readable | Buffer | string;
+  body: Readable | Buffer | string | StagedBlob;
+}
+
+function isStaged(body: FileInput['body']): body is StagedBlob {
+  return typeof body === 'object' && body !== null && 'staged' in body;
 }
 
 /** What one new version changes, applied in this order: removals, renames, then additions/replacements. */
@@ -312,12 +323,21 @@ export function createOcflStore(deps: OcflStoreDeps) {
       const store = async ({ path, body }: { path: string; body: FileInput['body'] }): Promise<void> => {
         const contentPath = `${version}/${CONTENT_DIRECTORY}/${path}`;
         const key = objectKey(objectPath, contentPath);
-        const result = await blobs.put(key, body, { algorithms: ['sha512'], syncName: false });
-        const digest = result.digests.sha512!;
+        let result: { size: number; digest: string };
+        if (isStaged(body)) {
+          // Hashed on the way into staging: adopt the blob by moving it (or drop it if the bytes are here already).
+          result = { size: body.size, digest: body.sha512 };
+          if (known.has(body.sha512)) await blobs.delete(body.staged);
+          else await blobs.move(body.staged, key, { syncName: false });
+        } else {
+          const put = await blobs.put(key, body, { algorithms: ['sha512'], syncName: false });
+          result = { size: put.size, digest: put.digests.sha512! };
+        }
+        const digest = result.digest;
         const existing = known.get(digest);
         if (existing !== undefined) {
           // Same bytes already stored in this object: keep one copy, point the new path at it.
-          await blobs.delete(key);
+          if (!isStaged(body)) await blobs.delete(key);
           state.set(path, existing);
           added.set(path, { digest: existing, size: result.size, deduplicated: true });
         } else {

@@ -1,0 +1,121 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { PremisEvent } from './event.ts';
+import { Access, FileRole, itemKinds } from './item.ts';
+
+/** Request and response shapes of the REST API (`/v1`). */
+export const ErrorBody = Type.Object(
+  {
+    code: Type.String({ pattern: '^CIKU_ERR_' }),
+    message: Type.String(),
+    details: Type.Optional(Type.Unknown()),
+  },
+  { $id: 'Error' },
+);
+
+export const ItemIdParam = Type.Object({ id: Type.String({ maxLength: 200 }) });
+export const FileParams = Type.Object({
+  id: Type.String({ maxLength: 200 }),
+  name: Type.String({ maxLength: 2000 }),
+});
+export const VersionQuery = Type.Object({
+  version: Type.Optional(Type.String({ pattern: '^v[1-9][0-9]{0,8}$' })),
+});
+
+export const ItemFileView = Type.Object({
+  name: Type.String(),
+  role: FileRole,
+  size: Type.Integer(),
+  digests: Type.Object({ sha512: Type.String(), sha256: Type.Optional(Type.String()) }),
+  media_type: Type.Optional(Type.String()),
+  added_in: Type.String(),
+  technical: Type.Optional(Type.Unknown()),
+  derivatives: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+
+export const ItemView = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.Union(itemKinds.map((k) => Type.Literal(k))),
+    version: Type.String(),
+    created: Type.String(),
+    updated: Type.String(),
+    access: Access,
+    metadata: Type.Record(Type.String(), Type.Unknown()),
+    files: Type.Array(ItemFileView),
+    tombstone: Type.Optional(
+      Type.Object({ at: Type.String(), by: Type.String(), reason: Type.Optional(Type.String()) }),
+    ),
+  },
+  { $id: 'Item' },
+);
+export type ItemViewT = Static<typeof ItemView>;
+
+export const CreateItemBody = Type.Object(
+  {
+    id: Type.Optional(Type.String({ maxLength: 128 })),
+    kind: Type.String({ maxLength: 64 }),
+    metadata: Type.Record(Type.String(), Type.Unknown()),
+    access: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+export type CreateItemBody = Static<typeof CreateItemBody>;
+
+export const PatchItemBody = Type.Object(
+  {
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    access: Type.Optional(Type.Unknown()),
+    rename: Type.Optional(
+      Type.Array(Type.Object({ from: Type.String(), to: Type.String() }, { additionalProperties: false }), {
+        maxItems: 1000,
+      }),
+    ),
+    remove: Type.Optional(Type.Array(Type.String(), { maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type PatchItemBody = Static<typeof PatchItemBody>;
+
+export const ItemList = Type.Object({
+  items: Type.Array(ItemView),
+  next: Type.Optional(Type.String()),
+});
+
+export const ListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  kind: Type.Optional(Type.String({ maxLength: 64 })),
+});
+
+export const VersionList = Type.Object({
+  versions: Type.Array(
+    Type.Object({
+      version: Type.String(),
+      created: Type.String(),
+      message: Type.String(),
+      user: Type.Object({ name: Type.String(), address: Type.String() }),
+    }),
+  ),
+});
+
+export const EventList = Type.Object({ events: Type.Array(PremisEvent) });
+
+export const UploadResult = Type.Object({
+  item: ItemView,
+  files: Type.Array(ItemFileView),
+  /** true when the content was already in the item and no new version was made. */
+  existing: Type.Boolean(),
+});
+
+export const Health = Type.Object({ status: Type.String() });
+export const Ready = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
+  checks: Type.Record(
+    Type.String(),
+    Type.Object({ ok: Type.Boolean(), detail: Type.Optional(Type.String()) }),
+  ),
+});
+
+export const RoleFileQuery = Type.Object({
+  role: Type.Optional(FileRole),
+});

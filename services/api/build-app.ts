@@ -1,0 +1,89 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import rateLimit from '@fastify/rate-limit';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { JobQueue } from '../adapters/queue.ts';
+import type { BlobStore } from '../archive/blob-store.ts';
+import type { Ingest } from '../archive/ingest.ts';
+import type { Items } from '../archive/items.ts';
+import type { OcflStore } from '../archive/ocfl/store.ts';
+import type { ApiKeys } from '../auth/api-keys.ts';
+import { createGuards, type Guards } from './guards.ts';
+import { registerAuth } from './plugins/auth.ts';
+import { registerErrorHandling } from './plugins/errors.ts';
+import { fileRoutes } from './routes/files.ts';
+import { healthRoutes } from './routes/health.ts';
+import { itemRoutes } from './routes/items.ts';
+
+export interface AppOptions {
+  /** Requests per minute per IP for anonymous callers; authenticated callers are not limited. */
+  anonymousRateLimit: number;
+  /** Largest JSON body (item metadata) accepted. */
+  jsonBodyLimit: number;
+}
+
+export interface AppDeps {
+  blobs: BlobStore;
+  ocfl: OcflStore;
+  items: Items;
+  ingest: Ingest;
+  keys: ApiKeys;
+  queue: JobQueue;
+  clock: () => Date;
+  logger: Logger | false;
+  options: AppOptions;
+  /** Derived from the others by buildApp. */
+  guards: Guards;
+}
+
+/** Builds the Fastify app from explicit dependencies (tests drive it with `inject`; server.ts makes it listen). */
+export async function buildApp(input: Omit<AppDeps, 'guards'>): Promise<FastifyInstance> {
+  const deps: AppDeps = { ...input, guards: createGuards(input.items, input.clock) };
+  const app = Fastify({
+    loggerInstance: deps.logger === false ? undefined : deps.logger,
+    logger: deps.logger === false ? false : undefined,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    bodyLimit: deps.options.jsonBodyLimit,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  } as never).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
+
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  registerErrorHandling(app);
+  registerAuth(app, deps.keys);
+  await app.register(rateLimit, {
+    hook: 'preHandler',
+    max: deps.options.anonymousRateLimit,
+    timeWindow: 60_000,
+    allowList: (request) => request.principal.role !== 'anonymous',
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      code: 'CIKU_ERR_RATE_LIMITED',
+      message: `anonymous callers may make ${context.max} requests per minute; retry in ${context.after}`,
+    }),
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'ciku 瓷库 API',
+        version: '1',
+        description: 'Archive and asset repository for the Jingdezhen ceramic heritage zone',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }, {}],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(healthRoutes(deps));
+  await app.register(itemRoutes(deps));
+  await app.register(fileRoutes(deps));
+  return app;
+}

@@ -1,0 +1,223 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { create as contentDisposition } from 'content-disposition';
+import type { Readable } from 'node:stream';
+import { ErrorBody, FileParams, ItemIdParam, UploadResult, VersionQuery } from '../../../schemas/api.ts';
+import { FileRole } from '../../../schemas/item.ts';
+import { parseDigestHeader, reprDigestHeader } from '../../adapters/digest-headers.ts';
+import type { StagedFile } from '../../archive/ingest.ts';
+import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
+import { CikuError, isCikuError } from '../../errors.ts';
+import { agentOf } from '../agent.ts';
+import type { AppDeps } from '../build-app.ts';
+import { enqueueFollowUps } from '../follow-ups.ts';
+
+const errors = {
+  400: ErrorBody,
+  401: ErrorBody,
+  403: ErrorBody,
+  404: ErrorBody,
+  409: ErrorBody,
+  410: ErrorBody,
+  412: ErrorBody,
+  413: ErrorBody,
+  415: ErrorBody,
+  416: ErrorBody,
+};
+
+/** `bytes=a-b` / `bytes=a-` / `bytes=-n` → an inclusive range, or 'unsatisfiable'; multi-range requests get the whole file. */
+function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
+  if (header === undefined) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0) return 'unsatisfiable';
+    start = Math.max(0, size - n);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
+}
+
+export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
+  async function files(app) {
+    const { guards, ingest, items, queue } = deps;
+    // Upload bodies are streamed as they arrive, whatever their Content-Type says (the bytes decide the type).
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    await app.register((await import('@fastify/multipart')).default, {
+      limits: { files: 1000, fields: 100, fieldSize: 64 * 1024, parts: 1100, headerPairs: 100 },
+    });
+
+    app.put(
+      '/v1/items/:id/files/:name',
+      {
+        schema: {
+          tags: ['files'],
+          summary:
+            'Upload one file as the raw request body (streamed): one new version, or 200 if the item has these bytes',
+          params: FileParams,
+          querystring: Type.Object({ role: Type.Optional(FileRole) }),
+          response: { 200: UploadResult, 201: UploadResult, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const name = normaliseLogicalPath(request.params.name);
+        const head = await guards.writable(request.principal, request.params.id);
+        const expected =
+          parseDigestHeader(request.headers['content-digest'] as string | undefined) ??
+          parseDigestHeader(request.headers['repr-digest'] as string | undefined);
+        const body = request.body as Readable | undefined;
+        if (!body || typeof body.pipe !== 'function') {
+          throw new CikuError('CIKU_ERR_UPLOAD_INCOMPLETE', 'the request has no body');
+        }
+        const staged = await ingest.stage(head.kind, body, { sha256: expected?.sha256 !== undefined });
+        const declared = request.headers['content-length'];
+        if (declared !== undefined && Number(declared) !== staged.size) {
+          await ingest.discard([{ staged }]);
+          throw new CikuError('CIKU_ERR_UPLOAD_INCOMPLETE', `received ${staged.size} of ${declared} bytes`);
+        }
+        const file: StagedFile = {
+          name,
+          staged,
+          ...(expected === undefined ? {} : { expected }),
+          ...(request.query.role === undefined ? {} : { role: request.query.role }),
+        };
+        const result = await ingest.commit(head.id, [file], agentOf(request.principal));
+        if (!result.existing) await enqueueFollowUps(queue, result.item, result.files);
+        return reply.status(result.existing ? 200 : 201).send(result);
+      },
+    );
+
+    app.post(
+      '/v1/items/:id/files',
+      {
+        schema: {
+          tags: ['files'],
+          summary:
+            'Upload several files as multipart/form-data (field name original|transcript|supplement = role): one version',
+          params: ItemIdParam,
+          response: { 200: UploadResult, 201: UploadResult, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const head = await guards.writable(request.principal, request.params.id);
+        if (!request.isMultipart())
+          throw new CikuError('CIKU_ERR_REQUEST_INVALID', 'expected multipart/form-data');
+        const staged: StagedFile[] = [];
+        try {
+          for await (const part of request.parts()) {
+            if (part.type !== 'file') continue;
+            const name = normaliseLogicalPath(part.filename);
+            const s = await ingest.stage(head.kind, part.file);
+            if (part.file.truncated)
+              throw new CikuError('CIKU_ERR_UPLOAD_TOO_LARGE', `${name}: over the multipart size limit`);
+            const role = (['original', 'transcript', 'supplement'] as const).find(
+              (r) => r === part.fieldname,
+            );
+            staged.push({ name, staged: s, ...(role === undefined ? {} : { role }) });
+          }
+        } catch (err) {
+          await ingest.discard(staged);
+          if (isCikuError(err)) throw err;
+          throw new CikuError(
+            'CIKU_ERR_UPLOAD_INCOMPLETE',
+            `multipart body incomplete or malformed: ${(err as Error).message}`,
+          );
+        }
+        if (staged.length === 0)
+          throw new CikuError('CIKU_ERR_UPLOAD_INCOMPLETE', 'the multipart body holds no file');
+        const seen = new Set<string>();
+        for (const f of staged) {
+          if (seen.has(f.name)) {
+            await ingest.discard(staged);
+            throw new CikuError('CIKU_ERR_REQUEST_INVALID', `file ${f.name} appears twice`);
+          }
+          seen.add(f.name);
+        }
+        const result = await ingest.commit(head.id, staged, agentOf(request.principal));
+        if (!result.existing) await enqueueFollowUps(queue, result.item, result.files);
+        return reply.status(result.existing ? 200 : 201).send(result);
+      },
+    );
+
+    app.get(
+      '/v1/items/:id/files/:name',
+      {
+        schema: {
+          tags: ['files'],
+          summary: 'Download a file (any version), with Range, ETag and Repr-Digest',
+          params: FileParams,
+          querystring: Type.Intersect([
+            VersionQuery,
+            Type.Object({
+              disposition: Type.Optional(Type.Union([Type.Literal('inline'), Type.Literal('attachment')])),
+            }),
+          ]),
+          response: {
+            200: Type.Unknown(),
+            206: Type.Unknown(),
+            304: Type.Null(),
+            404: ErrorBody,
+            410: ErrorBody,
+            416: ErrorBody,
+          },
+        },
+      },
+      async (request, reply) => {
+        const item = await guards.readable(request.principal, request.params.id, request.query.version);
+        const name = normaliseLogicalPath(request.params.name);
+        const file = item.files.find((f) => f.name === name);
+        if (!file)
+          throw new CikuError(
+            'CIKU_ERR_FILE_NOT_FOUND',
+            `item ${item.id} has no file ${name} in ${item.version}`,
+          );
+        const etag = `"${file.digests.sha512}"`;
+        void reply
+          .header('ETag', etag)
+          .header('Repr-Digest', reprDigestHeader(file.digests.sha512))
+          .header('Accept-Ranges', 'bytes')
+          .header('Content-Type', file.media_type ?? 'application/octet-stream')
+          .header('X-Content-Type-Options', 'nosniff')
+          .header(
+            'Content-Disposition',
+            contentDisposition(name.split('/').pop(), { type: request.query.disposition ?? 'attachment' }),
+          );
+        if (request.headers['if-none-match'] === etag) return reply.status(304).send(null);
+        const range =
+          request.headers['if-range'] === undefined || request.headers['if-range'] === etag
+            ? parseRange(request.headers.range, file.size)
+            : undefined;
+        if (range === 'unsatisfiable') {
+          void reply.header('Content-Range', `bytes */${file.size}`);
+          throw new CikuError(
+            'CIKU_ERR_BLOB_RANGE',
+            `range ${request.headers.range ?? ''} outside ${file.size} bytes`,
+          );
+        }
+        const opened = await items.openFile(item.id, name, {
+          version: item.version,
+          ...(range ? { range } : {}),
+        });
+        if (range) {
+          void reply
+            .status(206)
+            .header('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`)
+            .header('Content-Length', range.end - range.start + 1);
+        } else {
+          void reply.header('Content-Length', file.size);
+        }
+        return reply.send(opened.stream);
+      },
+    );
+  };

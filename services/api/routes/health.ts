@@ -1,0 +1,56 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Health, Ready } from '../../../schemas/api.ts';
+import type { AppDeps } from '../build-app.ts';
+
+export const healthRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
+  async function health(app) {
+    app.get(
+      '/healthz',
+      { schema: { tags: ['ops'], summary: 'The process is up', response: { 200: Health } } },
+      async () => ({ status: 'ok' }),
+    );
+
+    app.get(
+      '/readyz',
+      {
+        schema: {
+          tags: ['ops'],
+          summary: 'The store, Redis and the queues answer',
+          response: { 200: Ready, 503: Ready },
+        },
+      },
+      async (_request, reply) => {
+        const check = async (fn: () => Promise<boolean>): Promise<{ ok: boolean; detail?: string }> => {
+          try {
+            return (await withTimeout(fn(), 2000)) ? { ok: true } : { ok: false, detail: 'no answer' };
+          } catch (err) {
+            return { ok: false, detail: (err as Error).message };
+          }
+        };
+        const checks = {
+          store: await check(
+            async () => (await deps.blobs.stat(`${deps.ocfl.rootPrefix}/0=ocfl_1.1`)) !== undefined,
+          ),
+          redis: await check(() => deps.queue.ping()),
+        };
+        const ok = Object.values(checks).every((c) => c.ok);
+        return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks });
+      },
+    );
+  };
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

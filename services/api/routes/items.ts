@@ -1,0 +1,235 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import {
+  CreateItemBody,
+  ErrorBody,
+  EventList,
+  ItemIdParam,
+  ItemList,
+  ItemView,
+  ListQuery,
+  PatchItemBody,
+  VersionList,
+  VersionQuery,
+} from '../../../schemas/api.ts';
+import { canCreate, canRead } from '../../archive/access.ts';
+import { CikuError } from '../../errors.ts';
+import type { AppDeps } from '../build-app.ts';
+import { agentOf } from '../agent.ts';
+
+const errors = {
+  400: ErrorBody,
+  401: ErrorBody,
+  403: ErrorBody,
+  404: ErrorBody,
+  409: ErrorBody,
+  410: ErrorBody,
+  412: ErrorBody,
+};
+
+/** `If-Match: "v3"` (or v3, or W/"v3") → v3. */
+function ifMatchVersion(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const m = /^(?:W\/)?"?(v[1-9]\d{0,8})"?$/.exec(header.trim());
+  if (!m)
+    throw new CikuError(
+      'CIKU_ERR_VERSION_CONFLICT',
+      `If-Match must name a version like "v3", not ${JSON.stringify(header)}`,
+    );
+  return m[1];
+}
+
+export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
+  async function items(app) {
+    const { items, guards, clock, queue } = deps;
+
+    app.post(
+      '/v1/items',
+      {
+        schema: {
+          tags: ['items'],
+          summary: 'Create an item',
+          body: CreateItemBody,
+          response: { 201: ItemView, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const p = request.principal;
+        const given = (request.body.access ?? { level: 'private' }) as Record<string, unknown>;
+        // A contributor's items belong to its organisation unless it says otherwise (and it may not).
+        const access =
+          p.role === 'contributor' && given.organisation === undefined
+            ? { ...given, organisation: p.organisation }
+            : given;
+        if (!canCreate(p, access as never)) {
+          throw new CikuError(
+            'CIKU_ERR_FORBIDDEN',
+            p.role === 'contributor'
+              ? 'contributors create items of their own organisation only'
+              : 'your key may not create items',
+          );
+        }
+        const item = await items.create(
+          {
+            ...(request.body.id === undefined ? {} : { id: request.body.id }),
+            kind: request.body.kind,
+            metadata: request.body.metadata,
+            access,
+          },
+          agentOf(p),
+        );
+        await queue.enqueue('index-item', { itemId: item.id, version: item.version });
+        void reply
+          .header('ETag', `"${item.version}"`)
+          .header('Location', `/v1/items/${encodeURIComponent(item.id)}`);
+        return reply.status(201).send(item);
+      },
+    );
+
+    app.get(
+      '/v1/items',
+      {
+        schema: {
+          tags: ['items'],
+          summary: 'List the items the caller may read',
+          querystring: ListQuery,
+          response: { 200: ItemList, ...errors },
+        },
+      },
+      async (request) => {
+        const limit = request.query.limit ?? 50;
+        const ids: string[] = [];
+        for await (const id of items.list()) ids.push(id);
+        ids.sort();
+        const start =
+          request.query.cursor === undefined ? 0 : ids.findIndex((id) => id > request.query.cursor!);
+        const out = [];
+        let i = start === -1 ? ids.length : start;
+        for (; i < ids.length && out.length < limit; i += 1) {
+          const item = await items.get(ids[i]!);
+          if (item.tombstone || !canRead(request.principal, item.access, clock())) continue;
+          if (request.query.kind !== undefined && item.kind !== request.query.kind) continue;
+          out.push(item);
+        }
+        return i < ids.length && out.length > 0
+          ? { items: out, next: out[out.length - 1]!.id }
+          : { items: out };
+      },
+    );
+
+    app.get(
+      '/v1/items/:id',
+      {
+        schema: {
+          tags: ['items'],
+          summary: 'Read an item (its head or ?version=vN)',
+          params: ItemIdParam,
+          querystring: VersionQuery,
+          response: { 200: ItemView, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const item = await guards.readable(request.principal, request.params.id, request.query.version);
+        void reply.header('ETag', `"${item.version}"`);
+        return item;
+      },
+    );
+
+    app.patch(
+      '/v1/items/:id',
+      {
+        schema: {
+          tags: ['items'],
+          summary:
+            'Edit metadata/access or rename/remove files: one new version; If-Match: "vN" makes it conditional',
+          params: ItemIdParam,
+          body: PatchItemBody,
+          headers: Type.Object({ 'if-match': Type.Optional(Type.String()) }),
+          response: { 200: ItemView, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const p = request.principal;
+        const head = await guards.writable(p, request.params.id);
+        const ifVersion = ifMatchVersion(request.headers['if-match']);
+        if (request.body.access !== undefined && p.role === 'contributor') {
+          const next = request.body.access as { organisation?: string };
+          if (next.organisation !== p.organisation)
+            throw new CikuError(
+              'CIKU_ERR_FORBIDDEN',
+              'contributors cannot give an item to another organisation',
+            );
+        }
+        const patch = {
+          ...(request.body.metadata === undefined ? {} : { metadata: request.body.metadata }),
+          ...(request.body.access === undefined ? {} : { access: request.body.access }),
+          ...(request.body.rename === undefined ? {} : { rename: request.body.rename }),
+          ...(request.body.remove === undefined ? {} : { remove: request.body.remove }),
+        };
+        const item = await deps.items.update(
+          head.id,
+          patch,
+          agentOf(p),
+          ifVersion === undefined ? {} : { ifVersion },
+        );
+        await queue.enqueue('index-item', { itemId: item.id, version: item.version });
+        void reply.header('ETag', `"${item.version}"`);
+        return item;
+      },
+    );
+
+    app.delete(
+      '/v1/items/:id',
+      {
+        schema: {
+          tags: ['items'],
+          summary: 'Delete an item: a tombstone version (history is kept)',
+          params: ItemIdParam,
+          querystring: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 1000 })) }),
+          response: { 200: ItemView, ...errors },
+        },
+      },
+      async (request) => {
+        const head = await guards.writable(request.principal, request.params.id);
+        const item = await items.delete(head.id, agentOf(request.principal), request.query.reason);
+        await queue.enqueue('index-item', { itemId: item.id, version: item.version });
+        return item;
+      },
+    );
+
+    app.get(
+      '/v1/items/:id/versions',
+      {
+        schema: {
+          tags: ['items'],
+          summary: 'The versions of an item',
+          params: ItemIdParam,
+          response: { 200: VersionList, ...errors },
+        },
+      },
+      async (request) => {
+        const head = await guards.readable(request.principal, request.params.id, undefined, {
+          allowDeleted: true,
+        });
+        return { versions: await items.versions(head.id) };
+      },
+    );
+
+    app.get(
+      '/v1/items/:id/events',
+      {
+        schema: {
+          tags: ['items'],
+          summary: 'The PREMIS event log of an item',
+          params: ItemIdParam,
+          response: { 200: EventList, ...errors },
+        },
+      },
+      async (request) => {
+        const head = await guards.readable(request.principal, request.params.id, undefined, {
+          allowDeleted: true,
+        });
+        return { events: await items.events(head.id) };
+      },
+    );
+  };

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { sniffMagic } from '../adapters/file-type.ts';
+import { createLogger } from '../adapters/logger.ts';
+import { createJobQueue } from '../adapters/queue.ts';
+import { createIngest } from '../archive/ingest.ts';
+import { createApiKeys } from '../auth/api-keys.ts';
+import type { Config } from '../config.ts';
+import { openArchive } from '../runtime.ts';
+import { buildApp } from './build-app.ts';
+
+const INSTANCE_TTL_S = 30;
+
+/**
+ * Listens, and closes gracefully on SIGTERM/SIGINT (in-flight requests finish, then the store and Redis close).
+ * At start it finishes or rolls back interrupted version writes and removes staging left by dead processes.
+ */
+export async function startServer(
+  config: Config,
+): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
+  const logger = createLogger(config.logLevel, { name: 'ciku-api' });
+  const archive = await openArchive(config);
+  const instance = randomUUID();
+  const instanceKey = (id: string): string => `ciku:instance:${id}`;
+  await archive.redis.set(instanceKey(instance), String(process.pid), 'EX', INSTANCE_TTL_S);
+  const heartbeat = setInterval(
+    () => {
+      archive.redis
+        .set(instanceKey(instance), String(process.pid), 'EX', INSTANCE_TTL_S)
+        .catch(() => undefined);
+    },
+    (INSTANCE_TTL_S * 1000) / 3,
+  );
+  heartbeat.unref();
+
+  const queue = createJobQueue(archive.redis);
+  const keys = createApiKeys({ blobs: archive.blobs, adminKey: config.adminKey });
+  const ingest = createIngest({
+    blobs: archive.blobs,
+    items: archive.items,
+    sniff: sniffMagic,
+    instance,
+    maxBytes: config.api.maxUploadBytes,
+  });
+
+  for (const r of await archive.ocfl.recoverAll()) logger.warn(r, 'recovered an interrupted version write');
+  const orphans = await ingest.cleanOrphans(
+    async (id) => (await archive.redis.exists(instanceKey(id))) === 1,
+  );
+  if (orphans > 0) logger.info({ removed: orphans }, 'removed staging left by stopped processes');
+
+  const app = await buildApp({
+    blobs: archive.blobs,
+    ocfl: archive.ocfl,
+    items: archive.items,
+    ingest,
+    keys,
+    queue,
+    clock: () => new Date(),
+    logger,
+    options: { anonymousRateLimit: config.api.anonymousRateLimit, jsonBodyLimit: config.api.jsonBodyLimit },
+  });
+  await app.listen({ host: config.http.host, port: config.http.port });
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      clearInterval(heartbeat);
+      await app.close();
+      await queue.close();
+      await archive.redis.del(instanceKey(instance)).catch(() => undefined);
+      await archive.close();
+    })();
+    return closing;
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'shutting down');
+      close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+  return { app, close };
+}

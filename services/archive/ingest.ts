@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { mediaPolicy } from '../../schemas/media-policy.ts';
+import type { FileRole, ItemKind } from '../../schemas/item.ts';
+import { CikuError } from '../errors.ts';
+import type { BlobStore, DigestAlgorithm } from './blob-store.ts';
+import type { Agent, ItemFile, Items, ItemView, NewFile } from './items.ts';
+import { detectMediaType, type MagicSniffer } from './media-type.ts';
+import { normaliseLogicalPath } from './ocfl/names.ts';
+
+/**
+ * Stage → verify: one streaming pass writes an upload into the blob store's staging area while it is hashed
+ * (sha512 always; sha256 when the client's digest needs it), counted against a size limit, and its first bytes are
+ * kept for type detection. Nothing is committed here: the caller verifies and then adopts the staged blob into an
+ * OCFL version by moving it (no second pass over the bytes).
+ */
+export const HEAD_BYTES = 256 * 1024;
+
+export interface StagedUpload {
+  key: string;
+  size: number;
+  sha512: string;
+  sha256?: string;
+  head: Buffer;
+}
+
+class Inspector extends Transform {
+  size = 0;
+  private readonly headChunks: Buffer[] = [];
+  private headSize = 0;
+
+  constructor(private readonly maxBytes: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) {
+      done(new CikuError('CIKU_ERR_UPLOAD_TOO_LARGE', `file larger than the ${this.maxBytes}-byte limit`));
+      return;
+    }
+    if (this.headSize < HEAD_BYTES) {
+      const part = chunk.subarray(0, HEAD_BYTES - this.headSize);
+      this.headChunks.push(Buffer.from(part));
+      this.headSize += part.length;
+    }
+    done(null, chunk);
+  }
+
+  head(): Buffer {
+    return Buffer.concat(this.headChunks);
+  }
+}
+
+export function stagingPrefix(instance: string): string {
+  return `staging/${instance}/`;
+}
+
+export async function stageUpload(
+  blobs: BlobStore,
+  body: Readable,
+  options: { instance: string; maxBytes: number; sha256?: boolean },
+): Promise<StagedUpload> {
+  const key = `${stagingPrefix(options.instance)}${randomUUID()}`;
+  const inspector = new Inspector(options.maxBytes);
+  body.on('error', (err) => inspector.destroy(err));
+  const algorithms: DigestAlgorithm[] = options.sha256 ? ['sha512', 'sha256'] : ['sha512'];
+  const res = await blobs.put(key, body.pipe(inspector), { algorithms });
+  return {
+    key,
+    size: res.size,
+    sha512: res.digests.sha512!,
+    ...(res.digests.sha256 === undefined ? {} : { sha256: res.digests.sha256 }),
+    head: inspector.head(),
+  };
+}
+
+/** RFC 9530 digests a client may send (`Content-Digest` / `Repr-Digest`), as lowercase hex by algorithm. */
+export interface ClientDigests {
+  sha256?: string;
+  sha512?: string;
+}
+
+export function verifyDigests(staged: StagedUpload, expected: ClientDigests): void {
+  for (const alg of ['sha256', 'sha512'] as const) {
+    const want = expected[alg];
+    if (want === undefined) continue;
+    const got = staged[alg];
+    if (got !== want) {
+      throw new CikuError(
+        'CIKU_ERR_UPLOAD_DIGEST_MISMATCH',
+        `${alg} of the received bytes is ${got ?? '(not computed)'}, the client sent ${want}: nothing was stored`,
+        { details: { algorithm: alg, expected: want, actual: got } },
+      );
+    }
+  }
+}
+
+export interface StagedFile {
+  name: string;
+  staged: StagedUpload;
+  role?: FileRole;
+  expected?: ClientDigests;
+}
+
+export interface IngestDeps {
+  blobs: BlobStore;
+  items: Items;
+  sniff: MagicSniffer;
+  /** This process's id: its staging folder, cleaned by the next start if the process dies. */
+  instance: string;
+  /** Global per-file limit; each kind's own limit (schemas/media-policy.ts) applies too. */
+  maxBytes: number;
+}
+
+/**
+ * The ingest pipeline behind every upload route: stage (one pass: hash + size + head), then verify the client's
+ * digests, detect the type from the bytes, apply the kind's policy, skip content the item already has, and commit
+ * the rest as one new version. Any refusal discards the staged blobs, so nothing is left behind.
+ */
+export function createIngest(deps: IngestDeps) {
+  const { blobs, items, sniff } = deps;
+
+  function limitFor(kind: ItemKind): number {
+    return Math.min(deps.maxBytes, mediaPolicy[kind].maxBytes);
+  }
+
+  async function stage(
+    kind: ItemKind,
+    body: Readable,
+    options: { sha256?: boolean } = {},
+  ): Promise<StagedUpload> {
+    return stageUpload(blobs, body, {
+      instance: deps.instance,
+      maxBytes: limitFor(kind),
+      ...(options.sha256 === undefined ? {} : { sha256: options.sha256 }),
+    });
+  }
+
+  async function discard(files: { staged: StagedUpload }[]): Promise<void> {
+    await Promise.all(files.map((f) => blobs.delete(f.staged.key).catch(() => undefined)));
+  }
+
+  async function commit(
+    itemId: string,
+    files: StagedFile[],
+    agent: Agent,
+    options: { ifVersion?: string } = {},
+  ): Promise<{ item: ItemView; files: ItemFile[]; existing: boolean }> {
+    try {
+      const head = await items.get(itemId);
+      const policy = mediaPolicy[head.kind];
+      const prepared: (NewFile & { sha512: string })[] = [];
+      for (const f of files) {
+        if (f.expected) verifyDigests(f.staged, f.expected);
+        if (f.staged.size > limitFor(head.kind)) {
+          throw new CikuError(
+            'CIKU_ERR_UPLOAD_TOO_LARGE',
+            `${f.name}: larger than the ${limitFor(head.kind)}-byte limit for ${head.kind}`,
+          );
+        }
+        const mediaType = await detectMediaType(f.staged.head, f.staged.size, sniff);
+        if (!policy.accept.includes(mediaType)) {
+          throw new CikuError(
+            'CIKU_ERR_UPLOAD_TYPE_REFUSED',
+            `${f.name}: ${mediaType} (detected from its bytes) is not accepted for ${head.kind} items`,
+            { details: { name: f.name, detected: mediaType, kind: head.kind } },
+          );
+        }
+        prepared.push({
+          name: f.name,
+          body: { staged: f.staged.key, sha512: f.staged.sha512, size: f.staged.size },
+          role:
+            f.role ??
+            (mediaType === 'text/vtt' || mediaType === 'application/x-subrip' ? 'transcript' : 'original'),
+          mediaType,
+          sha512: f.staged.sha512,
+          ...(f.staged.sha256 === undefined ? {} : { sha256: f.staged.sha256 }),
+        });
+      }
+      const byDigest = new Map(head.files.map((f) => [f.digests.sha512, f]));
+      if (prepared.length > 0 && prepared.every((f) => byDigest.has(f.sha512))) {
+        // Identical content is already in the item: answer with what is there, make no version.
+        await discard(files);
+        return { item: head, files: prepared.map((f) => byDigest.get(f.sha512)!), existing: true };
+      }
+      const item = await items.update(
+        itemId,
+        { put: prepared.map(({ sha512: _sha512, ...f }) => f) },
+        agent,
+        { ifVersion: options.ifVersion ?? head.version },
+      );
+      const names = new Set(prepared.map((f) => normaliseLogicalPath(f.name)));
+      return { item, files: item.files.filter((f) => names.has(f.name)), existing: false };
+    } catch (err) {
+      await discard(files);
+      throw err;
+    }
+  }
+
+  /** Deletes staging left by processes that are gone (their ids are not in `live`). */
+  async function cleanOrphans(live: (instance: string) => Promise<boolean>): Promise<number> {
+    let removed = 0;
+    for await (const child of blobs.listChildren('staging/')) {
+      if (!child.isPrefix || child.name === 'tus' || child.name === deps.instance) continue;
+      if (!(await live(child.name))) removed += await blobs.deletePrefix(`staging/${child.name}/`);
+    }
+    return removed;
+  }
+
+  return { stage, commit, discard, cleanOrphans, limitFor };
+}
+
+export type Ingest = ReturnType<typeof createIngest>;

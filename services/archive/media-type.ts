@@ -1,0 +1,42 @@
+/**
+ * The media type of an upload from its first bytes: magic numbers first (through the injected sniffer, an
+ * adapter), then — for what has no magic — a text sniff: valid UTF-8 without NULs is text, refined to WebVTT, SRT
+ * or JSON by content. Names and Content-Type headers are never consulted.
+ */
+export type MagicSniffer = (head: Buffer) => Promise<string | undefined>;
+
+const SRT = /^\uFEFF?\s*\d+\r?\n\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s+-->\s+\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}/;
+
+function asText(head: Buffer, complete: boolean): string | undefined {
+  if (head.length === 0) return '';
+  // A multi-byte character may be cut at the end of the head: drop up to three trailing bytes.
+  for (let cut = 0; cut <= (complete ? 0 : 3); cut += 1) {
+    try {
+      const text = new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, head.length - cut));
+      // eslint-disable-next-line no-control-regex
+      return /[\u0000-\u0008\u000e-\u001a\u001c-\u001f]/.test(text) ? undefined : text;
+    } catch {
+      // try a shorter prefix
+    }
+  }
+  return undefined;
+}
+
+export async function detectMediaType(head: Buffer, size: number, sniff: MagicSniffer): Promise<string> {
+  const magic = await sniff(head);
+  if (magic !== undefined) return magic;
+  const text = asText(head, head.length >= size);
+  if (text === undefined) return 'application/octet-stream';
+  const trimmed = text.replace(/^\uFEFF/, '').trimStart();
+  if (trimmed.startsWith('WEBVTT')) return 'text/vtt';
+  if (SRT.test(text)) return 'application/x-subrip';
+  if ((trimmed.startsWith('{') || trimmed.startsWith('[')) && head.length >= size) {
+    try {
+      JSON.parse(trimmed);
+      return 'application/json';
+    } catch {
+      return 'text/plain';
+    }
+  }
+  return 'text/plain';
+}
