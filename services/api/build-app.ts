@@ -17,12 +17,17 @@ import { registerErrorHandling } from './plugins/errors.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { itemRoutes } from './routes/items.ts';
+import { uploadRoutes } from './routes/uploads.ts';
 
 export interface AppOptions {
   /** Requests per minute per IP for anonymous callers; authenticated callers are not limited. */
   anonymousRateLimit: number;
   /** Largest JSON body (item metadata) accepted. */
   jsonBodyLimit: number;
+  /** Largest upload (each kind's own limit applies too). */
+  maxUploadBytes: number;
+  /** Unfinished tus uploads older than this are deleted. */
+  tusExpiryHours: number;
 }
 
 export interface AppDeps {
@@ -85,5 +90,6 @@ export async function buildApp(input: Omit<AppDeps, 'guards'>): Promise<FastifyI
   await app.register(healthRoutes(deps));
   await app.register(itemRoutes(deps));
   await app.register(fileRoutes(deps));
+  await app.register(uploadRoutes(deps));
   return app;
 }

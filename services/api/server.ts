@@ -58,7 +58,12 @@ export async function startServer(
     queue,
     clock: () => new Date(),
     logger,
-    options: { anonymousRateLimit: config.api.anonymousRateLimit, jsonBodyLimit: config.api.jsonBodyLimit },
+    options: {
+      anonymousRateLimit: config.api.anonymousRateLimit,
+      jsonBodyLimit: config.api.jsonBodyLimit,
+      maxUploadBytes: config.api.maxUploadBytes,
+      tusExpiryHours: config.api.tusExpiryHours,
+    },
   });
   await app.listen({ host: config.http.host, port: config.http.port });
 
