@@ -30,6 +30,21 @@ export interface TusInfo {
 
 export const TUS_PREFIX = 'staging/tus/';
 
+/** What the tus server answers for a thrown error: it reads `status_code` and `body`. */
+export class TusHttpError extends Error {
+  constructor(
+    readonly status_code: number,
+    readonly body: string,
+  ) {
+    super(body.trim());
+    this.name = 'TusHttpError';
+  }
+
+  static of(e: { status_code: number; body: string }): TusHttpError {
+    return new TusHttpError(e.status_code, e.body);
+  }
+}
+
 class CountingHash extends Transform {
   size = 0;
   constructor(
@@ -78,11 +93,11 @@ export class BlobTusStore extends DataStore {
   }
 
   async readInfo(id: string): Promise<TusInfo> {
-    if (!/^[a-f0-9]{32}$/.test(id)) throw ERRORS.FILE_NOT_FOUND;
+    if (!/^[a-f0-9]{32}$/.test(id)) throw TusHttpError.of(ERRORS.FILE_NOT_FOUND);
     try {
       return JSON.parse((await readAll(await this.blobs.get(this.infoKey(id)))).toString('utf8')) as TusInfo;
     } catch (err) {
-      if (isCikuError(err, 'CIKU_ERR_BLOB_NOT_FOUND')) throw ERRORS.FILE_NOT_FOUND;
+      if (isCikuError(err, 'CIKU_ERR_BLOB_NOT_FOUND')) throw TusHttpError.of(ERRORS.FILE_NOT_FOUND);
       throw err;
     }
   }
@@ -107,7 +122,7 @@ export class BlobTusStore extends DataStore {
 
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
     const info = await this.readInfo(id);
-    if (offset !== info.offset) throw ERRORS.INVALID_OFFSET;
+    if (offset !== info.offset) throw TusHttpError.of(ERRORS.INVALID_OFFSET);
     const checksum = this.checksums.get(id);
     this.checksums.delete(id);
     const hashes = new Map<string, Hash>([['sha512', createHash('sha512')]]);
@@ -115,21 +130,18 @@ export class BlobTusStore extends DataStore {
       hashes.set(checksum.algorithm, createHash(checksum.algorithm));
     const remaining = info.size === undefined ? Number.MAX_SAFE_INTEGER : info.size - offset;
     const counter = new CountingHash(hashes, remaining);
+    // A PATCH cut off mid-way ends the proxy stream cleanly (the tus handler does that), keeping what arrived.
     stream.on('error', (err) => counter.destroy(err));
+    counter.on('error', () => undefined); // surfaces through the store's pipeline (see stageUpload)
     const key = `${TUS_PREFIX}${id}/part-${String(offset).padStart(16, '0')}`;
-    try {
-      await this.blobs.put(key, stream.pipe(counter));
-    } catch (err) {
-      const tusError = (err as { tusError?: unknown }).tusError;
-      throw tusError ?? err;
-    }
+    await this.blobs.put(key, stream.pipe(counter));
     const digests = new Map([...hashes].map(([alg, h]) => [alg, h.digest('hex')]));
     if (checksum && digests.get(checksum.algorithm) !== checksum.digest) {
       await this.blobs.delete(key);
-      throw {
-        status_code: 460,
-        body: 'Checksum Mismatch: the bytes of this PATCH do not match Upload-Checksum; they were discarded\n',
-      };
+      throw new TusHttpError(
+        460,
+        'Checksum Mismatch: the bytes of this PATCH do not match Upload-Checksum; they were discarded\n',
+      );
     }
     if (counter.size === 0) {
       await this.blobs.delete(key);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { finished, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { mediaPolicy } from '../../schemas/media-policy.ts';
 import type { FileRole, ItemKind } from '../../schemas/item.ts';
 import { CikuError } from '../errors.ts';
@@ -63,7 +63,13 @@ export async function stageUpload(
 ): Promise<StagedUpload> {
   const key = `${stagingPrefix(options.instance)}${randomUUID()}`;
   const inspector = new Inspector(options.maxBytes);
-  body.on('error', (err) => inspector.destroy(err));
+  // An error or a close before the end (a dropped client, a truncated multipart part) fails the stage.
+  finished(body, (err) => {
+    if (err) inspector.destroy(new CikuError('CIKU_ERR_UPLOAD_INCOMPLETE', `upload ended early: ${err.message}`));
+  });
+  // The limit can trip while the store is still opening its file, before it listens: the error is kept on the
+  // stream (stream.errored) and surfaces through the store's pipeline, so it must not go unhandled meanwhile.
+  inspector.on('error', () => undefined);
   const algorithms: DigestAlgorithm[] = options.sha256 ? ['sha512', 'sha256'] : ['sha512'];
   const res = await blobs.put(key, body.pipe(inspector), { algorithms });
   return {

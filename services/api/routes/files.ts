@@ -55,6 +55,8 @@ export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     await app.register((await import('@fastify/multipart')).default, {
+      // preservePath: see the name the client sent, so a traversal is refused rather than silently shortened.
+      preservePath: true,
       limits: { files: 1000, fields: 100, fieldSize: 64 * 1024, parts: 1100, headerPairs: 100 },
     });
 

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { parseDigestHeader } from '../../adapters/digest-headers.ts';
-import { BlobTusStore, createTusServer, TUS_PREFIX, type TusInfo } from '../../adapters/tus.ts';
+import { BlobTusStore, createTusServer, TUS_PREFIX, TusHttpError, type TusInfo } from '../../adapters/tus.ts';
 import type { Principal } from '../../archive/access.ts';
 import { readAll } from '../../archive/blob-store.ts';
 import { HEAD_BYTES, type StagedUpload } from '../../archive/ingest.ts';
@@ -13,10 +14,11 @@ import type { AppDeps } from '../build-app.ts';
 import { enqueueFollowUps } from '../follow-ups.ts';
 
 /** A coded error in the shape the tus server sends: our JSON body with its status. */
-function tusError(err: unknown): { status_code: number; body: string } {
+function tusError(err: unknown): TusHttpError {
   if (isCikuError(err))
-    return { status_code: err.statusCode, body: JSON.stringify({ code: err.code, message: err.message }) };
-  throw err;
+    return new TusHttpError(err.statusCode, JSON.stringify({ code: err.code, message: err.message }));
+  if (err instanceof TusHttpError) return err;
+  return new TusHttpError(500, JSON.stringify({ code: 'CIKU_ERR_INTERNAL', message: 'internal error' }));
 }
 
 const ROLES = ['original', 'transcript', 'supplement'] as const;
@@ -74,16 +76,16 @@ export const uploadRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           return; // the tus handler answers 404 itself
         }
         if (info.metadata.owner !== ownerOf(principal())) {
-          throw {
-            status_code: 404,
-            body: JSON.stringify({ code: 'CIKU_ERR_UPLOAD_NOT_FOUND', message: `no upload ${id}` }),
-          };
+          throw new TusHttpError(
+            404,
+            JSON.stringify({ code: 'CIKU_ERR_UPLOAD_NOT_FOUND', message: `no upload ${id}` }),
+          );
         }
         const header = req.headers.get('upload-checksum');
         if (req.method === 'PATCH' && header) {
           const m = /^(sha256|sha512|sha1|md5)\s+([A-Za-z0-9+/=]+)$/.exec(header.trim());
           if (!m || (m[1] !== 'sha256' && m[1] !== 'sha512')) {
-            throw { status_code: 400, body: 'Upload-Checksum: supported algorithms are sha256 and sha512\n' };
+            throw new TusHttpError(400, 'Upload-Checksum: supported algorithms are sha256 and sha512\n');
           }
           store.checksums.set(id, { algorithm: m[1], digest: Buffer.from(m[2]!, 'base64').toString('hex') });
         }
@@ -116,7 +118,10 @@ export const uploadRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           throw tusError(err);
         }
       },
-      onResponseError: (_req, err) => (isCikuError(err) ? tusError(err) : undefined),
+      onResponseError: (_req, err) =>
+        isCikuError(err)
+          ? { status_code: err.statusCode, body: JSON.stringify({ code: err.code, message: err.message }) }
+          : undefined,
     });
 
     /** One part: its blob is the whole file, hashed on arrival; adopt it. Several: one more pass joins them. */
@@ -144,8 +149,8 @@ export const uploadRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, _payload, done) => done(null));
     const handler = async (
-      request: { raw: import('node:http').IncomingMessage; principal: Principal },
-      reply: { hijack(): void; raw: import('node:http').ServerResponse },
+      request: { raw: IncomingMessage; principal: Principal },
+      reply: { hijack(): void; raw: ServerResponse },
     ) => {
       reply.hijack();
       reply.raw.setHeader('Tus-Checksum-Algorithm', 'sha256,sha512');

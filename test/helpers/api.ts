@@ -1,0 +1,101 @@
+import type { FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
+import { sniffMagic } from '../../services/adapters/file-type.ts';
+import { createJobQueue, type JobQueue } from '../../services/adapters/queue.ts';
+import { createRedisLocks } from '../../services/adapters/redis-lock.ts';
+import { buildApp, type AppOptions } from '../../services/api/build-app.ts';
+import type { BlobStore } from '../../services/archive/blob-store.ts';
+import { createIngest } from '../../services/archive/ingest.ts';
+import { createItems, type Items } from '../../services/archive/items.ts';
+import { createOcflStore, type OcflStore } from '../../services/archive/ocfl/store.ts';
+import { createApiKeys } from '../../services/auth/api-keys.ts';
+import { tempDir, testRedis } from './env.ts';
+
+export interface TestApi {
+  app: FastifyInstance;
+  blobs: BlobStore;
+  ocfl: OcflStore;
+  items: Items;
+  queue: JobQueue;
+  root: string;
+  /** Bearer headers per role. */
+  auth: Record<
+    'admin' | 'archivist' | 'contributorA' | 'contributorB' | 'researcher' | 'anonymous',
+    Record<string, string>
+  >;
+  url?: string;
+}
+
+export const ORG_A = '景德镇中国陶瓷博物馆';
+export const ORG_B = '景德镇御窑博物馆';
+
+/** A full API on a fresh fs store, real Redis (own key prefix), its own queue prefix, one key per role. */
+export async function startTestApi(
+  t: { teardown(fn: () => unknown): void },
+  options: Partial<AppOptions> & { listen?: boolean; clock?: () => Date } = {},
+): Promise<TestApi> {
+  const root = tempDir(t, 'ciku-api-');
+  const blobs = await createFsBlobStore(root);
+  const { redis, prefix } = testRedis(t);
+  const ocfl = createOcflStore({ blobs, locks: createRedisLocks(redis, { prefix }) });
+  await ocfl.init();
+  const items = createItems({ ocfl, ...(options.clock ? { clock: options.clock } : {}) });
+  const queue = createJobQueue(redis, { prefix: `${prefix}bull` });
+  const keys = createApiKeys({ blobs });
+  const ingest = createIngest({
+    blobs,
+    items,
+    sniff: sniffMagic,
+    instance: randomUUID(),
+    maxBytes: options.maxUploadBytes ?? 8 * 1024 ** 3,
+  });
+  const app = await buildApp({
+    blobs,
+    ocfl,
+    items,
+    ingest,
+    keys,
+    queue,
+    clock: options.clock ?? (() => new Date()),
+    logger: false,
+    options: {
+      anonymousRateLimit: options.anonymousRateLimit ?? 100_000,
+      jsonBodyLimit: options.jsonBodyLimit ?? 1024 * 1024,
+      maxUploadBytes: options.maxUploadBytes ?? 8 * 1024 ** 3,
+      tusExpiryHours: options.tusExpiryHours ?? 72,
+    },
+  });
+  t.teardown(async () => {
+    await app.close();
+    await queue.close();
+  });
+  const bearer = async (
+    role: 'admin' | 'archivist' | 'contributor' | 'researcher',
+    organisation?: string,
+  ) => ({
+    authorization: `Bearer ${(await keys.create({ name: `test ${role}`, role, ...(organisation ? { organisation } : {}) })).token}`,
+  });
+  const auth: TestApi['auth'] = {
+    admin: await bearer('admin'),
+    archivist: await bearer('archivist'),
+    contributorA: await bearer('contributor', ORG_A),
+    contributorB: await bearer('contributor', ORG_B),
+    researcher: await bearer('researcher'),
+    anonymous: {},
+  };
+  const api: TestApi = { app, blobs, ocfl, items, queue, root, auth };
+  if (options.listen) {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const addr = app.server.address();
+    if (typeof addr === 'object' && addr) api.url = `http://127.0.0.1:${addr.port}`;
+  }
+  return api;
+}
+
+/** Keys (relative) under staging/, other than tus uploads still in progress. */
+export async function stagingLeft(blobs: BlobStore): Promise<string[]> {
+  const left: string[] = [];
+  for await (const b of blobs.list('staging/')) left.push(b.key);
+  return left;
+}
