@@ -115,7 +115,7 @@ t.test(
     );
     t.equal((await api.items.get('OBJ-1')).version, 'v2', 'no second version');
 
-      const report = await validateObject(api.blobs, `ocfl/${objectPathFor(ocflIdFor('OBJ-1'))}/`);
+    const report = await validateObject(api.blobs, `ocfl/${objectPathFor(ocflIdFor('OBJ-1'))}/`);
     t.same(report.findings, [], 'valid OCFL after the upload');
     t.same(await stagingLeft(api.blobs), [], 'staging is empty');
   },

@@ -1,0 +1,144 @@
+import t from 'tap';
+import { ORG_A, ORG_B, startTestApi } from '../helpers/api.ts';
+
+/**
+ * The README's access table, written out: for each role, which of these items it may read. Everything else must
+ * answer 404 — the same as a missing item — on every read path.
+ */
+const items = {
+  pub: { level: 'public' },
+  res: { level: 'restricted' },
+  privA: { level: 'private', organisation: ORG_A },
+  embargoA: { level: 'public', embargo_until: '2999-01-01', organisation: ORG_A },
+  resB: { level: 'restricted', organisation: ORG_B },
+  pastEmbargo: { level: 'public', embargo_until: '2001-01-01' },
+} as const;
+
+type ItemName = keyof typeof items;
+const table: Record<string, ItemName[]> = {
+  admin: ['pub', 'res', 'privA', 'embargoA', 'resB', 'pastEmbargo'],
+  archivist: ['pub', 'res', 'privA', 'embargoA', 'resB', 'pastEmbargo'],
+  contributorA: ['pub', 'privA', 'embargoA', 'pastEmbargo'],
+  contributorB: ['pub', 'resB', 'pastEmbargo'],
+  researcher: ['pub', 'res', 'resB', 'pastEmbargo'],
+  anonymous: ['pub', 'pastEmbargo'],
+};
+
+t.test(
+  'every role × access level × read path is allowed or 404 exactly as the access table says',
+  async (t) => {
+    const api = await startTestApi(t);
+    for (const [name, access] of Object.entries(items)) {
+      const created = await api.app.inject({
+        method: 'POST',
+        url: '/v1/items',
+        headers: api.auth.archivist,
+        payload: { id: name, kind: 'archive_document', metadata: { title: `item ${name}` }, access },
+      });
+      t.equal(created.statusCode, 201, created.body);
+      const put = await api.app.inject({
+        method: 'PUT',
+        url: `/v1/items/${name}/files/note.txt`,
+        headers: api.auth.archivist,
+        payload: `text of ${name}\n`,
+      });
+      t.equal(put.statusCode, 201, put.body);
+    }
+    const paths = (id: string): [string, string][] => [
+      ['item', `/v1/items/${id}`],
+      ['version', `/v1/items/${id}?version=v1`],
+      ['versions', `/v1/items/${id}/versions`],
+      ['file', `/v1/items/${id}/files/note.txt`],
+      ['file of a version', `/v1/items/${id}/files/note.txt?version=v2`],
+      ['events', `/v1/items/${id}/events`],
+    ];
+    let checked = 0;
+    for (const [role, allowed] of Object.entries(table)) {
+      const headers = api.auth[role as keyof typeof api.auth];
+      for (const id of Object.keys(items) as ItemName[]) {
+        const may = allowed.includes(id);
+        for (const [what, url] of paths(id)) {
+          const res = await api.app.inject({ url, headers });
+          checked += 1;
+          if (may) t.equal(res.statusCode, 200, `${role} reads ${what} of ${id}`);
+          else {
+            t.equal(res.statusCode, 404, `${role} gets 404 for ${what} of ${id}`);
+            t.equal(
+              res.json<{ code: string }>().code,
+              'CIKU_ERR_ITEM_NOT_FOUND',
+              `${role}: ${what} of ${id} looks missing`,
+            );
+          }
+        }
+      }
+      const listed = await api.app.inject({ url: '/v1/items?limit=200', headers });
+      t.same(
+        listed
+          .json<{ items: { id: string }[] }>()
+          .items.map((i) => i.id)
+          .sort(),
+        [...allowed].sort(),
+        `${role} lists exactly what it may read`,
+      );
+      const missing = await api.app.inject({ url: '/v1/items/does-not-exist', headers });
+      t.equal(missing.statusCode, 404, `${role}: a missing item looks the same`);
+    }
+    t.comment(`${checked} role × item × path reads checked`);
+
+    // Writes: staff anything, contributors only their organisation's items, nobody else.
+    const write = (role: keyof typeof api.auth, id: ItemName) =>
+      api.app.inject({
+        method: 'PATCH',
+        url: `/v1/items/${id}`,
+        headers: api.auth[role],
+        payload: { metadata: { description: role } },
+      });
+    t.equal(
+      (await write('contributorA', 'privA')).statusCode,
+      200,
+      'contributor edits its own organisation’s item',
+    );
+    t.equal(
+      (await write('contributorA', 'pub')).statusCode,
+      403,
+      'contributor may read but not edit another’s public item',
+    );
+    t.equal(
+      (await write('contributorA', 'resB')).statusCode,
+      404,
+      'contributor cannot even see another organisation’s restricted item',
+    );
+    t.equal((await write('researcher', 'res')).statusCode, 403, 'researcher reads but never writes');
+    t.equal((await write('anonymous', 'privA')).statusCode, 404);
+    const giveAway = await api.app.inject({
+      method: 'PATCH',
+      url: '/v1/items/privA',
+      headers: api.auth.contributorA,
+      payload: { access: { level: 'public', organisation: ORG_B } },
+    });
+    t.equal(giveAway.statusCode, 403, 'contributor cannot move an item to another organisation');
+    const own = await api.app.inject({
+      method: 'POST',
+      url: '/v1/items',
+      headers: api.auth.contributorB,
+      payload: { kind: 'collection_object', metadata: { title: '粉彩盘' } },
+    });
+    t.equal(own.statusCode, 201);
+    t.same(
+      own.json<{ access: object }>().access,
+      { level: 'private', organisation: ORG_B },
+      'a contributor’s new item belongs to its organisation',
+    );
+    const foreign = await api.app.inject({
+      method: 'POST',
+      url: '/v1/items',
+      headers: api.auth.contributorB,
+      payload: {
+        kind: 'collection_object',
+        metadata: { title: 'x' },
+        access: { level: 'public', organisation: ORG_A },
+      },
+    });
+    t.equal(foreign.statusCode, 403, 'nor create one for another organisation');
+  },
+);
