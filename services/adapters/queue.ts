@@ -13,6 +13,8 @@ export interface JobQueue {
     options?: { backfill?: boolean },
   ): Promise<string>;
   ping(): Promise<boolean>;
+  /** Ids of the jobs waiting, delayed, active or prioritised in every queue (for operators and tests). */
+  jobIds(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,21 @@ export function createJobQueue(redis: Redis, options: { prefix?: string } = {}):
         priority: opts.backfill ? priorities.backfill : priorities.interactive,
       });
       return jobId;
+    },
+    async jobIds() {
+      const out: string[] = [];
+      for (const name of queueNames) {
+        const jobs = await queueFor(name).getJobs([
+          'waiting',
+          'delayed',
+          'active',
+          'prioritized',
+          'completed',
+          'failed',
+        ]);
+        for (const j of jobs) if (j.id !== undefined) out.push(j.id);
+      }
+      return out;
     },
     async ping() {
       return (await redis.ping()) === 'PONG';

@@ -65,7 +65,8 @@ export async function stageUpload(
   const inspector = new Inspector(options.maxBytes);
   // An error or a close before the end (a dropped client, a truncated multipart part) fails the stage.
   finished(body, (err) => {
-    if (err) inspector.destroy(new CikuError('CIKU_ERR_UPLOAD_INCOMPLETE', `upload ended early: ${err.message}`));
+    if (err)
+      inspector.destroy(new CikuError('CIKU_ERR_UPLOAD_INCOMPLETE', `upload ended early: ${err.message}`));
   });
   // The limit can trip while the store is still opening its file, before it listens: the error is kept on the
   // stream (stream.errored) and surfaces through the store's pipeline, so it must not go unhandled meanwhile.
@@ -194,7 +195,7 @@ export function createIngest(deps: IngestDeps) {
         itemId,
         { put: prepared.map(({ sha512: _sha512, ...f }) => f) },
         agent,
-        { ifVersion: options.ifVersion ?? head.version },
+        options.ifVersion === undefined ? {} : { ifVersion: options.ifVersion },
       );
       const names = new Set(prepared.map((f) => normaliseLogicalPath(f.name)));
       return { item, files: item.files.filter((f) => names.has(f.name)), existing: false };

@@ -244,13 +244,13 @@ export function createItems(deps: ItemsDeps) {
 
   /** Record + this version's events, computed once the new files' digests are known. */
   function finalizeWith(
-    base: (version: string) => ItemRecord,
+    base: (previousHead: string | undefined) => ItemRecord | Promise<ItemRecord>,
     files: NewFile[],
     agent: Agent,
     extraEvents: (version: string) => PremisEvent[],
   ): NonNullable<VersionChanges['finalize']> {
-    return ({ version, added }) => {
-      const record = base(version);
+    return async ({ version, added, previous }) => {
+      const record = await base(previous?.head);
       const evs: PremisEvent[] = [];
       for (const f of files) {
         const name = normaliseLogicalPath(f.name);
@@ -324,39 +324,41 @@ export function createItems(deps: ItemsDeps) {
   ): Promise<ItemView> {
     assertItemId(id);
     const inv = await inventoryOf(id);
-    const expectHead = options.ifVersion ?? inv.head;
+    // Checked now for a clear, early answer; applied again under the object's lock to the record as it is then,
+    // so concurrent writers never overwrite each other and only an explicit If-Match can conflict.
     const current = await readRecord(id, inv.head);
-    if (current.tombstone) throw new CikuError('CIKU_ERR_ITEM_DELETED', `item ${id} was deleted`);
-    let metadata = current.metadata;
-    if (patch.metadata !== undefined) {
-      metadata = { ...current.metadata };
-      for (const [k, v] of Object.entries(patch.metadata)) {
-        if (v === null) delete metadata[k];
-        else metadata[k] = v;
+    const applyPatch = (base: ItemRecord): ItemRecord => {
+      if (base.tombstone) throw new CikuError('CIKU_ERR_ITEM_DELETED', `item ${id} was deleted`);
+      const record: ItemRecord = structuredClone(base);
+      if (patch.metadata !== undefined) {
+        for (const [k, v] of Object.entries(patch.metadata)) {
+          if (v === null) delete record.metadata[k];
+          else record.metadata[k] = v;
+        }
+        record.metadata = validateMetadata(base.kind, record.metadata);
       }
-      metadata = validateMetadata(current.kind, metadata);
-    }
-    const access = patch.access === undefined ? current.access : validateAccess(patch.access);
+      if (patch.access !== undefined) record.access = validateAccess(patch.access);
+      for (const name of [...removes, ...renames.map((r) => r.from)]) {
+        if (!record.files[name])
+          throw new CikuError('CIKU_ERR_FILE_NOT_FOUND', `item ${id} has no file ${name}`);
+      }
+      for (const name of removes) delete record.files[name];
+      for (const { from, to } of renames) {
+        record.files[to] = record.files[from]!;
+        delete record.files[from];
+      }
+      return record;
+    };
     const files = patch.put ?? [];
     const removes = (patch.remove ?? []).map(normaliseLogicalPath);
     const renames = (patch.rename ?? []).map((r) => ({
       from: normaliseLogicalPath(r.from),
       to: normaliseLogicalPath(r.to),
     }));
-    for (const name of [...removes, ...renames.map((r) => r.from)]) {
-      if (!current.files[name])
-        throw new CikuError('CIKU_ERR_FILE_NOT_FOUND', `item ${id} has no file ${name}`);
-    }
+    const access = applyPatch(current).access;
     const finalize = finalizeWith(
-      () => {
-        const record: ItemRecord = structuredClone({ ...current, metadata, access });
-        for (const name of removes) delete record.files[name];
-        for (const { from, to } of renames) {
-          record.files[to] = record.files[from]!;
-          delete record.files[from];
-        }
-        return record;
-      },
+      async (previousHead) =>
+        applyPatch(previousHead === undefined ? current : await readRecord(id, previousHead)),
       files,
       agent,
       (version) => [
@@ -393,13 +395,24 @@ export function createItems(deps: ItemsDeps) {
         finalize,
       },
       { message: describe(patch), user: agent },
-      { expectHead },
+      options.ifVersion === undefined ? {} : { expectHead: options.ifVersion },
     );
     return get(id, result.version);
   }
 
   /** Tombstone: a new version whose state keeps only the record (marked deleted) and the event log. */
   async function remove(id: string, agent: Agent, reason?: string): Promise<ItemView> {
+    // The files to drop are read before the lock: if another version lands meanwhile, read again and retry.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await removeOnce(id, agent, reason);
+      } catch (err) {
+        if (!isCikuError(err, 'CIKU_ERR_VERSION_CONFLICT') || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  async function removeOnce(id: string, agent: Agent, reason?: string): Promise<ItemView> {
     const inv = await inventoryOf(id);
     const current = await readRecord(id, inv.head);
     if (current.tombstone) throw new CikuError('CIKU_ERR_ITEM_DELETED', `item ${id} was already deleted`);
