@@ -74,13 +74,13 @@ export async function createFsBlobStore(
   };
 
   /**
-   * Moves a finished temp file into place. Another key's delete may prune the (empty) parent folder between our
-   * mkdir and rename, so an ENOENT is retried with a fresh mkdir.
+   * Moves a finished temp file into place. Another key's delete may prune the (empty) parent folder during our
+   * mkdir or before our rename, so an ENOENT is retried with a fresh mkdir.
    */
   async function publish(tmp: string, target: string, key: string, ifAbsent: boolean): Promise<void> {
     for (let attempt = 0; ; attempt += 1) {
-      await fs.mkdir(path.dirname(target), { recursive: true });
       try {
+        await fs.mkdir(path.dirname(target), { recursive: true });
         if (ifAbsent) {
           await fs.link(tmp, target);
           await fs.rm(tmp, { force: true });
@@ -230,7 +230,8 @@ export async function createFsBlobStore(
   /** S3 has no folders; neither should the fs store once the last key under one is gone. */
   async function pruneEmptyDirs(dir: string): Promise<void> {
     let current = dir;
-    while (current.startsWith(absRoot + path.sep)) {
+    // Top-level folders (ocfl/, staging/, ciku-intents/…) are shared by every writer: never removed.
+    while (current.startsWith(absRoot + path.sep) && path.dirname(current) !== absRoot) {
       try {
         await fs.rmdir(current);
       } catch {

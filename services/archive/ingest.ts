@@ -148,14 +148,15 @@ export function createIngest(deps: IngestDeps) {
     await Promise.all(files.map((f) => blobs.delete(f.staged.key).catch(() => undefined)));
   }
 
+  /** `head`: the item as the caller just loaded it (kind, files for the identical-content check). */
   async function commit(
-    itemId: string,
+    head: ItemView,
     files: StagedFile[],
     agent: Agent,
     options: { ifVersion?: string } = {},
   ): Promise<{ item: ItemView; files: ItemFile[]; existing: boolean }> {
+    const itemId = head.id;
     try {
-      const head = await items.get(itemId);
       const policy = mediaPolicy[head.kind];
       const prepared: (NewFile & { sha512: string })[] = [];
       for (const f of files) {

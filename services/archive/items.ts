@@ -17,8 +17,9 @@ import type { FileInput, OcflStore, VersionChanges } from './ocfl/store.ts';
 
 /**
  * Items on the OCFL store. Everything about an item lives inside its object: `ciku/item.json` (kind, access,
- * descriptive metadata, file registry), `ciku/events/vN.json` (the PREMIS-style events of version N, so the
- * log grows by one small file per version and earlier entries are never rewritten), and `files/<name>`.
+ * descriptive metadata, file registry), `ciku/events.json` (the PREMIS-style events of *this* version only: the
+ * whole log is that file read across the versions, which OCFL keeps immutable, so no entry is ever rewritten and
+ * each version's state stays as small as the item), and `files/<name>`.
  */
 export interface Agent {
   /** Who acted, e.g. `archivist:wang` or `system:batch`. */
@@ -66,7 +67,7 @@ export interface VersionSummary {
 
 const RECORD = 'ciku/item.json';
 const FILES = 'files/';
-const eventsPath = (version: string): string => `ciku/events/${version}.json`;
+const EVENTS = 'ciku/events.json';
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const MAX_METADATA_BYTES = 4 * 1024 * 1024;
 
@@ -218,16 +219,15 @@ export function createItems(deps: ItemsDeps) {
       .map(([version, b]) => ({ version, created: b.created, message: b.message, user: b.user }));
   }
 
-  /** Every event of every version, oldest first. */
+  /** Every event of every version, oldest first: each version's own `ciku/events.json`. */
   async function events(id: string): Promise<PremisEvent[]> {
     const inv = await inventoryOf(id);
-    const state = ocfl.stateOf(inv);
     const out: PremisEvent[] = [];
-    const names = [...state.keys()]
-      .filter((p) => p.startsWith('ciku/events/'))
-      .sort((a, b) => Number(/v(\d+)/.exec(a)?.[1]) - Number(/v(\d+)/.exec(b)?.[1]));
-    for (const p of names) {
-      out.push(...(JSON.parse((await ocfl.readFile(ocflIdFor(id), p)).toString('utf8')) as PremisEvent[]));
+    const versions = Object.keys(inv.versions).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+    for (const version of versions) {
+      if (!ocfl.stateOf(inv, version).has(EVENTS)) continue;
+      const { stream } = await ocfl.openFile(ocflIdFor(id), EVENTS, { version, inventory: inv });
+      out.push(...(JSON.parse((await readAll(stream)).toString('utf8')) as PremisEvent[]));
     }
     return out;
   }
@@ -248,9 +248,11 @@ export function createItems(deps: ItemsDeps) {
     files: NewFile[],
     agent: Agent,
     extraEvents: (version: string) => PremisEvent[],
+    written: { record?: ItemRecord } = {},
   ): NonNullable<VersionChanges['finalize']> {
     return async ({ version, added, previous }) => {
       const record = await base(previous?.head);
+      written.record = record;
       const evs: PremisEvent[] = [];
       for (const f of files) {
         const name = normaliseLogicalPath(f.name);
@@ -277,7 +279,7 @@ export function createItems(deps: ItemsDeps) {
       evs.push(...extraEvents(version));
       return [
         { path: RECORD, body: `${JSON.stringify(record, null, 2)}\n` },
-        { path: eventsPath(version), body: `${JSON.stringify(evs, null, 2)}\n` },
+        { path: EVENTS, body: `${JSON.stringify(evs, null, 2)}\n` },
       ];
     };
   }
@@ -291,11 +293,13 @@ export function createItems(deps: ItemsDeps) {
     const access = validateAccess(input.access ?? { level: 'private' });
     const files = input.files ?? [];
     const put = fileInputs(files);
+    const written: { record?: ItemRecord } = {};
     const finalize = finalizeWith(
       () => ({ id, kind: input.kind as ItemKind, access, metadata, files: {} }),
       files,
       agent,
       (version) => [event('ingestion', agent, version, { detail: `item created (${input.kind})` })],
+      written,
     );
     try {
       const result = await ocfl.writeVersion(
@@ -304,7 +308,7 @@ export function createItems(deps: ItemsDeps) {
         { message: `create ${input.kind} item`, user: agent },
         { expectHead: null },
       );
-      return get(id, result.version);
+      return toView(written.record!, result.inventory, result.version);
     } catch (err) {
       if (isCikuError(err, 'CIKU_ERR_OBJECT_EXISTS'))
         throw new CikuError('CIKU_ERR_ITEM_EXISTS', `item ${id} already exists`);
@@ -356,6 +360,7 @@ export function createItems(deps: ItemsDeps) {
       to: normaliseLogicalPath(r.to),
     }));
     const access = applyPatch(current).access;
+    const written: { record?: ItemRecord } = {};
     const finalize = finalizeWith(
       async (previousHead) =>
         applyPatch(previousHead === undefined ? current : await readRecord(id, previousHead)),
@@ -385,6 +390,7 @@ export function createItems(deps: ItemsDeps) {
           }),
         ),
       ],
+      written,
     );
     const result = await ocfl.writeVersion(
       ocflIdFor(id),
@@ -397,7 +403,7 @@ export function createItems(deps: ItemsDeps) {
       { message: describe(patch), user: agent },
       options.ifVersion === undefined ? {} : { expectHead: options.ifVersion },
     );
-    return get(id, result.version);
+    return toView(written.record!, result.inventory, result.version);
   }
 
   /** Tombstone: a new version whose state keeps only the record (marked deleted) and the event log. */
@@ -418,18 +424,19 @@ export function createItems(deps: ItemsDeps) {
     if (current.tombstone) throw new CikuError('CIKU_ERR_ITEM_DELETED', `item ${id} was already deleted`);
     const names = Object.keys(current.files);
     const at = clock().toISOString();
+    const written: ItemRecord = {
+      ...current,
+      files: {},
+      tombstone: { at, by: agent.name, ...(reason === undefined ? {} : { reason }) },
+    };
     const finalize: NonNullable<VersionChanges['finalize']> = ({ version }) => {
-      const record: ItemRecord = {
-        ...current,
-        files: {},
-        tombstone: { at, by: agent.name, ...(reason === undefined ? {} : { reason }) },
-      };
+      const record = written;
       const evs = [
         event('deletion', agent, version, { objects: names, detail: reason ?? 'item deleted (tombstone)' }),
       ];
       return [
         { path: RECORD, body: `${JSON.stringify(record, null, 2)}\n` },
-        { path: eventsPath(version), body: `${JSON.stringify(evs, null, 2)}\n` },
+        { path: EVENTS, body: `${JSON.stringify(evs, null, 2)}\n` },
       ];
     };
     const result = await ocfl.writeVersion(
@@ -438,7 +445,7 @@ export function createItems(deps: ItemsDeps) {
       { message: `delete item${reason ? `: ${reason}` : ''}`, user: agent },
       { expectHead: inv.head },
     );
-    return get(id, result.version);
+    return toView(written, result.inventory, result.version);
   }
 
   /** Appends events (e.g. fixity checks) as a new version that changes nothing else. */
@@ -453,7 +460,7 @@ export function createItems(deps: ItemsDeps) {
       {
         finalize: ({ version }) => [
           {
-            path: eventsPath(version),
+            path: EVENTS,
             body: `${JSON.stringify(
               evs.map((e) => ({ id: randomUUID(), ...e, agent: agent.name, version })),
               null,

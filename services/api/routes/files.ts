@@ -94,7 +94,7 @@ export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           ...(expected === undefined ? {} : { expected }),
           ...(request.query.role === undefined ? {} : { role: request.query.role }),
         };
-        const result = await ingest.commit(head.id, [file], agentOf(request.principal));
+        const result = await ingest.commit(head, [file], agentOf(request.principal));
         if (!result.existing) await enqueueFollowUps(queue, result.item, result.files);
         return reply.status(result.existing ? 200 : 201).send(result);
       },
@@ -146,7 +146,7 @@ export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           }
           seen.add(f.name);
         }
-        const result = await ingest.commit(head.id, staged, agentOf(request.principal));
+        const result = await ingest.commit(head, staged, agentOf(request.principal));
         if (!result.existing) await enqueueFollowUps(queue, result.item, result.files);
         return reply.status(result.existing ? 200 : 201).send(result);
       },

@@ -99,7 +99,7 @@ export const uploadRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           const staged = await stagedFromParts(info, expected?.sha256 !== undefined, head.kind);
           const role = ROLES.find((r) => r === meta.role);
           const result = await ingest.commit(
-            head.id,
+            head,
             [{ name: meta.filename!, staged, ...(role ? { role } : {}), ...(expected ? { expected } : {}) }],
             agentOf(principal()),
           );
