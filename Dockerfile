@@ -6,4 +6,4 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
 ENV HOST=0.0.0.0
-ENTRYPOINT ["node", "--max-semi-space-size=2", "bin/ciku.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--optimize-for-size", "bin/ciku.js"]

@@ -1,9 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --optimize-for-size
 // Entry point of the `ciku` CLI. Runs the compiled build (dist/, made by `npm run build`, which `npm ci`, `npm start`
 // and `npm test` run) when it is at least as new as every source file: it starts faster and uses ~60 MB less memory
 // than compiling on the fly. Otherwise (or with CIKU_FROM_SOURCE=1) it runs the TypeScript sources through tsx.
-// --max-semi-space-size=2 (shebang, npm start, Dockerfile): a small young generation is scavenged often, so the
-// Buffers a streaming upload leaves behind are freed promptly and a server's RSS stays flat (~155 MB, not ~185 MB).
+// The V8 flags in the shebang (also used by `npm start` and the Dockerfile) keep a server's RSS low and flat: see
+// services/node-flags.ts.
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

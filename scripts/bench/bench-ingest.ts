@@ -22,6 +22,7 @@ import { createRedis } from '../../services/adapters/redis.ts';
 import { createRedisLocks } from '../../services/adapters/redis-lock.ts';
 import { createItems } from '../../services/archive/items.ts';
 import { createOcflStore } from '../../services/archive/ocfl/store.ts';
+import { serverNodeFlags } from '../../services/node-flags.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -136,20 +137,16 @@ async function main(): Promise<void> {
 
   // The API: a real `ciku serve` process.
   const port = await freePort();
-  const server = spawn(
-    process.execPath,
-    ['--max-semi-space-size=2', path.join(root, 'bin/ciku.js'), 'serve'],
-    {
-      env: {
-        ...process.env,
-        CIKU_DATA_DIR: path.join(base, 'api'),
-        PORT: String(port),
-        CIKU_ADMIN_KEY: ADMIN,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+  const server = spawn(process.execPath, [...serverNodeFlags, path.join(root, 'bin/ciku.js'), 'serve'], {
+    env: {
+      ...process.env,
+      CIKU_DATA_DIR: path.join(base, 'api'),
+      PORT: String(port),
+      CIKU_ADMIN_KEY: ADMIN,
+      LOG_LEVEL: 'warn',
     },
-  );
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   let peakRss = 0;
   const sampler = setInterval(() => {
     try {

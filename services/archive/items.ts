@@ -183,8 +183,10 @@ export function createItems(deps: ItemsDeps) {
     }
   }
 
-  async function readRecord(id: string, version: string): Promise<ItemRecord> {
-    return JSON.parse((await ocfl.readFile(ocflIdFor(id), RECORD, version)).toString('utf8')) as ItemRecord;
+  /** The record of one version, read with an inventory the caller already holds (inventories can be large). */
+  async function readRecord(id: string, version: string, inventory: Inventory): Promise<ItemRecord> {
+    const { stream } = await ocfl.openFile(ocflIdFor(id), RECORD, { version, inventory });
+    return JSON.parse((await readAll(stream)).toString('utf8')) as ItemRecord;
   }
 
   function toView(record: ItemRecord, inventory: Inventory, version: string): ItemView {
@@ -209,7 +211,7 @@ export function createItems(deps: ItemsDeps) {
     const inv = await inventoryOf(id);
     const v = version ?? inv.head;
     if (!inv.versions[v]) throw new CikuError('CIKU_ERR_VERSION_NOT_FOUND', `item ${id} has no version ${v}`);
-    return toView(await readRecord(id, v), inv, v);
+    return toView(await readRecord(id, v, inv), inv, v);
   }
 
   async function versions(id: string): Promise<VersionSummary[]> {
@@ -244,14 +246,14 @@ export function createItems(deps: ItemsDeps) {
 
   /** Record + this version's events, computed once the new files' digests are known. */
   function finalizeWith(
-    base: (previousHead: string | undefined) => ItemRecord | Promise<ItemRecord>,
+    base: (previous: Inventory | undefined) => ItemRecord | Promise<ItemRecord>,
     files: NewFile[],
     agent: Agent,
     extraEvents: (version: string) => PremisEvent[],
     written: { record?: ItemRecord } = {},
   ): NonNullable<VersionChanges['finalize']> {
     return async ({ version, added, previous }) => {
-      const record = await base(previous?.head);
+      const record = await base(previous);
       written.record = record;
       const evs: PremisEvent[] = [];
       for (const f of files) {
@@ -330,7 +332,7 @@ export function createItems(deps: ItemsDeps) {
     const inv = await inventoryOf(id);
     // Checked now for a clear, early answer; applied again under the object's lock to the record as it is then,
     // so concurrent writers never overwrite each other and only an explicit If-Match can conflict.
-    const current = await readRecord(id, inv.head);
+    const current = await readRecord(id, inv.head, inv);
     const applyPatch = (base: ItemRecord): ItemRecord => {
       if (base.tombstone) throw new CikuError('CIKU_ERR_ITEM_DELETED', `item ${id} was deleted`);
       const record: ItemRecord = structuredClone(base);
@@ -362,8 +364,8 @@ export function createItems(deps: ItemsDeps) {
     const access = applyPatch(current).access;
     const written: { record?: ItemRecord } = {};
     const finalize = finalizeWith(
-      async (previousHead) =>
-        applyPatch(previousHead === undefined ? current : await readRecord(id, previousHead)),
+      async (previous) =>
+        applyPatch(previous === undefined ? current : await readRecord(id, previous.head, previous)),
       files,
       agent,
       (version) => [
@@ -420,7 +422,7 @@ export function createItems(deps: ItemsDeps) {
 
   async function removeOnce(id: string, agent: Agent, reason?: string): Promise<ItemView> {
     const inv = await inventoryOf(id);
-    const current = await readRecord(id, inv.head);
+    const current = await readRecord(id, inv.head, inv);
     if (current.tombstone) throw new CikuError('CIKU_ERR_ITEM_DELETED', `item ${id} was already deleted`);
     const names = Object.keys(current.files);
     const at = clock().toISOString();
@@ -477,7 +479,9 @@ export function createItems(deps: ItemsDeps) {
   async function openFile(id: string, name: string, options: { version?: string; range?: ByteRange } = {}) {
     const inv = await inventoryOf(id);
     const version = options.version ?? inv.head;
-    const item = await get(id, version);
+    if (!inv.versions[version])
+      throw new CikuError('CIKU_ERR_VERSION_NOT_FOUND', `item ${id} has no version ${version}`);
+    const item = toView(await readRecord(id, version, inv), inv, version);
     const file = item.files.find((f) => f.name === normaliseLogicalPath(name));
     if (!file) throw new CikuError('CIKU_ERR_FILE_NOT_FOUND', `item ${id} has no file ${name} in ${version}`);
     const opened = await ocfl.openFile(ocflIdFor(id), `${FILES}${file.name}`, {

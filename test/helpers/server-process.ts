@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { serverNodeFlags } from '../../services/node-flags.ts';
 import { projectRoot, REDIS_URL } from './env.ts';
 
 export interface ServerProcess {
@@ -30,7 +31,7 @@ export async function startServerProcess(
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['--max-semi-space-size=2', path.join(projectRoot, 'bin/ciku.js'), 'serve'],
+    [...serverNodeFlags, path.join(projectRoot, 'bin/ciku.js'), 'serve'],
     {
       env: { ...process.env, REDIS_URL, PORT: String(port), LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
