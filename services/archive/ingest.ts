@@ -72,7 +72,9 @@ export async function stageUpload(
   // stream (stream.errored) and surfaces through the store's pipeline, so it must not go unhandled meanwhile.
   inspector.on('error', () => undefined);
   const algorithms: DigestAlgorithm[] = options.sha256 ? ['sha512', 'sha256'] : ['sha512'];
-  const res = await blobs.put(key, body.pipe(inspector), { algorithms });
+  // The bytes are synced (they must be durable before any inventory names them); the staging name need not be:
+  // after a crash a staged blob is garbage either way, and the commit syncs the name it is moved to.
+  const res = await blobs.put(key, body.pipe(inspector), { algorithms, syncName: false });
   return {
     key,
     size: res.size,
