@@ -393,13 +393,25 @@ export function createOcflStore(deps: OcflStoreDeps) {
       );
       // A writer whose lease lapsed while streaming stops here, before its version could be rolled forward.
       await lock.assertHeld();
-      await blobs.put(objectKey(objectPath, `${version}/inventory.json`), bytes);
-      await blobs.put(objectKey(objectPath, `${version}/inventory.json.sha512`), sidecar);
+      // Each inventory/sidecar pair shares a folder: one folder sync makes both names durable, and it happens before
+      // anything relies on them (the root copy; the intent's deletion).
+      const versionPair = [
+        objectKey(objectPath, `${version}/inventory.json`),
+        objectKey(objectPath, `${version}/inventory.json.sha512`),
+      ];
+      await blobs.put(versionPair[0]!, bytes, { syncName: false });
+      await blobs.put(versionPair[1]!, sidecar, { syncName: false });
+      await blobs.syncKeys(versionPair);
       // Past this point the version is complete on its own; make sure no later lock holder has started meanwhile.
       // (A lease lost in between gives CIKU_ERR_LOCK_LOST with an indeterminate outcome: recovery may finish it.)
       await lock.assertHeld();
-      await blobs.put(objectKey(objectPath, 'inventory.json'), bytes);
-      await blobs.put(objectKey(objectPath, 'inventory.json.sha512'), sidecar);
+      const rootPair = [
+        objectKey(objectPath, 'inventory.json'),
+        objectKey(objectPath, 'inventory.json.sha512'),
+      ];
+      await blobs.put(rootPair[0]!, bytes, { syncName: false });
+      await blobs.put(rootPair[1]!, sidecar, { syncName: false });
+      await blobs.syncKeys(rootPair);
       await blobs.delete(intentKey(objectPath));
       return { id: oid, version, inventory, added };
     }
