@@ -31,7 +31,8 @@ function runAndKill(root: string, prefix: string, ms: number): Promise<number> {
       for (const m of out.matchAll(/committed v(\d+)/g)) last = Math.max(last, Number(m[1]));
     });
     child.on('error', reject);
-    child.on('exit', () => resolve(last));
+    // 'close', not 'exit': every line the writer printed has been read by then.
+    child.on('close', () => resolve(last));
   });
 }
 
