@@ -12,6 +12,20 @@ export const ErrorBody = Type.Object(
   { $id: 'Error' },
 );
 
+/** The coded 4xx answers a route may give, for its response schemas. */
+export const errorResponses = {
+  400: ErrorBody,
+  401: ErrorBody,
+  403: ErrorBody,
+  404: ErrorBody,
+  409: ErrorBody,
+  410: ErrorBody,
+  412: ErrorBody,
+  413: ErrorBody,
+  415: ErrorBody,
+  416: ErrorBody,
+};
+
 export const ItemIdParam = Type.Object({ id: Type.String({ maxLength: 200 }) });
 export const FileParams = Type.Object({
   id: Type.String({ maxLength: 200 }),

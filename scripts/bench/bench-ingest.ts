@@ -24,6 +24,7 @@ import { createRedisLocks } from '../../services/adapters/redis-lock.ts';
 import { createItems } from '../../services/archive/items.ts';
 import { createOcflStore } from '../../services/archive/ocfl/store.ts';
 import { serverNodeFlags } from '../../services/node-flags.ts';
+import { wavHeader } from './wav-header.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,23 +41,6 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const pattern = randomBytes(8 * MiB);
 const ADMIN = `bench-${randomBytes(8).toString('hex')}`;
 const agent = { name: 'bench', address: 'urn:ciku:agent:bench' };
-
-function wavHeader(size: number): Buffer {
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0);
-  h.writeUInt32LE((36 + size) >>> 0, 4);
-  h.write('WAVEfmt ', 8);
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(2, 22);
-  h.writeUInt32LE(48000, 24);
-  h.writeUInt32LE(192000, 28);
-  h.writeUInt16LE(4, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36);
-  h.writeUInt32LE(size >>> 0, 40);
-  return h;
-}
 
 /** A WAV of `size` sample bytes, chunk by chunk; `seed` varies the bytes so each file is distinct. */
 function* wavChunks(size: number, seed: number): Generator<Buffer> {

@@ -7,6 +7,7 @@ import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
 import { validateStorageRoot } from '../../services/archive/ocfl/validator.ts';
 import { tempDir } from '../helpers/env.ts';
 import { startServerProcess } from '../helpers/server-process.ts';
+import { wavHeader } from '../../scripts/bench/wav-header.ts';
 
 const ADMIN = 'test-admin-key-for-server-process';
 const auth = { authorization: `Bearer ${ADMIN}` };
@@ -20,19 +21,7 @@ function wavStream(
 ): AsyncGenerator<Buffer> {
   const block = randomBytes(4 * MiB);
   return (async function* () {
-    const header = Buffer.alloc(44);
-    header.write('RIFF', 0);
-    header.writeUInt32LE((36 + size) >>> 0, 4);
-    header.write('WAVEfmt ', 8);
-    header.writeUInt32LE(16, 16);
-    header.writeUInt16LE(1, 20);
-    header.writeUInt16LE(2, 22);
-    header.writeUInt32LE(48000, 24);
-    header.writeUInt32LE(192000, 28);
-    header.writeUInt16LE(4, 32);
-    header.writeUInt16LE(16, 34);
-    header.write('data', 36);
-    header.writeUInt32LE(size >>> 0, 40);
+    const header = wavHeader(size);
     hash.update(header);
     yield header;
     let sent = 0;

@@ -6,6 +6,7 @@ import { validateObject } from '../../services/archive/ocfl/validator.ts';
 import { ocflIdFor } from '../../services/archive/items.ts';
 import { stagingLeft, startTestApi, type TestApi } from '../helpers/api.ts';
 import { rawRequest, type RawResponse } from '../helpers/http.ts';
+import { wavHeader } from '../../scripts/bench/wav-header.ts';
 
 const TUS = { 'Tus-Resumable': '1.0.0' };
 const meta = (pairs: Record<string, string>): string =>
@@ -15,20 +16,7 @@ const meta = (pairs: Record<string, string>): string =>
 
 /** A WAV file (so an oral history accepts it): RIFF header + `size` bytes of noise. */
 function wav(size: number): Buffer {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + size, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(44100, 24);
-  header.writeUInt32LE(88200, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(size, 40);
-  return Buffer.concat([header, randomBytes(size)]);
+  return Buffer.concat([wavHeader(size), randomBytes(size)]);
 }
 
 async function create(

@@ -2,7 +2,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { create as contentDisposition } from 'content-disposition';
 import type { Readable } from 'node:stream';
-import { ErrorBody, FileParams, ItemIdParam, UploadResult, VersionQuery } from '../../../schemas/api.ts';
+import {
+  ErrorBody,
+  errorResponses,
+  FileParams,
+  ItemIdParam,
+  UploadResult,
+  VersionQuery,
+} from '../../../schemas/api.ts';
 import { FileRole } from '../../../schemas/item.ts';
 import { parseDigestHeader, reprDigestHeader } from '../../adapters/digest-headers.ts';
 import type { StagedFile } from '../../archive/ingest.ts';
@@ -12,18 +19,7 @@ import { agentOf } from '../agent.ts';
 import type { AppDeps } from '../build-app.ts';
 import { enqueueFollowUps } from '../follow-ups.ts';
 
-const errors = {
-  400: ErrorBody,
-  401: ErrorBody,
-  403: ErrorBody,
-  404: ErrorBody,
-  409: ErrorBody,
-  410: ErrorBody,
-  412: ErrorBody,
-  413: ErrorBody,
-  415: ErrorBody,
-  416: ErrorBody,
-};
+const errors = errorResponses;
 
 /** `bytes=a-b` / `bytes=a-` / `bytes=-n` → an inclusive range, or 'unsatisfiable'; multi-range requests get the whole file. */
 function parseRange(

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import {
   CreateItemBody,
-  ErrorBody,
+  errorResponses,
   EventList,
   ItemIdParam,
   ItemList,
@@ -17,15 +17,7 @@ import { CikuError } from '../../errors.ts';
 import type { AppDeps } from '../build-app.ts';
 import { agentOf } from '../agent.ts';
 
-const errors = {
-  400: ErrorBody,
-  401: ErrorBody,
-  403: ErrorBody,
-  404: ErrorBody,
-  409: ErrorBody,
-  410: ErrorBody,
-  412: ErrorBody,
-};
+const errors = errorResponses;
 
 /** `If-Match: "v3"` (or v3, or W/"v3") → v3. */
 function ifMatchVersion(header: string | undefined): string | undefined {
