@@ -1,5 +1,8 @@
 import type { JobQueue } from '../adapters/queue.ts';
+import type { Principal } from '../archive/access.ts';
+import type { Ingest, StagedFile } from '../archive/ingest.ts';
 import type { ItemFile, ItemView } from '../archive/items.ts';
+import { agentOf } from './agent.ts';
 
 /** After a commit: metadata + derivatives per new file (keyed by digest), and a reindex of the item version. */
 export async function enqueueFollowUps(queue: JobQueue, item: ItemView, files: ItemFile[]): Promise<void> {
@@ -11,4 +14,19 @@ export async function enqueueFollowUps(queue: JobQueue, item: ItemView, files: I
   }
   jobs.push(queue.enqueue('index-item', { itemId: item.id, version: item.version }));
   await Promise.all(jobs);
+}
+
+/**
+ * Every upload route ends here: commit the staged files as the caller, then (unless the item already had these
+ * bytes) enqueue their follow-up jobs before answering.
+ */
+export async function commitUpload(
+  deps: { ingest: Ingest; queue: JobQueue },
+  head: ItemView,
+  files: StagedFile[],
+  principal: Principal,
+): ReturnType<Ingest['commit']> {
+  const result = await deps.ingest.commit(head, files, agentOf(principal));
+  if (!result.existing) await enqueueFollowUps(deps.queue, result.item, result.files);
+  return result;
 }

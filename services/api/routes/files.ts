@@ -15,9 +15,8 @@ import { parseDigestHeader, reprDigestHeader } from '../../adapters/digest-heade
 import type { StagedFile } from '../../archive/ingest.ts';
 import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
 import { CikuError, isCikuError } from '../../errors.ts';
-import { agentOf } from '../agent.ts';
 import type { AppDeps } from '../build-app.ts';
-import { enqueueFollowUps } from '../follow-ups.ts';
+import { commitUpload } from '../follow-ups.ts';
 
 const errors = errorResponses;
 
@@ -46,7 +45,7 @@ function parseRange(
 
 export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async function files(app) {
-    const { guards, ingest, items, queue } = deps;
+    const { guards, ingest, items } = deps;
     // Upload bodies are streamed as they arrive, whatever their Content-Type says (the bytes decide the type).
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
@@ -90,8 +89,7 @@ export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           ...(expected === undefined ? {} : { expected }),
           ...(request.query.role === undefined ? {} : { role: request.query.role }),
         };
-        const result = await ingest.commit(head, [file], agentOf(request.principal));
-        if (!result.existing) await enqueueFollowUps(queue, result.item, result.files);
+        const result = await commitUpload(deps, head, [file], request.principal);
         return reply.status(result.existing ? 200 : 201).send(result);
       },
     );
@@ -142,8 +140,7 @@ export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           }
           seen.add(f.name);
         }
-        const result = await ingest.commit(head, staged, agentOf(request.principal));
-        if (!result.existing) await enqueueFollowUps(queue, result.item, result.files);
+        const result = await commitUpload(deps, head, staged, request.principal);
         return reply.status(result.existing ? 200 : 201).send(result);
       },
     );

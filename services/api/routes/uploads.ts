@@ -9,9 +9,8 @@ import { readAll } from '../../archive/blob-store.ts';
 import { HEAD_BYTES, type StagedUpload } from '../../archive/ingest.ts';
 import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
 import { CikuError, isCikuError } from '../../errors.ts';
-import { agentOf } from '../agent.ts';
 import type { AppDeps } from '../build-app.ts';
-import { enqueueFollowUps } from '../follow-ups.ts';
+import { commitUpload } from '../follow-ups.ts';
 
 /** A coded error in the shape the tus server sends: our JSON body with its status. */
 function tusError(err: unknown): TusHttpError {
@@ -31,7 +30,7 @@ const ROLES = ['original', 'transcript', 'supplement'] as const;
  */
 export const uploadRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async function uploads(app) {
-    const { blobs, guards, ingest, queue } = deps;
+    const { blobs, guards, ingest } = deps;
     const store = new BlobTusStore(blobs, deps.options.tusExpiryHours * 3600 * 1000);
     const caller = new AsyncLocalStorage<Principal>();
     const principal = (): Principal => caller.getStore() ?? { role: 'anonymous' };
@@ -98,12 +97,12 @@ export const uploadRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           const expected = meta['content-digest'] ? parseDigestHeader(meta['content-digest']) : undefined;
           const staged = await stagedFromParts(info, expected?.sha256 !== undefined, head.kind);
           const role = ROLES.find((r) => r === meta.role);
-          const result = await ingest.commit(
+          const result = await commitUpload(
+            deps,
             head,
             [{ name: meta.filename!, staged, ...(role ? { role } : {}), ...(expected ? { expected } : {}) }],
-            agentOf(principal()),
+            principal(),
           );
-          if (!result.existing) await enqueueFollowUps(queue, result.item, result.files);
           await blobs.deletePrefix(`${TUS_PREFIX}${upload.id}/`);
           return {
             status_code: 204,
