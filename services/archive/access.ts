@@ -12,7 +12,6 @@ import type { Access } from '../../schemas/item.ts';
  * | anonymous                | yes    | no         | no      | no                    |
  */
 export type Role = 'admin' | 'archivist' | 'contributor' | 'researcher' | 'anonymous';
-export const roles: readonly Role[] = ['admin', 'archivist', 'contributor', 'researcher', 'anonymous'];
 
 export interface Principal {
   role: Role;
@@ -53,28 +52,4 @@ export function canWrite(p: Principal, access: Access): boolean {
 export function canCreate(p: Principal, access: Access): boolean {
   if (isStaff(p)) return true;
   return p.role === 'contributor' && p.organisation !== undefined && access.organisation === p.organisation;
-}
-
-/**
- * The same decision as a filter description for search engines: the set of (level, organisation) a principal
- * may see, evaluated inside the engine so that hits, totals and facet counts agree with `canRead`.
- */
-export interface ReadFilter {
-  all: boolean;
-  levels: Access['level'][];
-  organisation?: string;
-  /** ISO date (YYYY-MM-DD): embargoed documents with `embargo_until` after it are hidden unless owned. */
-  today: string;
-}
-
-export function readFilter(p: Principal, now: Date): ReadFilter {
-  const today = now.toISOString().slice(0, 10);
-  if (isStaff(p)) return { all: true, levels: ['public', 'restricted', 'private'], today };
-  const levels: Access['level'][] = p.role === 'researcher' ? ['public', 'restricted'] : ['public'];
-  return {
-    all: false,
-    levels,
-    ...(p.role === 'contributor' && p.organisation !== undefined ? { organisation: p.organisation } : {}),
-    today,
-  };
 }
