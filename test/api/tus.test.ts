@@ -4,7 +4,7 @@ import { BlobTusStore } from '../../services/adapters/tus.ts';
 import { objectPathFor } from '../../services/archive/ocfl/layout.ts';
 import { validateObject } from '../../services/archive/ocfl/validator.ts';
 import { ocflIdFor } from '../../services/archive/items.ts';
-import { stagingLeft, startTestApi, type TestApi } from '../helpers/api.ts';
+import { newItem, stagingLeft, startTestApi, type TestApi } from '../helpers/api.ts';
 import { rawRequest, type RawResponse } from '../helpers/http.ts';
 import { wavHeader } from '../../scripts/bench/wav-header.ts';
 
@@ -44,12 +44,7 @@ t.test(
   'a tus upload interrupted twice resumes to completion, byte-identical, committed as one version',
   async (t) => {
     const api = await startTestApi(t, { listen: true });
-    await api.app.inject({
-      method: 'POST',
-      url: '/v1/items',
-      headers: api.auth.archivist,
-      payload: { id: 'OH-TUS', kind: 'oral_history', metadata: { title: '窑工访谈' } },
-    });
+    await newItem(api, 'OH-TUS', 'oral_history', 'private');
     const data = wav(24 * 1024 * 1024);
     const created = await create(api, api.auth.archivist, data.length, {
       item: 'OH-TUS',
@@ -110,12 +105,7 @@ t.test(
   'tus: checksum per PATCH, only the creator continues, termination, refusals at creation',
   async (t) => {
     const api = await startTestApi(t, { listen: true });
-    await api.app.inject({
-      method: 'POST',
-      url: '/v1/items',
-      headers: api.auth.archivist,
-      payload: { id: 'OH-2', kind: 'oral_history', metadata: { title: 'x' }, access: { level: 'public' } },
-    });
+    await newItem(api, 'OH-2', 'oral_history', 'public');
     const data = wav(100_000);
     const created = await create(api, api.auth.archivist, data.length, { item: 'OH-2', filename: 'a.wav' });
     const url = `${api.url}${created.headers.location!}`;
@@ -180,12 +170,7 @@ t.test(
   'tus: a finished upload whose bytes the kind refuses is removed and nothing is committed',
   async (t) => {
     const api = await startTestApi(t, { listen: true });
-    await api.app.inject({
-      method: 'POST',
-      url: '/v1/items',
-      headers: api.auth.archivist,
-      payload: { id: 'OBJ-T', kind: 'collection_object', metadata: { title: 'x' } },
-    });
+    await newItem(api, 'OBJ-T', 'collection_object', 'private');
     const data = wav(10_000);
     const created = await create(api, api.auth.archivist, data.length, {
       item: 'OBJ-T',

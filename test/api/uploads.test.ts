@@ -7,25 +7,10 @@ import { objectPathFor } from '../../services/archive/ocfl/layout.ts';
 import { validateObject } from '../../services/archive/ocfl/validator.ts';
 import { ocflIdFor } from '../../services/archive/items.ts';
 import { sharedPath, skipUnlessShared } from '../helpers/env.ts';
-import { stagingLeft, startTestApi, type TestApi } from '../helpers/api.ts';
+import { newItem, stagingLeft, startTestApi } from '../helpers/api.ts';
 
 const images = sharedPath('fixtures/images');
 const b64 = (alg: string, data: Buffer): string => createHash(alg).update(data).digest('base64');
-
-async function newItem(
-  api: TestApi,
-  id: string,
-  kind = 'collection_object',
-  level = 'public',
-): Promise<void> {
-  const res = await api.app.inject({
-    method: 'POST',
-    url: '/v1/items',
-    headers: api.auth.archivist,
-    payload: { id, kind, metadata: { title: id }, access: { level } },
-  });
-  if (res.statusCode !== 201) throw new Error(res.body);
-}
 
 function multipart(
   boundary: string,

@@ -99,3 +99,19 @@ export async function stagingLeft(blobs: BlobStore): Promise<string[]> {
   for await (const b of blobs.list('staging/')) left.push(b.key);
   return left;
 }
+
+/** Creates an item through the API as the archivist (title = id); throws unless it answers 201. */
+export async function newItem(
+  api: TestApi,
+  id: string,
+  kind = 'collection_object',
+  level = 'public',
+): Promise<void> {
+  const res = await api.app.inject({
+    method: 'POST',
+    url: '/v1/items',
+    headers: api.auth.archivist,
+    payload: { id, kind, metadata: { title: id }, access: { level } },
+  });
+  if (res.statusCode !== 201) throw new Error(res.body);
+}
