@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', '.tap/**', 'coverage/**', 'bench-results/**', 'dist/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'data/**',
+      '.tap/**',
+      'coverage/**',
+      'bench-results/**',
+      'dist/**',
+      '.scratch/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,44 +1,77 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { derivativeKinds } from './technical.ts';
 
 /**
  * Job names → payloads. Payloads carry ids only; a handler re-reads the state it needs (what comes out of Redis
  * is input, validated again by the worker). Job ids are deterministic so that enqueueing twice is harmless.
+ *
+ * Each media family has its own queue (and so its own concurrency): one sharp job per core, one ffmpeg job at a
+ * time (ffmpeg is multi-threaded itself), transcripts and indexing are cheap. Technical metadata is read by the
+ * same job that makes the derivatives, so one job owns a digest's derivative record and nothing races to write it.
  */
 const Digest = Type.String({ pattern: '^[0-9a-f]{128}$' });
+const ItemId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
+const Version = Type.String({ pattern: '^v[1-9][0-9]{0,8}$' });
+const Kind = Type.Union(derivativeKinds.map((k) => Type.Literal(k)));
+
+const deriveFile = Type.Object(
+  {
+    itemId: ItemId,
+    version: Version,
+    file: Type.String({ minLength: 1, maxLength: 4096 }),
+    sha512: Digest,
+    mediaType: Type.String({ maxLength: 200 }),
+    /** Only these derivative kinds (rederive --missing); all the family's kinds when absent. */
+    kinds: Type.Optional(Type.Array(Kind, { minItems: 1, maxItems: derivativeKinds.length })),
+    /** Make them again even when a ready derivative exists (rederive --item). */
+    force: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
 
 export const jobSchemas = {
-  'extract-metadata': Type.Object({
-    itemId: Type.String(),
-    version: Type.String(),
-    file: Type.String(),
-    sha512: Digest,
-  }),
-  derive: Type.Object({
-    itemId: Type.String(),
-    version: Type.String(),
-    file: Type.String(),
-    sha512: Digest,
-    mediaType: Type.String(),
-  }),
-  'index-item': Type.Object({ itemId: Type.String(), version: Type.String() }),
+  'derive-image': deriveFile,
+  'derive-av': deriveFile,
+  'derive-transcript': deriveFile,
+  'index-item': Type.Object(
+    {
+      itemId: ItemId,
+      version: Version,
+      /** Set when a derivative job asks for a re-index after it finished (technical metadata, segments). */
+      after: Type.Optional(Type.String({ pattern: '^[0-9a-z-]{1,80}$' })),
+    },
+    { additionalProperties: false },
+  ),
 } as const;
 
 export type JobName = keyof typeof jobSchemas;
 export type JobPayload<N extends JobName> = Static<(typeof jobSchemas)[N]>;
+export type DeriveJobName = Exclude<JobName, 'index-item'>;
+export type DerivePayload = JobPayload<DeriveJobName>;
 
-/** Deterministic ids (BullMQ refuses ':' in custom ids). Work on content is keyed by digest, indexing by version. */
+export const jobNames = Object.keys(jobSchemas) as JobName[];
+
+/**
+ * Deterministic ids (BullMQ refuses ':' in custom ids). Derivative work is keyed by content digest (same bytes,
+ * same work, whichever item holds them); indexing by item version.
+ */
 export function jobIdFor<N extends JobName>(name: N, payload: JobPayload<N>): string {
-  switch (name) {
-    case 'extract-metadata':
-    case 'derive':
-      return `${name}-${(payload as JobPayload<'derive'>).sha512}`;
-    case 'index-item': {
-      const p = payload;
-      return `${name}-${p.itemId}-${p.version}`;
-    }
-    default:
-      throw new Error(`unknown job ${String(name)}`);
+  if (name === 'index-item') {
+    const p = payload as JobPayload<'index-item'>;
+    return `index-item-${p.itemId}-${p.version}${p.after === undefined ? '' : `-${p.after}`}`;
   }
+  return `${name}-${(payload as DerivePayload).sha512}`;
+}
+
+const imageTypes = /^image\/(jpeg|png|tiff|webp|gif|heic|heif|avif|jp2|bmp)$/;
+const transcriptTypes = new Set(['text/vtt', 'application/x-subrip']);
+
+/** Which derivative job a detected media type gets, if any. */
+export function deriveJobFor(mediaType: string): DeriveJobName | undefined {
+  if (imageTypes.test(mediaType)) return 'derive-image';
+  if (mediaType.startsWith('audio/') || mediaType.startsWith('video/')) return 'derive-av';
+  if (transcriptTypes.has(mediaType)) return 'derive-transcript';
+  return undefined;
 }
 
 /** Interactive work (fresh uploads) runs before backfills (rederive, reindex) on the same queues. */

@@ -8,7 +8,8 @@ import { CikuError } from './errors.ts';
 export interface Config {
   dataDir: string;
   http: { host: string; port: number };
-  redis: { url: string };
+  /** Redis URL, and the key prefix of the job queues (one Redis can serve several archives). */
+  redis: { url: string; queuePrefix: string };
   storage:
     | { kind: 'fs'; root: string }
     | { kind: 's3'; endpoint: string; bucket: string; accessKey: string; secretKey: string; region: string };
@@ -16,6 +17,16 @@ export interface Config {
   adminKey: string | undefined;
   lock: { ttlMs: number; waitMs: number };
   api: { maxUploadBytes: number; anonymousRateLimit: number; jsonBodyLimit: number; tusExpiryHours: number };
+  worker: {
+    /** Jobs run at once per queue (sharp work uses libvips threads; ffmpeg is multi-threaded itself). */
+    concurrency: { image: number; av: number; transcript: number; index: number };
+    /** How long a job's lock lives without renewal: a killed worker's job is taken over after this. */
+    lockMs: number;
+    /** Largest image (width × height) decoded; bigger ones fail cleanly as possible decompression bombs. */
+    maxImagePixels: number;
+    /** Scratch space for derivatives in the making (per job, cleared when the job starts and ends). */
+    tmpDir: string;
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -92,7 +103,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const config: Config = {
     dataDir,
     http: { host: str('HOST', '127.0.0.1'), port: int('PORT', 3000, 0, 65535) },
-    redis: { url: url('REDIS_URL', 'redis://127.0.0.1:6379') },
+    redis: { url: url('REDIS_URL', 'redis://127.0.0.1:6379'), queuePrefix: str('CIKU_QUEUE_PREFIX', 'ciku') },
     storage,
     search,
     adminKey: env.CIKU_ADMIN_KEY === '' ? undefined : env.CIKU_ADMIN_KEY,
@@ -105,6 +116,17 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       anonymousRateLimit: int('CIKU_ANON_RATE_LIMIT', 300, 1, 1_000_000),
       jsonBodyLimit: int('CIKU_JSON_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
       tusExpiryHours: int('CIKU_TUS_EXPIRY_HOURS', 72, 1, 24 * 365),
+    },
+    worker: {
+      concurrency: {
+        image: int('CIKU_WORKER_IMAGE_CONCURRENCY', 2, 1, 64),
+        av: int('CIKU_WORKER_AV_CONCURRENCY', 1, 1, 16),
+        transcript: int('CIKU_WORKER_TRANSCRIPT_CONCURRENCY', 4, 1, 64),
+        index: int('CIKU_WORKER_INDEX_CONCURRENCY', 4, 1, 64),
+      },
+      lockMs: int('CIKU_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
+      maxImagePixels: int('CIKU_IMAGE_MAX_PIXELS', 200_000_000, 1, 2_000_000_000),
+      tmpDir: path.join(dataDir, 'tmp'),
     },
     logLevel: oneOf('LOG_LEVEL', logLevels, 'info'),
   };

@@ -18,6 +18,11 @@ import { openArchive, openBlobStore } from '../../services/runtime.ts';
 import { startServer } from '../../services/api/server.ts';
 import { createApiKeys } from '../../services/auth/api-keys.ts';
 import { ensureRedis } from './ensure-redis.ts';
+import { createJobQueue } from '../../services/adapters/queue.ts';
+import { createDerivativeStore } from '../../services/archive/derivatives.ts';
+import { closeOnSignals } from '../../services/api/server.ts';
+import { startWorkers } from '../../workers/main.ts';
+import { rederive } from '../../workers/rederive.ts';
 import { loadDemoData } from '../demo/demo-data.ts';
 
 const program = new Command('ciku')
@@ -134,8 +139,60 @@ program
   });
 
 const keysCommand = program
-  .command('keys')
-  .description('manage API keys (stored hashed; the secret is shown once)');
+  .command('work')
+  .description(
+    'run the job workers (metadata, derivatives, indexing) against the configured archive and Redis',
+  )
+  .action(async () => {
+    const config = loadConfig();
+    await startWorkers(config);
+    process.stdout.write('ciku workers running (SIGTERM to stop)\n');
+  });
+
+program
+  .command('rederive')
+  .description('queue derivative jobs again: for one item (made anew) or only what is missing archive-wide')
+  .addOption(new Option('--item <id>', 'every derivative of this item, made again').conflicts('missing'))
+  .option('--missing', 'only derivatives whose record or blob is missing, across the archive')
+  .option('--wait', 'wait until the queued jobs have finished and report how they ended')
+  .action(async (opts: { item?: string; missing?: boolean; wait?: boolean }) => {
+    if (opts.item === undefined && !opts.missing) {
+      throw new CikuError('CIKU_ERR_REQUEST_INVALID', 'say what to rederive: --item ID or --missing');
+    }
+    const config = loadConfig();
+    const archive = await openArchive(config);
+    const queue = createJobQueue(archive.redis, { prefix: config.redis.queuePrefix });
+    try {
+      const queued = await rederive(
+        { items: archive.items, derivatives: createDerivativeStore({ blobs: archive.blobs }), queue },
+        opts.item === undefined ? { missing: true } : { item: opts.item },
+      );
+      for (const q of queued) process.stdout.write(`queued ${q.jobId}\n`);
+      process.stderr.write(`${queued.length} job(s) queued\n`);
+      if (opts.wait) {
+        const pending = new Map(queued.map((q) => [q.jobId, q.name]));
+        const ended: Record<string, number> = {};
+        while (pending.size > 0) {
+          for (const [jobId, name] of pending) {
+            const st = await queue.state(name, jobId);
+            if (st.state === 'completed' || st.state === 'failed' || st.state === 'missing') {
+              pending.delete(jobId);
+              ended[st.state] = (ended[st.state] ?? 0) + 1;
+              if (st.state === 'failed') process.stdout.write(`failed ${jobId}: ${st.reason ?? ''}\n`);
+            }
+          }
+          if (pending.size > 0) await new Promise((r) => setTimeout(r, 250));
+        }
+        process.stderr.write(`finished: ${JSON.stringify(ended)}\n`);
+        if ((ended.failed ?? 0) > 0) process.exitCode = 1;
+      }
+    } finally {
+      await queue.close();
+      await archive.close();
+    }
+  });
+
+program.command('keys').description('manage API keys (stored hashed; the secret is shown once)');
 keysCommand
   .command('create')
   .description('create a key and print its secret')
@@ -193,7 +250,8 @@ program
   )
   .option('--no-demo', 'do not load the demo items on first start')
   .option('--no-serve', 'prepare the archive and exit instead of serving the API')
-  .action(async (opts: { demo: boolean; serve: boolean }) => {
+  .option('--no-work', 'do not run the job workers in this process')
+  .action(async (opts: { demo: boolean; serve: boolean; work: boolean }) => {
     const config = loadConfig();
     const log = createLogger(config.logLevel);
     await fs.mkdir(config.dataDir, { recursive: true });
@@ -220,12 +278,22 @@ program
     } finally {
       await archive.close();
     }
+    const closers: (() => Promise<void>)[] = [];
+    if (opts.work && opts.serve) {
+      closers.push((await startWorkers(config, { handleSignals: false })).close);
+      process.stdout.write('ciku workers running\n');
+    }
     if (opts.serve) {
-      await startServer(config);
+      closers.push((await startServer(config, { handleSignals: false })).close);
       process.stdout.write(
         `ciku API listening on http://${config.http.host}:${config.http.port} (docs at /docs)\n`,
       );
     }
+    // API first (no new uploads), then the workers (finish or release their jobs).
+    if (closers.length > 0)
+      closeOnSignals(log, async () => {
+        for (const close of closers.reverse()) await close();
+      });
   });
 
 try {

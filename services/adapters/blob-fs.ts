@@ -42,18 +42,32 @@ class FileSink extends Writable {
  * The embedded BlobStore: one file per key under `root`. Publishing is temp file → fsync → rename (→ fsync of the
  * parent directory), so a crash leaves either the old file or the complete new one.
  */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function createFsBlobStore(
   root: string,
   options: { readOnly?: boolean } = {},
 ): Promise<BlobStore> {
   const absRoot = path.resolve(root);
-  const tmpRoot = path.join(absRoot, TMP_DIR);
+  // One temp folder per process: an API server and a worker share the store, and neither may clear the other's
+  // files in flight. Folders of processes that are gone are never referenced again: cleared at open.
+  const tmpBase = path.join(absRoot, TMP_DIR);
+  const tmpRoot = path.join(tmpBase, `${process.pid}-${randomUUID().slice(0, 8)}`);
   if (!options.readOnly) {
-    await fs.mkdir(tmpRoot, { recursive: true });
-    // Temp files left by a crashed writer are never referenced: clear them at open.
-    for (const name of await fs.readdir(tmpRoot)) {
-      await fs.rm(path.join(tmpRoot, name), { force: true, recursive: true });
+    await fs.mkdir(tmpBase, { recursive: true });
+    for (const name of await fs.readdir(tmpBase)) {
+      const pid = /^(\d+)-/.exec(name)?.[1];
+      if (pid !== undefined && processAlive(Number(pid))) continue;
+      await fs.rm(path.join(tmpBase, name), { force: true, recursive: true });
     }
+    await fs.mkdir(tmpRoot, { recursive: true });
   }
 
   const fileOf = (key: string): string => {
@@ -273,6 +287,7 @@ export async function createFsBlobStore(
 
   return {
     kind: 'fs',
+    localPath: fileOf,
     put,
     get,
     stat,
@@ -282,6 +297,8 @@ export async function createFsBlobStore(
     move,
     delete: remove,
     deletePrefix,
-    close: async () => {},
+    close: async () => {
+      if (!options.readOnly) await fs.rm(tmpRoot, { recursive: true, force: true });
+    },
   };
 }

@@ -1,25 +1,38 @@
-import { Queue } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { jobIdFor, priorities, type JobName, type JobPayload } from '../../schemas/jobs.ts';
+import { jobIdFor, jobNames, priorities, type JobName, type JobPayload } from '../../schemas/jobs.ts';
 
 /**
  * The one module that imports BullMQ on the producer side. One queue per job name, retry/backoff set once here,
  * failed jobs kept with their reason, completed ones trimmed.
  */
 export interface JobQueue {
+  /**
+   * Adds a job under its deterministic id; a job with that id already waiting or running makes this a no-op.
+   * `replace` first removes a finished (completed or failed) job with the id, so a re-run is possible at all.
+   */
   enqueue<N extends JobName>(
     name: N,
     payload: JobPayload<N>,
-    options?: { backfill?: boolean },
+    options?: { backfill?: boolean; replace?: boolean },
   ): Promise<string>;
+  /** State of a job by id (`missing` when unknown), with its failure reason if it failed. */
+  state(name: JobName, jobId: string): Promise<{ state: string; reason?: string; progress?: unknown }>;
   ping(): Promise<boolean>;
   /** Ids of the jobs waiting, delayed, active or prioritised in every queue (for operators and tests). */
   jobIds(): Promise<string[]>;
   close(): Promise<void>;
 }
 
-export const queueNames: readonly JobName[] = ['extract-metadata', 'derive', 'index-item'];
+export const queueNames: readonly JobName[] = jobNames;
 
+/** Retry/backoff, set once for every queue: transient faults retry, permanent ones (UnrecoverableError) do not. */
+export const defaultJobOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 5_000 },
+  removeOnComplete: { count: 10_000 },
+  removeOnFail: false,
+} as const;
 export function createJobQueue(redis: Redis, options: { prefix?: string } = {}): JobQueue {
   const prefix = options.prefix ?? 'ciku';
   const queues = new Map<JobName, Queue>();
@@ -29,12 +42,7 @@ export function createJobQueue(redis: Redis, options: { prefix?: string } = {}):
       q = new Queue(name, {
         connection: redis,
         prefix,
-        defaultJobOptions: {
-          attempts: 5,
-          backoff: { type: 'exponential', delay: 5_000 },
-          removeOnComplete: { count: 10_000 },
-          removeOnFail: false,
-        },
+        defaultJobOptions,
       });
       queues.set(name, q);
     }
@@ -43,6 +51,10 @@ export function createJobQueue(redis: Redis, options: { prefix?: string } = {}):
   return {
     async enqueue(name, payload, opts = {}) {
       const jobId = jobIdFor(name, payload);
+      if (opts.replace) {
+        const old = await queueFor(name).getJob(jobId);
+        if (old && ((await old.isCompleted()) || (await old.isFailed()))) await old.remove();
+      }
       await queueFor(name).add(name, payload, {
         jobId,
         priority: opts.backfill ? priorities.backfill : priorities.interactive,
@@ -64,11 +76,102 @@ export function createJobQueue(redis: Redis, options: { prefix?: string } = {}):
       }
       return out;
     },
+    async state(name, jobId) {
+      const job = await queueFor(name).getJob(jobId);
+      if (!job) return { state: 'missing' };
+      const state = await job.getState();
+      return {
+        state,
+        ...(job.failedReason ? { reason: job.failedReason } : {}),
+        ...(job.progress === undefined ? {} : { progress: job.progress }),
+      };
+    },
     async ping() {
       return (await redis.ping()) === 'PONG';
     },
     async close() {
       await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}
+
+/** What a processor sees of a BullMQ job: our words, so job handlers never import BullMQ. */
+export interface QueuedJob {
+  id: string;
+  name: string;
+  data: unknown;
+  attemptsMade: number;
+  updateProgress(progress: object): Promise<void>;
+  /** Puts an active job back to run again soon without counting an attempt (used when a worker shuts down). */
+  release(): Promise<never>;
+}
+
+/** Thrown by a processor for a fault that retrying cannot fix (corrupt media, invalid payload). */
+export function permanentFailure(message: string): Error {
+  return new UnrecoverableError(message);
+}
+
+export interface JobWorker {
+  readonly name: string;
+  /** Waits for active jobs (`force`: does not wait; their locks lapse and another worker takes them over). */
+  close(force?: boolean): Promise<void>;
+  /** Resolves when the worker is connected and taking jobs. */
+  ready(): Promise<void>;
+  on(
+    event: 'completed' | 'failed' | 'error',
+    listener: (info: { jobId?: string | undefined; reason?: string }) => void,
+  ): void;
+}
+
+/**
+ * A consumer of one queue. BullMQ's stalled-job check (every `lockMs`) moves the jobs of a killed worker back to
+ * waiting; a job may stall `maxStalls` times (hour-long transcodes meet restarts) before it counts as failed.
+ */
+export function createJobWorker(
+  redisUrl: string,
+  name: JobName,
+  processor: (job: QueuedJob) => Promise<unknown>,
+  options: { prefix?: string; concurrency: number; lockMs: number; maxStalls?: number },
+): JobWorker {
+  const worker = new Worker(
+    name,
+    async (job: Job, token?: string) => {
+      const queued: QueuedJob = {
+        id: job.id ?? '',
+        name: job.name,
+        data: job.data as unknown,
+        attemptsMade: job.attemptsMade,
+        updateProgress: (p) => job.updateProgress(p),
+        async release() {
+          await job.moveToDelayed(Date.now() + 1_000, token);
+          throw new DelayedError();
+        },
+      };
+      return processor(queued);
+    },
+    {
+      connection: { url: redisUrl, maxRetriesPerRequest: null },
+      prefix: options.prefix ?? 'ciku',
+      concurrency: options.concurrency,
+      lockDuration: options.lockMs,
+      stalledInterval: options.lockMs,
+      maxStalledCount: options.maxStalls ?? 3,
+      autorun: true,
+    },
+  );
+  return {
+    name,
+    async close(force = false) {
+      await worker.close(force);
+    },
+    async ready() {
+      await worker.waitUntilReady();
+    },
+    on(event, listener) {
+      if (event === 'completed') worker.on('completed', (job) => listener({ jobId: job.id }));
+      else if (event === 'failed')
+        worker.on('failed', (job, err) => listener({ jobId: job?.id, reason: err.message }));
+      else worker.on('error', (err) => listener({ reason: err.message }));
     },
   };
 }

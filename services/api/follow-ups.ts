@@ -1,16 +1,29 @@
+import { deriveJobFor } from '../../schemas/jobs.ts';
 import type { JobQueue } from '../adapters/queue.ts';
 import type { Principal } from '../archive/access.ts';
 import type { Ingest, StagedFile } from '../archive/ingest.ts';
 import type { ItemFile, ItemView } from '../archive/items.ts';
 import { agentOf } from './agent.ts';
 
-/** After a commit: metadata + derivatives per new file (keyed by digest), and a reindex of the item version. */
+/**
+ * After a commit: one derivative job per new file of a media family (technical metadata + derivatives, keyed by
+ * digest), and a reindex of the item version.
+ */
 export async function enqueueFollowUps(queue: JobQueue, item: ItemView, files: ItemFile[]): Promise<void> {
   const jobs: Promise<string>[] = [];
   for (const f of files) {
-    const base = { itemId: item.id, version: item.version, file: f.name, sha512: f.digests.sha512 };
-    jobs.push(queue.enqueue('extract-metadata', base));
-    jobs.push(queue.enqueue('derive', { ...base, mediaType: f.media_type ?? 'application/octet-stream' }));
+    const mediaType = f.media_type ?? 'application/octet-stream';
+    const name = deriveJobFor(mediaType);
+    if (name === undefined) continue;
+    jobs.push(
+      queue.enqueue(name, {
+        itemId: item.id,
+        version: item.version,
+        file: f.name,
+        sha512: f.digests.sha512,
+        mediaType,
+      }),
+    );
   }
   jobs.push(queue.enqueue('index-item', { itemId: item.id, version: item.version }));
   await Promise.all(jobs);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { sniffMagic } from '../adapters/file-type.ts';
-import { createLogger } from '../adapters/logger.ts';
+import { createLogger, type Logger } from '../adapters/logger.ts';
 import { createJobQueue } from '../adapters/queue.ts';
 import { createIngest } from '../archive/ingest.ts';
 import { createApiKeys } from '../auth/api-keys.ts';
@@ -11,12 +11,29 @@ import { buildApp } from './build-app.ts';
 
 const INSTANCE_TTL_S = 30;
 
+/** SIGTERM/SIGINT → `close`, then exit (1 if closing failed). */
+export function closeOnSignals(logger: Logger, close: () => Promise<void>): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'shutting down');
+      close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
 /**
  * Listens, and closes gracefully on SIGTERM/SIGINT (in-flight requests finish, then the store and Redis close).
  * At start it finishes or rolls back interrupted version writes and removes staging left by dead processes.
  */
 export async function startServer(
   config: Config,
+  options: { handleSignals?: boolean } = {},
 ): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
   const logger = createLogger(config.logLevel, { name: 'ciku-api' });
   const archive = await openArchive(config);
@@ -33,7 +50,7 @@ export async function startServer(
   );
   heartbeat.unref();
 
-  const queue = createJobQueue(archive.redis);
+  const queue = createJobQueue(archive.redis, { prefix: config.redis.queuePrefix });
   const keys = createApiKeys({ blobs: archive.blobs, adminKey: config.adminKey });
   const ingest = createIngest({
     blobs: archive.blobs,
@@ -78,17 +95,6 @@ export async function startServer(
     })();
     return closing;
   };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, 'shutting down');
-      close().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
+  if (options.handleSignals !== false) closeOnSignals(logger, close);
   return { app, close };
 }

@@ -44,6 +44,11 @@ export interface ByteRange {
 export interface BlobStore {
   readonly kind: 'fs' | 's3';
   /**
+   * Where a local filesystem backend keeps the blob, for tools that need a file path (ffmpeg, libvips) to read it
+   * in place instead of copying it out first. Read-only use; absent on remote backends.
+   */
+  localPath?(key: string): string;
+  /**
    * Streams `body` into the blob at `key`, hashing in the same pass. The blob appears under `key` only once every
    * byte is durably written: readers see the old blob or the complete new one, never a partial one.
    */

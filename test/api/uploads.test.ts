@@ -293,28 +293,34 @@ t.test(
   },
 );
 
-t.test('a commit enqueues metadata, derivative and index jobs with deterministic ids', async (t) => {
-  const api = await startTestApi(t);
-  await newItem(api, 'OH-J', 'oral_history');
-  const vtt = 'WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n青花\n';
-  const res = await api.app.inject({
-    method: 'PUT',
-    url: '/v1/items/OH-J/files/t.vtt',
-    headers: api.auth.archivist,
-    payload: vtt,
-  });
-  t.equal(res.statusCode, 201);
-  const sha512 = createHash('sha512').update(vtt).digest('hex');
-  const ids = await api.queue.jobIds();
-  t.ok(ids.includes(`extract-metadata-${sha512}`), 'metadata job keyed by content digest');
-  t.ok(ids.includes(`derive-${sha512}`), 'derivative job keyed by content digest');
-  t.ok(ids.includes('index-item-OH-J-v2'), 'index job keyed by item version');
-  const again = await api.app.inject({
-    method: 'PUT',
-    url: '/v1/items/OH-J/files/t2.vtt',
-    headers: api.auth.archivist,
-    payload: vtt,
-  });
-  t.equal(again.statusCode, 200);
-  t.same((await api.queue.jobIds()).sort(), ids.sort(), 'identical content enqueues nothing new');
-});
+t.test(
+  "a commit enqueues the derivative job of the file's media family and an index job, with deterministic ids",
+  async (t) => {
+    const api = await startTestApi(t);
+    await newItem(api, 'OH-J', 'oral_history');
+    const vtt = 'WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n青花\n';
+    const res = await api.app.inject({
+      method: 'PUT',
+      url: '/v1/items/OH-J/files/t.vtt',
+      headers: api.auth.archivist,
+      payload: vtt,
+    });
+    t.equal(res.statusCode, 201);
+    const sha512 = createHash('sha512').update(vtt).digest('hex');
+    const ids = await api.queue.jobIds();
+    t.ok(ids.includes(`derive-transcript-${sha512}`), 'transcript job keyed by content digest');
+    t.notOk(
+      ids.some((id) => id.startsWith('derive-image-') || id.startsWith('derive-av-')),
+      'no image or AV job for a transcript',
+    );
+    t.ok(ids.includes('index-item-OH-J-v2'), 'index job keyed by item version');
+    const again = await api.app.inject({
+      method: 'PUT',
+      url: '/v1/items/OH-J/files/t2.vtt',
+      headers: api.auth.archivist,
+      payload: vtt,
+    });
+    t.equal(again.statusCode, 200);
+    t.same((await api.queue.jobIds()).sort(), ids.sort(), 'identical content enqueues nothing new');
+  },
+);

@@ -180,16 +180,27 @@ export function createOcflStore(deps: OcflStoreDeps) {
     return stateOf(await getInventory(id), version);
   }
 
-  async function openFile(
+  /** The blob key holding a logical path's content (for tools that read it in place: see BlobStore.localPath). */
+  async function locateFile(
     id: string,
     logicalPath: string,
-    options: { version?: string; range?: ByteRange; inventory?: Inventory } = {},
-  ): Promise<{ stream: Readable; digest: string; size: number; contentPath: string }> {
+    options: { version?: string; inventory?: Inventory } = {},
+  ): Promise<{ key: string; digest: string; contentPath: string; inventory: Inventory }> {
     const inv = options.inventory ?? (await getInventory(id));
     const path = normaliseLogicalPath(logicalPath);
     const entry = stateOf(inv, options.version).get(path);
     if (!entry) throw new CikuError('CIKU_ERR_FILE_NOT_FOUND', `object ${inv.id} has no file ${path}`);
     const key = objectKey(objectPathFor(inv.id), entry.contentPath);
+    return { key, digest: entry.digest, contentPath: entry.contentPath, inventory: inv };
+  }
+
+  async function openFile(
+    id: string,
+    logicalPath: string,
+    options: { version?: string; range?: ByteRange; inventory?: Inventory } = {},
+  ): Promise<{ stream: Readable; digest: string; size: number; contentPath: string }> {
+    const { key, digest, contentPath, inventory: inv } = await locateFile(id, logicalPath, options);
+    const entry = { digest, contentPath };
     const stat = await blobs.stat(key);
     if (!stat)
       throw new CikuError(
@@ -503,6 +514,7 @@ export function createOcflStore(deps: OcflStoreDeps) {
     getState,
     stateOf,
     openFile,
+    locateFile,
     readFile,
     writeVersion,
     recover,

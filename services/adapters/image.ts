@@ -1,0 +1,182 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { CikuError } from '../errors.ts';
+
+/**
+ * The one module that imports sharp. Decoding is bounded (`limitInputPixels`), so a decompression bomb fails
+ * cleanly instead of exhausting memory; work runs on libvips' own threads, never on the event loop.
+ */
+export interface ImageInfo {
+  format: string;
+  width: number;
+  height: number;
+  pages?: number;
+  colour_space?: string;
+  bits_per_sample?: number;
+  has_alpha?: boolean;
+}
+
+export interface MadeImage {
+  file: string;
+  width: number;
+  height: number;
+  size: number;
+}
+
+export interface ImageLimits {
+  /** Largest width × height decoded; beyond it the file is refused as a (possible) decompression bomb. */
+  maxPixels: number;
+}
+
+const bitsOf: Record<string, number> = {
+  uchar: 8,
+  char: 8,
+  ushort: 16,
+  short: 16,
+  uint: 32,
+  int: 32,
+  float: 32,
+  double: 64,
+};
+
+function mediaError(err: unknown): CikuError {
+  const msg = (err as Error).message ?? String(err);
+  const first = msg.split('\n').find((l) => l.trim() !== '') ?? msg;
+  if (/pixel limit|exceeds pixel/i.test(msg)) {
+    return new CikuError('CIKU_ERR_MEDIA_TOO_LARGE', `image exceeds the decoding pixel limit: ${first}`);
+  }
+  if (/unsupported image format|not built in|no decoder|decoder plugin/i.test(msg)) {
+    const codec = /Support for this compression format has not been built in: (\w+)/.exec(msg)?.[1];
+    return new CikuError(
+      'CIKU_ERR_MEDIA_UNSUPPORTED',
+      codec
+        ? `this image codec (${codec}) cannot be decoded by the installed libvips`
+        : `this image format cannot be decoded by the installed libvips: ${first}`,
+    );
+  }
+  return new CikuError('CIKU_ERR_MEDIA_UNREADABLE', `image could not be decoded: ${first}`.slice(0, 1000));
+}
+
+const input = (file: string, limits: ImageLimits) =>
+  // page 0: a multi-page TIFF's derivatives show its first page (the page count is reported).
+  sharp(file, { limitInputPixels: limits.maxPixels, page: 0, pages: 1, sequentialRead: true });
+
+export async function probeImage(file: string, limits: ImageLimits): Promise<ImageInfo> {
+  try {
+    const m = await sharp(file, { limitInputPixels: limits.maxPixels }).metadata();
+    if (!m.width || !m.height || !m.format) throw new Error('no dimensions');
+    if (m.width * m.height > limits.maxPixels) {
+      throw new CikuError(
+        'CIKU_ERR_MEDIA_TOO_LARGE',
+        `image is ${m.width}×${m.height}, above the ${limits.maxPixels}-pixel decoding limit`,
+      );
+    }
+    return {
+      format: m.format,
+      width: m.width,
+      height: m.height,
+      ...(m.pages === undefined ? {} : { pages: m.pages }),
+      ...(m.space === undefined ? {} : { colour_space: m.space }),
+      ...(m.depth === undefined || bitsOf[m.depth] === undefined
+        ? {}
+        : { bits_per_sample: bitsOf[m.depth]! }),
+      has_alpha: m.hasAlpha,
+    };
+  } catch (err) {
+    throw err instanceof CikuError ? err : mediaError(err);
+  }
+}
+
+/**
+ * Preview (long side ≤ `previewSide`, WebP) straight from the source — libvips shrinks JPEG on load — and the
+ * thumbnail from the preview's pixels, so a large master is decoded once. Both turned upright (EXIF orientation)
+ * and converted to sRGB (CMYK, 16-bit, ProPhoto, Display P3 … all end as 8-bit sRGB); alpha is kept.
+ */
+export async function makePreviewAndThumbnail(
+  file: string,
+  out: { preview?: string; thumbnail?: string },
+  options: ImageLimits & { previewSide: number; thumbnailSide: number },
+): Promise<{ preview?: MadeImage; thumbnail?: MadeImage }> {
+  try {
+    const result: { preview?: MadeImage; thumbnail?: MadeImage } = {};
+    const resize = (side: number) => ({
+      width: side,
+      height: side,
+      fit: 'inside' as const,
+      withoutEnlargement: true,
+    });
+    const previewSide = out.preview ? options.previewSide : options.thumbnailSide;
+    const { data, info } = await input(file, options)
+      .rotate()
+      .resize(resize(previewSide))
+      .toColourspace('srgb')
+      .webp({ quality: 82, effort: 2 })
+      .toBuffer({ resolveWithObject: true });
+    if (out.preview) {
+      await fs.writeFile(out.preview, data);
+      result.preview = { file: out.preview, width: info.width, height: info.height, size: info.size };
+    }
+    if (out.thumbnail) {
+      const small = out.preview
+        ? await sharp(data)
+            .resize(resize(options.thumbnailSide))
+            .webp({ quality: 80, effort: 2 })
+            .toBuffer({ resolveWithObject: true })
+        : { data, info };
+      await fs.writeFile(out.thumbnail, small.data);
+      result.thumbnail = {
+        file: out.thumbnail,
+        width: small.info.width,
+        height: small.info.height,
+        size: small.info.size,
+      };
+    }
+    return result;
+  } catch (err) {
+    throw err instanceof CikuError ? err : mediaError(err);
+  }
+}
+
+/**
+ * IIIF Image API 3.0 level-0 static tiles (512 px, JPEG) plus `info.json`, written by libvips into `dir`. The
+ * `id` in info.json is a placeholder: the API rewrites it to the URL the tiles are served from.
+ */
+export async function makeIiifTiles(
+  file: string,
+  dir: string,
+  limits: ImageLimits,
+): Promise<{ root: string; files: string[] }> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    const target = path.join(dir, 'iiif');
+    await input(file, limits)
+      .rotate()
+      .toColourspace('srgb')
+      .flatten({ background: '#ffffff' })
+      .jpeg({ quality: 85 })
+      .tile({ size: 512, layout: 'iiif3', id: 'https://ciku.invalid' })
+      .toFile(target);
+    const files = (await fs.readdir(target, { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(target, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+      .sort();
+    return { root: target, files };
+  } catch (err) {
+    throw err instanceof CikuError ? err : mediaError(err);
+  }
+}
+
+/** Reads back an image's format and size (tests and the benchmark check derivatives this way). */
+export async function imageSize(
+  file: string | Buffer,
+): Promise<{ format: string; width: number; height: number }> {
+  const m = await sharp(file).metadata();
+  return { format: m.format ?? 'unknown', width: m.width ?? 0, height: m.height ?? 0 };
+}
+
+/** libvips' threadpool and cache: bounded for a long-running worker (the cache holds decoded pixels). */
+export function configureImageEngine(options: { concurrency?: number; cacheMemoryMb?: number }): void {
+  sharp.cache({ memory: options.cacheMemoryMb ?? 64, files: 0, items: 100 });
+  if (options.concurrency !== undefined) sharp.concurrency(options.concurrency);
+}

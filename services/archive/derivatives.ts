@@ -1,0 +1,179 @@
+import { Value } from '@sinclair/typebox/value';
+import type { Readable } from 'node:stream';
+import { deriveJobFor } from '../../schemas/jobs.ts';
+import {
+  DerivativeRecord,
+  type DerivativeEntryT,
+  type DerivativeKind,
+  type DerivativeRecordT,
+  type TechnicalT,
+} from '../../schemas/technical.ts';
+import { CikuError } from '../errors.ts';
+import { readAll, type BlobStore, type ByteRange, type PutResult } from './blob-store.ts';
+
+/**
+ * Derivatives live outside the OCFL objects, keyed by the source's sha512: same bytes, same derivatives, whichever
+ * item holds them, rebuilt on demand from the archive. Per digest: one folder with the derivative files and a
+ * `record.json` (technical metadata, warnings, one entry per kind). Each blob is published atomically by the
+ * BlobStore, and the record is written last, so a reader that sees `ready` finds the files in place, and a job
+ * killed half-way leaves no derivative that anything points to.
+ */
+export const DERIVATIVES_PREFIX = 'derivatives/';
+const RECORD = 'record.json';
+
+export function derivativeFolder(sha512: string): string {
+  if (!/^[0-9a-f]{128}$/.test(sha512)) throw new CikuError('CIKU_ERR_PATH_INVALID', 'not a sha512 digest');
+  return `${DERIVATIVES_PREFIX}${sha512.slice(0, 2)}/${sha512.slice(2, 4)}/${sha512}/`;
+}
+
+/** The derivative kinds a file gets, from its media type and (once read) its technical metadata. */
+export function expectedKinds(mediaType: string, technical?: TechnicalT): DerivativeKind[] {
+  switch (deriveJobFor(mediaType)) {
+    case 'derive-image': {
+      const kinds: DerivativeKind[] = ['thumbnail', 'preview'];
+      if (
+        technical?.type === 'image' &&
+        Math.max(technical.width ?? 0, technical.height ?? 0) >= IIIF_MIN_SIDE
+      )
+        kinds.push('iiif');
+      return kinds;
+    }
+    case 'derive-av': {
+      if (technical?.type === 'audio') {
+        return ['proxy', 'waveform'];
+      }
+      if (technical?.type === 'video') {
+        const hasAudio = technical.streams.some((s) => s.type === 'audio');
+        return hasAudio ? ['proxy', 'poster', 'waveform'] : ['proxy', 'poster'];
+      }
+      // Not probed yet: what a video would get; the job narrows it once it knows.
+      return mediaType.startsWith('audio/') ? ['proxy', 'waveform'] : ['proxy', 'poster', 'waveform'];
+    }
+    case 'derive-transcript':
+      return ['segments'];
+    case undefined:
+      return [];
+  }
+}
+
+/** Images whose long side reaches this get IIIF level-0 tiles (smaller ones are served whole by the preview). */
+export const IIIF_MIN_SIDE = 3000;
+
+export interface FileDerivativesView {
+  technical?: TechnicalT;
+  warnings?: string[];
+  derivatives?: Record<string, { status: DerivativeEntryT['status']; reason?: string }>;
+}
+
+export function createDerivativeStore(deps: { blobs: BlobStore; clock?: () => Date }) {
+  const { blobs } = deps;
+  const clock = deps.clock ?? (() => new Date());
+
+  const keyOf = (sha512: string, relPath: string): string => `${derivativeFolder(sha512)}${relPath}`;
+
+  /** The record, or undefined when none was written (or what is there does not validate: treated as missing). */
+  async function readRecord(sha512: string): Promise<DerivativeRecordT | undefined> {
+    const key = keyOf(sha512, RECORD);
+    let raw: Buffer;
+    try {
+      raw = await readAll(await blobs.get(key), 16 * 1024 * 1024);
+    } catch (err) {
+      if (err instanceof CikuError && err.code === 'CIKU_ERR_BLOB_NOT_FOUND') return undefined;
+      throw err;
+    }
+    try {
+      const rec = JSON.parse(raw.toString('utf8')) as unknown;
+      return Value.Check(DerivativeRecord, rec) && rec.sha512 === sha512 ? rec : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function writeRecord(record: Omit<DerivativeRecordT, 'updated'>): Promise<DerivativeRecordT> {
+    const full: DerivativeRecordT = { ...record, updated: clock().toISOString() };
+    if (!Value.Check(DerivativeRecord, full)) {
+      const first = [...Value.Errors(DerivativeRecord, full)][0];
+      throw new CikuError(
+        'CIKU_ERR_OBJECT_INVALID',
+        `derivative record for ${record.sha512.slice(0, 12)} does not validate: ${first?.path} ${first?.message}`,
+      );
+    }
+    await blobs.put(keyOf(record.sha512, RECORD), `${JSON.stringify(full, null, 1)}\n`, {
+      contentType: 'application/json',
+    });
+    return full;
+  }
+
+  async function putFile(
+    sha512: string,
+    relPath: string,
+    body: Readable | Buffer | string,
+    contentType: string,
+  ): Promise<PutResult> {
+    return blobs.put(keyOf(sha512, relPath), body, { contentType });
+  }
+
+  async function open(sha512: string, relPath: string, range?: ByteRange): Promise<Readable> {
+    return blobs.get(keyOf(sha512, relPath), range);
+  }
+
+  async function stat(sha512: string, relPath: string) {
+    return blobs.stat(keyOf(sha512, relPath));
+  }
+
+  /** Every blob key under a digest's folder (to prove re-runs add nothing). */
+  async function keys(sha512: string): Promise<string[]> {
+    const out: string[] = [];
+    for await (const b of blobs.list(derivativeFolder(sha512))) out.push(b.key);
+    return out.sort();
+  }
+
+  /** Removes blobs under `relPrefix` of one digest (stale tiles before a forced rebuild). */
+  async function clear(sha512: string, relPrefix: string): Promise<void> {
+    await blobs.deletePrefix(keyOf(sha512, relPrefix));
+  }
+
+  /**
+   * Which of `kinds` are missing for this digest: no record, no entry, or a `ready` entry whose blob is gone.
+   * A recorded failure is not missing (it is a verdict on the bytes, which do not change).
+   */
+  async function missingKinds(
+    sha512: string,
+    mediaType: string,
+  ): Promise<{ missing: DerivativeKind[]; record?: DerivativeRecordT }> {
+    const record = await readRecord(sha512);
+    if (!record) return { missing: expectedKinds(mediaType) };
+    const missing: DerivativeKind[] = [];
+    for (const kind of expectedKinds(mediaType, record.technical)) {
+      const entry = record.derivatives[kind];
+      if (!entry) missing.push(kind);
+      else if (entry.status === 'ready') {
+        const probe = kind === 'iiif' ? `${entry.path ?? 'iiif'}/info.json` : entry.path;
+        if (probe === undefined || !(await stat(sha512, probe))) missing.push(kind);
+      }
+    }
+    return { missing, record };
+  }
+
+  /** What an item view shows per file: technical metadata and each expected kind's status. */
+  async function viewFor(sha512: string, mediaType: string | undefined): Promise<FileDerivativesView> {
+    const kindsFor = (t?: TechnicalT) => (mediaType === undefined ? [] : expectedKinds(mediaType, t));
+    const record = await readRecord(sha512);
+    const derivatives: NonNullable<FileDerivativesView['derivatives']> = {};
+    for (const kind of kindsFor(record?.technical)) {
+      const e = record?.derivatives[kind];
+      derivatives[kind] = e
+        ? { status: e.status, ...(e.reason === undefined ? {} : { reason: e.reason }) }
+        : { status: 'pending' };
+    }
+    return {
+      ...(record?.technical ? { technical: record.technical } : {}),
+      ...(record && record.warnings.length > 0 ? { warnings: record.warnings } : {}),
+      ...(Object.keys(derivatives).length > 0 ? { derivatives } : {}),
+    };
+  }
+
+  return { readRecord, writeRecord, putFile, open, stat, keys, clear, missingKinds, viewFor, keyOf };
+}
+
+export type DerivativeStore = ReturnType<typeof createDerivativeStore>;

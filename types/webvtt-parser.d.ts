@@ -1,0 +1,4 @@
+declare module 'webvtt-parser' {
+  const parser: unknown;
+  export default parser;
+}

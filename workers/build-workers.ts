@@ -1,0 +1,173 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { JobName } from '../schemas/jobs.ts';
+import type { Config } from '../services/config.ts';
+import { isCikuError } from '../services/errors.ts';
+import {
+  createJobWorker,
+  permanentFailure,
+  type JobWorker,
+  type QueuedJob,
+} from '../services/adapters/queue.ts';
+import { deriveAv } from './derive-av.job.ts';
+import { deriveImage } from './derive-image.job.ts';
+import { deriveTranscript } from './derive-transcript.job.ts';
+import { indexItem } from './index-item.job.ts';
+import type { JobDeps } from './job-deps.ts';
+import {
+  checkRegistry,
+  isPermanent,
+  parsePayload,
+  type Handler,
+  type JobContext,
+  type Registry,
+} from './registry.ts';
+
+export interface WorkersDeps extends JobDeps {
+  redisUrl: string;
+  prefix?: string;
+  config: Config['worker'];
+  /** Replace handlers (tests); the result is checked like the default registry. */
+  registry?: Partial<Record<string, unknown>>;
+}
+
+export interface Workers {
+  workers: JobWorker[];
+  ready(): Promise<void>;
+  /** Finishes active jobs within `graceMs`, then releases the rest (they run again on the next worker). */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Progress reaches Redis at most this often per job (a stage change always goes through). */
+const PROGRESS_EVERY_MS = 1_000;
+
+export function defaultRegistry(deps: JobDeps): Registry {
+  return {
+    'derive-image': deriveImage(deps),
+    'derive-av': deriveAv(deps),
+    'derive-transcript': deriveTranscript(deps),
+    'index-item': indexItem(deps),
+  };
+}
+
+function concurrencyOf(name: JobName, c: Config['worker']['concurrency']): number {
+  switch (name) {
+    case 'derive-image':
+      return c.image;
+    case 'derive-av':
+      return c.av;
+    case 'derive-transcript':
+      return c.transcript;
+    case 'index-item':
+      return c.index;
+  }
+}
+
+/**
+ * One BullMQ worker per queue, each running the registry's handler for its job name. CPU-heavy work never runs on
+ * the event loop: libvips decodes/encodes on its own threads and ffmpeg runs as a child process; what stays in
+ * JS (EXIF and transcript parsing) is bounded in size.
+ */
+export function buildWorkers(deps: WorkersDeps): Workers {
+  const registry = deps.registry ?? defaultRegistry(deps);
+  checkRegistry(registry);
+  const shutdown = new AbortController();
+  const active = new Set<Promise<unknown>>();
+  const scratchRoot = path.join(deps.config.tmpDir, 'work');
+
+  const run = async <N extends JobName>(name: N, job: QueuedJob): Promise<unknown> => {
+    let payload;
+    try {
+      payload = parsePayload(name, job.data);
+    } catch (err) {
+      throw permanentFailure((err as Error).message);
+    }
+    const log = deps.logger.child({ job: job.id, queue: name, attempt: job.attemptsMade + 1 });
+    let lastStage = '';
+    let lastAt = 0;
+    let scratch: string | undefined;
+    const ctx: JobContext = {
+      jobId: job.id,
+      attempt: job.attemptsMade + 1,
+      signal: shutdown.signal,
+      progress(stage, percent) {
+        const now = Date.now();
+        if (stage === lastStage && now - lastAt < PROGRESS_EVERY_MS) return;
+        lastStage = stage;
+        lastAt = now;
+        job
+          .updateProgress({ stage, percent: Math.max(0, Math.min(100, Math.round(percent))) })
+          .catch(() => undefined);
+      },
+      async scratch() {
+        // Named by job id: a restarted job starts from an empty folder (what a killed attempt left is removed).
+        scratch ??= path.join(scratchRoot, job.id.replace(/[^A-Za-z0-9._-]/g, '_'));
+        await fs.rm(scratch, { recursive: true, force: true });
+        await fs.mkdir(scratch, { recursive: true });
+        return scratch;
+      },
+    };
+    const started = Date.now();
+    try {
+      const outcome = await (registry[name] as Handler<N>)(payload, ctx);
+      ctx.progress('done', 100);
+      log.info({ outcome: outcome.status, detail: outcome.detail, ms: Date.now() - started }, 'job finished');
+      return outcome;
+    } catch (err) {
+      if (shutdown.signal.aborted) {
+        log.info('worker shutting down: job released to run again');
+        return job.release();
+      }
+      if (isPermanent(err)) {
+        log.warn(
+          { code: isCikuError(err) ? err.code : undefined, reason: (err as Error).message },
+          'job failed for good',
+        );
+        throw permanentFailure((err as Error).message);
+      }
+      log.error({ err }, 'job failed; it will be retried');
+      throw err;
+    } finally {
+      if (scratch !== undefined)
+        await fs.rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+    }
+  };
+
+  const workers = (Object.keys(registry) as JobName[]).map((name) => {
+    const w = createJobWorker(
+      deps.redisUrl,
+      name,
+      (job) => {
+        const p = run(name, job);
+        active.add(p);
+        return p.finally(() => active.delete(p));
+      },
+      {
+        ...(deps.prefix === undefined ? {} : { prefix: deps.prefix }),
+        concurrency: concurrencyOf(name, deps.config.concurrency),
+        lockMs: deps.config.lockMs,
+      },
+    );
+    w.on('error', ({ reason }) => deps.logger.error({ queue: name, reason }, 'queue worker error'));
+    return w;
+  });
+
+  return {
+    workers,
+    async ready() {
+      await Promise.all(workers.map((w) => w.ready()));
+    },
+    async close(graceMs = 30_000) {
+      const closing = Promise.all(workers.map((w) => w.close()));
+      const timer = new Promise<'timeout'>((resolve) =>
+        setTimeout(() => resolve('timeout'), graceMs).unref(),
+      );
+      if ((await Promise.race([closing, timer])) === 'timeout') {
+        // Long jobs (an hour-long transcode) are not waited for: stop them and put them back in the queue.
+        shutdown.abort();
+        await Promise.allSettled([...active]);
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+    },
+  };
+}

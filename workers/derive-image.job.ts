@@ -1,0 +1,140 @@
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { DerivativeEntryT, ImageTechnicalT } from '../schemas/technical.ts';
+import { readImageTags } from '../services/adapters/exif.ts';
+import { makeIiifTiles, makePreviewAndThumbnail, probeImage } from '../services/adapters/image.ts';
+import { expectedKinds } from '../services/archive/derivatives.ts';
+import { dropUndefined } from '../services/drop-undefined.ts';
+import { failed, finishDerivation, kindsToMake, sourceFile, type JobDeps } from './job-deps.ts';
+import { isPermanent, type Handler } from './registry.ts';
+
+export const THUMBNAIL_SIDE = 256;
+export const PREVIEW_SIDE = 1600;
+const TILE_UPLOADS_AT_ONCE = 8;
+
+/**
+ * Technical metadata (exifr + libvips header) and image derivatives: thumbnail and preview (WebP, upright, sRGB),
+ * and IIIF level-0 tiles for images with a long side ≥ 3000 px. Malformed metadata only adds warnings; pixels
+ * that cannot be decoded end as a recorded failure with the reason.
+ */
+export function deriveImage(deps: JobDeps): Handler<'derive-image'> {
+  return async (p, ctx) => {
+    const { missing, record } = await deps.derivatives.missingKinds(p.sha512, p.mediaType);
+    if (!p.force && record !== undefined && missing.length === 0 && p.kinds === undefined) {
+      return { status: 'skipped', detail: 'every derivative is already made' };
+    }
+    const dir = await ctx.scratch();
+    const src = await sourceFile(deps, p, dir);
+    ctx.progress('metadata', 5);
+    const limits = { maxPixels: deps.limits.maxImagePixels };
+    const { tags, warnings } = await readImageTags(src);
+    const derivatives: Record<string, DerivativeEntryT> = {};
+    const errors: unknown[] = [];
+    let technical: ImageTechnicalT = { type: 'image', ...tags };
+    try {
+      const info = await probeImage(src, limits);
+      technical = dropUndefined({
+        type: 'image' as const,
+        format: info.format,
+        width: info.width,
+        height: info.height,
+        pages: info.pages,
+        colour_space: info.colour_space,
+        bits_per_sample: info.bits_per_sample,
+        has_alpha: info.has_alpha,
+        ...tags,
+      });
+      if (info.pages !== undefined && info.pages > 1) {
+        warnings.push(`${info.pages} pages: derivatives show the first`);
+      }
+    } catch (err) {
+      if (!isPermanent(err)) throw err;
+      for (const kind of kindsToMake(expectedKinds(p.mediaType), p, record, missing)) {
+        derivatives[kind] = failed(err);
+      }
+      // Throws the (permanent) error after recording it.
+      await finishDerivation(deps, p, { technical, warnings, derivatives }, [err]);
+      return { status: 'done' };
+    }
+
+    const kinds = kindsToMake(expectedKinds(p.mediaType, technical), p, record, missing);
+    if (kinds.includes('thumbnail') || kinds.includes('preview')) {
+      ctx.progress('preview', 20);
+      try {
+        const made = await makePreviewAndThumbnail(
+          src,
+          {
+            ...(kinds.includes('preview') ? { preview: path.join(dir, 'preview.webp') } : {}),
+            ...(kinds.includes('thumbnail') ? { thumbnail: path.join(dir, 'thumbnail.webp') } : {}),
+          },
+          { ...limits, previewSide: PREVIEW_SIDE, thumbnailSide: THUMBNAIL_SIDE },
+        );
+        for (const kind of ['preview', 'thumbnail'] as const) {
+          const m = made[kind];
+          if (!m) continue;
+          await deps.derivatives.putFile(p.sha512, `${kind}.webp`, createReadStream(m.file), 'image/webp');
+          derivatives[kind] = {
+            status: 'ready',
+            path: `${kind}.webp`,
+            media_type: 'image/webp',
+            size: m.size,
+            width: m.width,
+            height: m.height,
+          };
+        }
+      } catch (err) {
+        if (!isPermanent(err)) throw err;
+        errors.push(err);
+        for (const kind of ['preview', 'thumbnail'] as const)
+          if (kinds.includes(kind)) derivatives[kind] = failed(err);
+      }
+    }
+    if (kinds.includes('iiif')) {
+      ctx.progress('tiles', 50);
+      try {
+        const tiles = await makeIiifTiles(src, path.join(dir, 'tiles'), limits);
+        // A forced rebuild starts from an empty folder: no tile of an earlier layout stays behind.
+        if (p.force) await deps.derivatives.clear(p.sha512, 'iiif/');
+        const files = tiles.files.filter((f) => f !== 'info.json' && f.endsWith('.jpg'));
+        for (let i = 0; i < files.length; i += TILE_UPLOADS_AT_ONCE) {
+          await Promise.all(
+            files
+              .slice(i, i + TILE_UPLOADS_AT_ONCE)
+              .map((f) =>
+                deps.derivatives.putFile(
+                  p.sha512,
+                  `iiif/${f}`,
+                  createReadStream(path.join(tiles.root, f)),
+                  'image/jpeg',
+                ),
+              ),
+          );
+          ctx.progress('tiles', 50 + Math.round((45 * i) / files.length));
+        }
+        // info.json last: a viewer that finds it finds every tile it names.
+        const info = await fs.readFile(path.join(tiles.root, 'info.json'));
+        await deps.derivatives.putFile(p.sha512, 'iiif/info.json', info, 'application/ld+json');
+        derivatives.iiif = {
+          status: 'ready',
+          path: 'iiif',
+          media_type: 'application/ld+json',
+          width: technical.width,
+          height: technical.height,
+          tiles: files.length,
+        } as DerivativeEntryT;
+      } catch (err) {
+        if (!isPermanent(err)) throw err;
+        errors.push(err);
+        derivatives.iiif = failed(err);
+      }
+    }
+    ctx.progress('record', 98);
+    await finishDerivation(
+      deps,
+      p,
+      { technical, warnings, derivatives, ...(record ? { previous: record } : {}) },
+      errors,
+    );
+    return { status: 'done' };
+  };
+}

@@ -1,0 +1,94 @@
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { DerivePayload } from '../schemas/jobs.ts';
+import type { DerivativeEntryT, DerivativeRecordT, TechnicalT } from '../schemas/technical.ts';
+import type { Logger } from '../services/adapters/logger.ts';
+import type { JobQueue } from '../services/adapters/queue.ts';
+import type { BlobStore } from '../services/archive/blob-store.ts';
+import type { DerivativeStore } from '../services/archive/derivatives.ts';
+import type { Items } from '../services/archive/items.ts';
+import { CikuError } from '../services/errors.ts';
+
+/** A search engine's write side, as the index job needs it (the search issue provides the engines). */
+export interface SearchSink {
+  upsertItem(itemId: string): Promise<void>;
+  removeItem(itemId: string): Promise<void>;
+}
+
+/** What job handlers use: only these (explicit dependencies, no module singletons). */
+export interface JobDeps {
+  items: Items;
+  blobs: BlobStore;
+  derivatives: DerivativeStore;
+  queue: Pick<JobQueue, 'enqueue'>;
+  limits: { maxImagePixels: number };
+  search?: SearchSink;
+  logger: Logger;
+}
+
+/**
+ * A local path holding the job's source bytes: the stored file itself on a filesystem store (read in place, no
+ * copy), else a download into the job's scratch folder. The digest must be the one the job was queued for.
+ */
+export async function sourceFile(deps: JobDeps, p: DerivePayload, dir: string): Promise<string> {
+  const { key, file } = await deps.items.locateFile(p.itemId, p.file, p.version);
+  if (file.digests.sha512 !== p.sha512) {
+    throw new CikuError(
+      'CIKU_ERR_JOB_PAYLOAD_INVALID',
+      `item ${p.itemId} ${p.version} file ${p.file} does not hold the digest this job was queued for`,
+    );
+  }
+  const local = deps.blobs.localPath?.(key);
+  if (local !== undefined) return local;
+  const target = path.join(dir, 'source');
+  await pipeline(await deps.blobs.get(key), createWriteStream(target));
+  return target;
+}
+
+/** Kinds to make: the asked-for ones (or all the family expects), less those already ready unless forced. */
+export function kindsToMake<K extends string>(
+  expected: readonly K[],
+  p: DerivePayload,
+  record: DerivativeRecordT | undefined,
+  missing: readonly string[],
+): K[] {
+  const asked = p.kinds === undefined ? expected : expected.filter((k) => (p.kinds as string[]).includes(k));
+  if (p.force || record === undefined) return [...asked];
+  return asked.filter((k) => missing.includes(k));
+}
+
+export function failed(err: unknown): DerivativeEntryT {
+  return { status: 'failed', reason: (err as Error).message.slice(0, 2000) };
+}
+
+/**
+ * The last step of every derivative job: write the record (after every derivative file is in place), chain a
+ * re-index of the item version (before this job is marked done), then fail the job permanently if a derivative
+ * could not be made from these bytes.
+ */
+export async function finishDerivation(
+  deps: JobDeps,
+  p: DerivePayload,
+  result: {
+    technical?: TechnicalT;
+    warnings: string[];
+    derivatives: Record<string, DerivativeEntryT>;
+    previous?: DerivativeRecordT;
+  },
+  errors: unknown[],
+): Promise<void> {
+  await deps.derivatives.writeRecord({
+    sha512: p.sha512,
+    media_type: p.mediaType,
+    ...(result.technical ? { technical: result.technical } : {}),
+    warnings: result.warnings.slice(0, 100).map((w) => w.slice(0, 2000)),
+    derivatives: { ...result.previous?.derivatives, ...result.derivatives },
+  });
+  await deps.queue.enqueue('index-item', {
+    itemId: p.itemId,
+    version: p.version,
+    after: `${p.sha512.slice(0, 16)}`,
+  });
+  if (errors.length > 0) throw errors[0];
+}

@@ -1,0 +1,46 @@
+import { createLogger } from '../services/adapters/logger.ts';
+import { createJobQueue } from '../services/adapters/queue.ts';
+import { closeOnSignals } from '../services/api/server.ts';
+import { createDerivativeStore } from '../services/archive/derivatives.ts';
+import { configureImageEngine } from '../services/adapters/image.ts';
+import type { Config } from '../services/config.ts';
+import { openArchive } from '../services/runtime.ts';
+import { buildWorkers, type Workers } from './build-workers.ts';
+
+/**
+ * `ciku work`: the job workers against the archive and Redis the config names. Closes gracefully on SIGTERM:
+ * active jobs get a grace period to finish, then are released to run again elsewhere.
+ */
+export async function startWorkers(
+  config: Config,
+  options: { handleSignals?: boolean } = {},
+): Promise<{ workers: Workers; close: () => Promise<void> }> {
+  const logger = createLogger(config.logLevel, { name: 'ciku-worker' });
+  const archive = await openArchive(config);
+  const queue = createJobQueue(archive.redis, { prefix: config.redis.queuePrefix });
+  configureImageEngine({});
+  const workers = buildWorkers({
+    items: archive.items,
+    blobs: archive.blobs,
+    derivatives: createDerivativeStore({ blobs: archive.blobs }),
+    queue,
+    limits: { maxImagePixels: config.worker.maxImagePixels },
+    logger,
+    redisUrl: config.redis.url,
+    prefix: config.redis.queuePrefix,
+    config: config.worker,
+  });
+  await workers.ready();
+  logger.info({ concurrency: config.worker.concurrency }, 'workers ready');
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await workers.close();
+      await queue.close();
+      await archive.close();
+    })();
+    return closing;
+  };
+  if (options.handleSignals !== false) closeOnSignals(logger, close);
+  return { workers, close };
+}
