@@ -1,3 +1,4 @@
+import { Technical } from './technical.ts';
 import { Type, type Static } from '@sinclair/typebox';
 import { PremisEvent } from './event.ts';
 import { Access, FileRole, itemKinds } from './item.ts';
@@ -42,8 +43,17 @@ export const ItemFileView = Type.Object({
   digests: Type.Object({ sha512: Type.String(), sha256: Type.Optional(Type.String()) }),
   media_type: Type.Optional(Type.String()),
   added_in: Type.String(),
-  technical: Type.Optional(Type.Unknown()),
-  derivatives: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  technical: Type.Optional(Technical),
+  warnings: Type.Optional(Type.Array(Type.String())),
+  derivatives: Type.Optional(
+    Type.Record(
+      Type.String(),
+      Type.Object({
+        status: Type.Union([Type.Literal('ready'), Type.Literal('pending'), Type.Literal('failed')]),
+        reason: Type.Optional(Type.String()),
+      }),
+    ),
+  ),
 });
 
 export const ItemView = Type.Object(

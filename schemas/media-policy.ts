@@ -38,6 +38,7 @@ const video = [
   'video/x-matroska',
   'video/webm',
   'video/x-msvideo',
+  'video/vnd.avi',
   'video/mpeg',
   'video/mp2t',
   'video/x-m4v',

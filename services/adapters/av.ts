@@ -325,7 +325,11 @@ export async function waveformPeaks(input: string, duration: number, points = 10
         if (v > max) max = v;
         inBucket += 1;
         if (inBucket === perPoint) {
-          data.push(round(min), round(max));
+          // Decoded audio can outlast the container's duration a little (codec priming): the last pair absorbs it.
+          if (data.length >= points * 2) {
+            data[data.length - 2] = Math.min(data[data.length - 2]!, round(min));
+            data[data.length - 1] = Math.max(data[data.length - 1]!, round(max));
+          } else data.push(round(min), round(max));
           min = 1;
           max = -1;
           inBucket = 0;
@@ -334,7 +338,11 @@ export async function waveformPeaks(input: string, duration: number, points = 10
     });
     pcm.on('end', () => {
       if (failed) return;
-      if (inBucket > 0) data.push(round(min), round(max));
+      if (inBucket > 0 && data.length < points * 2) data.push(round(min), round(max));
+      else if (inBucket > 0) {
+        data[data.length - 2] = Math.min(data[data.length - 2]!, round(min));
+        data[data.length - 1] = Math.max(data[data.length - 1]!, round(max));
+      }
       resolve();
     });
     pcm.on('error', (err) => {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobQueue } from '../adapters/queue.ts';
 import type { BlobStore } from '../archive/blob-store.ts';
+import { createDerivativeStore, type DerivativeStore } from '../archive/derivatives.ts';
 import type { Ingest } from '../archive/ingest.ts';
 import type { Items } from '../archive/items.ts';
 import type { OcflStore } from '../archive/ocfl/store.ts';
@@ -18,6 +19,7 @@ import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { itemRoutes } from './routes/items.ts';
 import { uploadRoutes } from './routes/uploads.ts';
+import { derivativeRoutes } from './routes/derivatives.ts';
 
 export interface AppOptions {
   /** Requests per minute per IP for anonymous callers; authenticated callers are not limited. */
@@ -42,11 +44,16 @@ export interface AppDeps {
   options: AppOptions;
   /** Derived from the others by buildApp. */
   guards: Guards;
+  derivatives: DerivativeStore;
 }
 
 /** Builds the Fastify app from explicit dependencies (tests drive it with `inject`; server.ts makes it listen). */
-export async function buildApp(input: Omit<AppDeps, 'guards'>): Promise<FastifyInstance> {
-  const deps: AppDeps = { ...input, guards: createGuards(input.items, input.clock) };
+export async function buildApp(input: Omit<AppDeps, 'guards' | 'derivatives'>): Promise<FastifyInstance> {
+  const deps: AppDeps = {
+    ...input,
+    guards: createGuards(input.items, input.clock),
+    derivatives: createDerivativeStore({ blobs: input.blobs }),
+  };
   const app = Fastify({
     loggerInstance: deps.logger === false ? undefined : deps.logger,
     logger: deps.logger === false ? false : undefined,
@@ -91,5 +98,6 @@ export async function buildApp(input: Omit<AppDeps, 'guards'>): Promise<FastifyI
   await app.register(itemRoutes(deps));
   await app.register(fileRoutes(deps));
   await app.register(uploadRoutes(deps));
+  await app.register(derivativeRoutes(deps));
   return app;
 }

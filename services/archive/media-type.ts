@@ -22,8 +22,21 @@ function asText(head: Buffer, complete: boolean): string | undefined {
   return undefined;
 }
 
+/**
+ * Container signatures the sniffer can refuse: a TIFF whose first IFD lies past the head we read (16-bit scans
+ * put it at the end), and damaged RIFF/WAVE or Matroska headers. Typed by their signature, such files are kept
+ * and the workers record exactly why they cannot be decoded, instead of the upload being refused as unknown bytes.
+ */
+function containerSignature(head: Buffer): string | undefined {
+  const ascii = (from: number, to: number): string => head.toString('latin1', from, to);
+  if (ascii(0, 4) === 'II*\u0000' || ascii(0, 4) === 'MM\u0000*') return 'image/tiff';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WAVE') return 'audio/wav';
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x1a45dfa3) return 'video/x-matroska';
+  return undefined;
+}
+
 export async function detectMediaType(head: Buffer, size: number, sniff: MagicSniffer): Promise<string> {
-  const magic = await sniff(head);
+  const magic = (await sniff(head)) ?? containerSignature(head);
   if (magic !== undefined) return magic;
   const text = asText(head, head.length >= size);
   if (text === undefined) return 'application/octet-stream';

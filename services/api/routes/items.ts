@@ -123,7 +123,14 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       async (request, reply) => {
         const item = await guards.readable(request.principal, request.params.id, request.query.version);
         void reply.header('ETag', `"${item.version}"`);
-        return item;
+        // Each file with what the workers read and made from its bytes (records are keyed by digest).
+        const files = await Promise.all(
+          item.files.map(async (f) => ({
+            ...f,
+            ...(await deps.derivatives.viewFor(f.digests.sha512, f.media_type)),
+          })),
+        );
+        return { ...item, files };
       },
     );
 

@@ -1,0 +1,177 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorBody, FileParams, VersionQuery } from '../../../schemas/api.ts';
+import { derivativeKinds, type DerivativeKind } from '../../../schemas/technical.ts';
+import { readAll } from '../../archive/blob-store.ts';
+import { expectedKinds } from '../../archive/derivatives.ts';
+import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
+import { CikuError } from '../../errors.ts';
+import type { AppDeps } from '../build-app.ts';
+import { parseRange } from '../range.ts';
+
+/** IIIF level-0 tile paths as libvips writes them: `{region}/{size}/0/default.jpg`. */
+const TILE_PATH =
+  /^(full|\d{1,6},\d{1,6},\d{1,6},\d{1,6})\/(max|\d{1,6},|\d{1,6},\d{1,6}|,\d{1,6})\/0\/default\.jpg$/;
+
+const responses = {
+  200: Type.Unknown(),
+  206: Type.Unknown(),
+  304: Type.Null(),
+  404: ErrorBody,
+  409: ErrorBody,
+  410: ErrorBody,
+  416: ErrorBody,
+};
+
+/**
+ * Derivatives are served through the same access decision as their item (guards.readable): a thumbnail, a tile
+ * or a proxy of a restricted item is as hidden as the item itself.
+ */
+export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
+  async function derivatives(app) {
+    const { guards, derivatives: store } = deps;
+
+    async function locate(
+      request: FastifyRequest,
+      id: string,
+      name: string,
+      version: string | undefined,
+      kind: DerivativeKind,
+    ) {
+      const item = await guards.readable(request.principal, id, version);
+      const logical = normaliseLogicalPath(name);
+      const file = item.files.find((f) => f.name === logical);
+      if (!file)
+        throw new CikuError(
+          'CIKU_ERR_FILE_NOT_FOUND',
+          `item ${item.id} has no file ${logical} in ${item.version}`,
+        );
+      const record = await store.readRecord(file.digests.sha512);
+      const mediaType = file.media_type ?? 'application/octet-stream';
+      if (!expectedKinds(mediaType, record?.technical).includes(kind)) {
+        throw new CikuError(
+          'CIKU_ERR_DERIVATIVE_NOT_FOUND',
+          `${logical} (${mediaType}) has no ${kind} derivative`,
+        );
+      }
+      const entry = record?.derivatives[kind];
+      if (!record || !entry || entry.status !== 'ready' || entry.path === undefined) {
+        const status = entry?.status ?? 'pending';
+        throw new CikuError(
+          'CIKU_ERR_DERIVATIVE_NOT_READY',
+          status === 'failed'
+            ? `the ${kind} of ${logical} could not be made: ${entry?.reason ?? 'unknown reason'}`
+            : `the ${kind} of ${logical} is not made yet`,
+          { details: { status, ...(entry?.reason === undefined ? {} : { reason: entry.reason }) } },
+        );
+      }
+      return { item, file, record, entry: { ...entry, path: entry.path } };
+    }
+
+    async function send(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      found: Awaited<ReturnType<typeof locate>>,
+      relPath: string,
+      contentType: string,
+    ) {
+      const stat = await store.stat(found.file.digests.sha512, relPath);
+      if (!stat) throw new CikuError('CIKU_ERR_DERIVATIVE_NOT_FOUND', `no such derivative file ${relPath}`);
+      const etag = `"${found.file.digests.sha512.slice(0, 32)}-${Date.parse(found.record.updated).toString(36)}-${stat.size}"`;
+      const isPublic = found.item.access.level === 'public' && found.item.access.embargo_until === undefined;
+      void reply
+        .header('ETag', etag)
+        .header('Accept-Ranges', 'bytes')
+        .header('Content-Type', contentType)
+        .header('X-Content-Type-Options', 'nosniff')
+        .header('Cache-Control', isPublic ? 'public, max-age=86400' : 'private, max-age=3600');
+      // IIIF viewers and web players fetch from other origins; only public items are shared that way.
+      if (isPublic) void reply.header('Access-Control-Allow-Origin', '*');
+      if (request.headers['if-none-match'] === etag) return reply.status(304).send(null);
+      const range = parseRange(request.headers.range, stat.size);
+      if (range === 'unsatisfiable') {
+        void reply.header('Content-Range', `bytes */${stat.size}`);
+        throw new CikuError('CIKU_ERR_BLOB_RANGE', `range outside ${stat.size} bytes`);
+      }
+      const stream = await store.open(found.file.digests.sha512, relPath, range ?? undefined);
+      if (range) {
+        void reply
+          .status(206)
+          .header('Content-Range', `bytes ${range.start}-${range.end}/${stat.size}`)
+          .header('Content-Length', range.end - range.start + 1);
+      } else void reply.header('Content-Length', stat.size);
+      return reply.send(stream);
+    }
+
+    async function sendInfoJson(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      found: Awaited<ReturnType<typeof locate>>,
+    ) {
+      const raw = await readAll(
+        await store.open(found.file.digests.sha512, `${found.entry.path}/info.json`),
+        1024 * 1024,
+      );
+      const info = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+      // The id names where the tiles are served: this very URL's folder, whatever host the client came through.
+      const base = `${request.protocol}://${request.host}${request.url.split('?')[0]!.replace(/\/(info\.json)?$/, '')}`;
+      info.id = base.endsWith('/iiif') ? base : `${base}/iiif`;
+      const isPublic = found.item.access.level === 'public' && found.item.access.embargo_until === undefined;
+      if (isPublic) void reply.header('Access-Control-Allow-Origin', '*');
+      return reply
+        .header('Content-Type', 'application/ld+json;profile="http://iiif.io/api/image/3/context.json"')
+        .header('Cache-Control', isPublic ? 'public, max-age=86400' : 'private, max-age=3600')
+        .send(JSON.stringify(info));
+    }
+
+    app.get(
+      '/v1/items/:id/files/:name/derivatives/:kind',
+      {
+        schema: {
+          tags: ['derivatives'],
+          summary: `A derivative of a file (${derivativeKinds.join(', ')}); iiif answers its info.json`,
+          params: Type.Intersect([
+            FileParams,
+            Type.Object({ kind: Type.Union(derivativeKinds.map((k) => Type.Literal(k))) }),
+          ]),
+          querystring: VersionQuery,
+          response: responses,
+        },
+      },
+      async (request, reply) => {
+        const { id, name, kind } = request.params;
+        const found = await locate(request, id, name, request.query.version, kind);
+        if (kind === 'iiif') return sendInfoJson(request, reply, found);
+        return send(
+          request,
+          reply,
+          found,
+          found.entry.path,
+          found.entry.media_type ?? 'application/octet-stream',
+        );
+      },
+    );
+
+    app.get(
+      '/v1/items/:id/files/:name/derivatives/iiif/*',
+      {
+        schema: {
+          tags: ['derivatives'],
+          summary: 'IIIF Image API 3.0 level-0: info.json and static tiles',
+          params: Type.Intersect([FileParams, Type.Object({ '*': Type.String({ maxLength: 200 }) })]),
+          querystring: VersionQuery,
+          response: responses,
+        },
+      },
+      async (request, reply) => {
+        const { id, name } = request.params;
+        const rest = request.params['*'];
+        const found = await locate(request, id, name, request.query.version, 'iiif');
+        if (rest === '' || rest === 'info.json') return sendInfoJson(request, reply, found);
+        if (!TILE_PATH.test(rest))
+          throw new CikuError('CIKU_ERR_DERIVATIVE_NOT_FOUND', `no IIIF tile ${rest}`);
+        return send(request, reply, found, `${found.entry.path}/${rest}`, 'image/jpeg');
+      },
+    );
+  };
