@@ -79,10 +79,8 @@ export function parseTranscript(text: string, mediaType: string): ParsedTranscri
   const problems = result.errors.map((e) => `line ${Math.max(1, e.line - shift)}: ${e.message}`);
   const segments: TranscriptSegmentT[] = [];
   for (const cue of result.cues) {
-    if (!(cue.endTime > cue.startTime)) {
-      problems.push(`cue at ${cue.startTime}s skipped: it ends before it starts`);
-      continue;
-    }
+    // The parser has already reported such a cue ("End timestamp is not greater…") but keeps it.
+    if (!(cue.endTime > cue.startTime)) continue;
     const body = cueText(cue.text);
     if (body === '') continue;
     let speaker = voiceOf(cue.tree);

@@ -18,6 +18,8 @@ export interface TestApi {
   ocfl: OcflStore;
   items: Items;
   queue: JobQueue;
+  /** The BullMQ key prefix of this API's queues (workers under test consume from it). */
+  queuePrefix: string;
   root: string;
   /** Bearer headers per role. */
   auth: Record<
@@ -84,7 +86,7 @@ export async function startTestApi(
     researcher: await bearer('researcher'),
     anonymous: {},
   };
-  const api: TestApi = { app, blobs, ocfl, items, queue, root, auth };
+  const api: TestApi = { app, blobs, ocfl, items, queue, queuePrefix: `${prefix}bull`, root, auth };
   if (options.listen) {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = app.server.address();

@@ -26,7 +26,11 @@ export interface Harness {
   /** Runs a job's handler as a worker would (fresh context, scratch folder). */
   run<N extends JobName>(name: N, payload: JobPayload<N>): Promise<JobOutcome>;
   /** Stores a file as a new item and returns the payload of the derivative job its upload would queue. */
-  addFile(itemId: string, file: string, name?: string): Promise<{ job: JobName | undefined; payload: DerivePayload }>;
+  addFile(
+    itemId: string,
+    file: string,
+    name?: string,
+  ): Promise<{ job: JobName | undefined; payload: DerivePayload }>;
 }
 
 export async function workerHarness(
@@ -78,7 +82,10 @@ export async function workerHarness(
         },
       };
       try {
-        return await (registry[name] as (p: JobPayload<N>, c: JobContext) => Promise<JobOutcome>)(payload, ctx);
+        return await (registry[name] as (p: JobPayload<N>, c: JobContext) => Promise<JobOutcome>)(
+          payload,
+          ctx,
+        );
       } finally {
         await fs.rm(dir, { recursive: true, force: true });
       }
