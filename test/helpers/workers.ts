@@ -82,10 +82,7 @@ export async function workerHarness(
         },
       };
       try {
-        return await (registry[name] as (p: JobPayload<N>, c: JobContext) => Promise<JobOutcome>)(
-          payload,
-          ctx,
-        );
+        return await registry[name](payload, ctx);
       } finally {
         await fs.rm(dir, { recursive: true, force: true });
       }

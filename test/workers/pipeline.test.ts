@@ -79,18 +79,16 @@ t.test(
     const early = await api.app.inject({ url: `/v1/items/CO-PIPE` });
     t.ok(
       ['pending', 'ready'].includes(
-        (early.json() as { files: { derivatives: { thumbnail: { status: string } } }[] }).files[0]!
-          .derivatives.thumbnail.status,
+        early.json<{ files: { derivatives: { thumbnail: { status: string } } }[] }>().files[0]!.derivatives
+          .thumbnail.status,
       ),
       'the item view lists its derivatives from the start',
     );
     const view = await until(async () => {
       const res = await api.app.inject({ url: `/v1/items/CO-PIPE` });
-      const f = (
-        res.json() as {
-          files: { derivatives: Record<string, { status: string }>; technical?: Record<string, unknown> }[];
-        }
-      ).files[0]!;
+      const f = res.json<{
+        files: { derivatives: Record<string, { status: string }>; technical?: Record<string, unknown> }[];
+      }>().files[0]!;
       return Object.values(f.derivatives).every((d) => d.status === 'ready') && f.derivatives.iiif
         ? f
         : undefined;
@@ -127,7 +125,7 @@ t.test(
       headers: { host: 'archive.example' },
     });
     t.equal(info.statusCode, 200);
-    const body = info.json() as { id: string; width: number; profile: string };
+    const body = info.json<{ id: string; width: number; profile: string }>();
     t.equal(
       body.id,
       `http://archive.example/v1/items/CO-PIPE/files/${name}/derivatives/iiif`,
@@ -148,8 +146,8 @@ t.test(
 
     await until(async () => {
       const res = await api.app.inject({ url: `/v1/items/CO-PRIV`, headers: api.auth.archivist });
-      return (res.json() as { files: { derivatives: { thumbnail: { status: string } } }[] }).files[0]!
-        .derivatives.thumbnail.status === 'ready'
+      return res.json<{ files: { derivatives: { thumbnail: { status: string } } }[] }>().files[0]!.derivatives
+        .thumbnail.status === 'ready'
         ? true
         : undefined;
     }, 'private item derivatives');
@@ -194,14 +192,14 @@ t.test(
       payload: mov,
     });
     t.equal(up.statusCode, 201);
-    const sha = (up.json() as { files: { digests: { sha512: string } }[] }).files[0]!.digests.sha512;
+    const sha = up.json<{ files: { digests: { sha512: string } }[] }>().files[0]!.digests.sha512;
     const st = await until(async () => {
       const s = await api.queue.state('derive-av', `derive-av-${sha}`);
       return s.state === 'failed' ? s : undefined;
     }, 'the failed job');
     t.match(st.reason, /moov atom not found/, 'failed with the reason ffprobe gave');
     const res = await api.app.inject({ url: '/v1/items/OH-BROKEN' });
-    t.match((res.json() as { files: unknown[] }).files[0], {
+    t.match(res.json<{ files: unknown[] }>().files[0], {
       derivatives: { proxy: { status: 'failed', reason: /moov atom/ } },
     });
     const served = await api.app.inject({ url: '/v1/items/OH-BROKEN/files/cut.mov/derivatives/proxy' });
@@ -227,7 +225,7 @@ t.test('a transcript becomes time-coded segments, queued and served', async (t) 
     const res = await api.app.inject({ url: '/v1/items/OH-VTT/files/t.vtt/derivatives/segments' });
     return res.statusCode === 200 ? res : undefined;
   }, 'segments');
-  t.same((seg.json() as { segments: unknown[] }).segments, [
+  t.same(seg.json<{ segments: unknown[] }>().segments, [
     { start: 1, end: 4.5, speaker: '涂金水', text: '我十四岁开始学做瓷。' },
     { start: 5, end: 7, speaker: '访谈人', text: '青花分水 & 画坯' },
   ]);
