@@ -22,6 +22,8 @@ export interface Config {
     concurrency: { image: number; av: number; transcript: number; index: number };
     /** How long a job's lock lives without renewal: a killed worker's job is taken over after this. */
     lockMs: number;
+    /** On SIGTERM, how long active jobs may run on before they are stopped and put back in the queue. */
+    graceMs: number;
     /** Largest image (width × height) decoded; bigger ones fail cleanly as possible decompression bombs. */
     maxImagePixels: number;
     /** Scratch space for derivatives in the making (per job, cleared when the job starts and ends). */
@@ -125,6 +127,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         index: int('CIKU_WORKER_INDEX_CONCURRENCY', 4, 1, 64),
       },
       lockMs: int('CIKU_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
+      graceMs: int('CIKU_WORKER_GRACE_MS', 30_000, 0, 3_600_000),
       maxImagePixels: int('CIKU_IMAGE_MAX_PIXELS', 200_000_000, 1, 2_000_000_000),
       tmpDir: path.join(dataDir, 'tmp'),
     },

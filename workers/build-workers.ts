@@ -72,6 +72,9 @@ export function buildWorkers(deps: WorkersDeps): Workers {
   const registry = deps.registry ?? defaultRegistry(deps);
   checkRegistry(registry);
   const shutdown = new AbortController();
+  // Set as soon as closing starts: a job that fails for a transient reason from then on (its ffmpeg got the same
+  // SIGTERM as we did) is released to run again, never recorded as a verdict on its file.
+  let stopping = false;
   const active = new Set<Promise<unknown>>();
   const scratchRoot = path.join(deps.config.tmpDir, 'work');
 
@@ -114,9 +117,11 @@ export function buildWorkers(deps: WorkersDeps): Workers {
       log.info({ outcome: outcome.status, detail: outcome.detail, ms: Date.now() - started }, 'job finished');
       return outcome;
     } catch (err) {
-      if (shutdown.signal.aborted) {
+      if (shutdown.signal.aborted || (stopping && !isPermanent(err))) {
+        // Released: the job goes back to the queue through the normal retry (with backoff) and starts over on
+        // the next worker. (BullMQ's DelayedError release crashed a closing worker with an unhandled rejection.)
         log.info('worker shutting down: job released to run again');
-        return job.release();
+        throw err instanceof Error ? err : new Error(String(err));
       }
       if (isPermanent(err)) {
         log.warn(
@@ -158,6 +163,7 @@ export function buildWorkers(deps: WorkersDeps): Workers {
       await Promise.all(workers.map((w) => w.ready()));
     },
     async close(graceMs = 30_000) {
+      stopping = true;
       const closing = Promise.all(workers.map((w) => w.close()));
       const timer = new Promise<'timeout'>((resolve) =>
         setTimeout(() => resolve('timeout'), graceMs).unref(),

@@ -35,7 +35,7 @@ export async function startWorkers(
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      await workers.close();
+      await workers.close(config.worker.graceMs);
       await queue.close();
       await archive.close();
     })();

@@ -221,6 +221,16 @@ export function proxyOutputOptions(plan: ProxyPlan): string[] {
   return opts;
 }
 
+/**
+ * ffmpeg stopped by a signal (the worker's shutdown reaching its process group, an operator, the OOM killer) says
+ * nothing about the media: a transient fault, retried — never recorded as a verdict on the file.
+ */
+function stoppedBySignal(err: Error, stderrTail: string): CikuError | undefined {
+  const m = /killed with signal (\w+)|received signal (\d+)/.exec(`${err.message} ${stderrTail}`);
+  if (!m) return undefined;
+  return new CikuError('CIKU_ERR_UNAVAILABLE', `ffmpeg was stopped by signal ${m[1] ?? m[2]}`);
+}
+
 function run(
   command: ffmpeg.FfmpegCommand,
   output: string,
@@ -241,7 +251,11 @@ function run(
         signal?.removeEventListener('abort', abort);
         const tail = (stderr ?? '').trim().split('\n').slice(-3).join(' ');
         reject(
-          new CikuError('CIKU_ERR_MEDIA_UNREADABLE', `ffmpeg failed: ${tail || err.message}`.slice(0, 1500)),
+          stoppedBySignal(err, tail) ??
+            new CikuError(
+              'CIKU_ERR_MEDIA_UNREADABLE',
+              `ffmpeg failed: ${tail || err.message}`.slice(0, 1500),
+            ),
         );
       })
       .on('end', () => {
@@ -307,10 +321,11 @@ export async function waveformPeaks(input: string, duration: number, points = 10
       failed = true;
       const tail = (stderr ?? '').trim().split('\n').slice(-2).join(' ');
       reject(
-        new CikuError(
-          'CIKU_ERR_MEDIA_UNREADABLE',
-          `ffmpeg could not decode the audio: ${tail || err.message}`,
-        ),
+        stoppedBySignal(err, tail) ??
+          new CikuError(
+            'CIKU_ERR_MEDIA_UNREADABLE',
+            `ffmpeg could not decode the audio: ${tail || err.message}`,
+          ),
       );
     });
     const pcm = command.pipe() as Readable;

@@ -1,4 +1,4 @@
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { jobIdFor, jobNames, priorities, type JobName, type JobPayload } from '../../schemas/jobs.ts';
 
@@ -102,8 +102,6 @@ export interface QueuedJob {
   data: unknown;
   attemptsMade: number;
   updateProgress(progress: object): Promise<void>;
-  /** Puts an active job back to run again soon without counting an attempt (used when a worker shuts down). */
-  release(): Promise<never>;
 }
 
 /** Thrown by a processor for a fault that retrying cannot fix (corrupt media, invalid payload). */
@@ -135,17 +133,13 @@ export function createJobWorker(
 ): JobWorker {
   const worker = new Worker(
     name,
-    async (job: Job, token?: string) => {
+    async (job: Job) => {
       const queued: QueuedJob = {
         id: job.id ?? '',
         name: job.name,
         data: job.data as unknown,
         attemptsMade: job.attemptsMade,
         updateProgress: (p) => job.updateProgress(p),
-        async release() {
-          await job.moveToDelayed(Date.now() + 1_000, token);
-          throw new DelayedError();
-        },
       };
       return processor(queued);
     },

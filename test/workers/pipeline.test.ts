@@ -26,6 +26,7 @@ async function startWorkersFor(t: { teardown(fn: () => unknown): void }, api: Te
     config: {
       concurrency: { image: 2, av: 1, transcript: 2, index: 2 },
       lockMs: 5_000,
+      graceMs: 1_000,
       maxImagePixels: 200_000_000,
       tmpDir: tempDir(t, 'ciku-worker-tmp-'),
     },
