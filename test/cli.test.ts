@@ -104,3 +104,36 @@ t.test('ciku keys create, list and revoke; a revoked key stops working', async (
   const keysApi = createApiKeys({ blobs: await createFsBlobStore(path.join(dataDir, 'store')) });
   await t.rejects(keysApi.authenticate(token), { code: 'CIKU_ERR_AUTH_INVALID' }, 'a revoked key is refused');
 });
+
+t.test(
+  'ciku ingest queues the derivative job; ciku rederive --missing queues what is missing, and needs a target',
+  { skip: skipUnlessShared('fixtures/images') },
+  async (t) => {
+    const dataDir = tempDir(t, 'ciku-cli-rederive-');
+    const env = { CIKU_DATA_DIR: dataDir, CIKU_QUEUE_PREFIX: `ciku-test-cli-${process.pid}` };
+    const jpg = path.join(sharedPath('fixtures/images')!, 'noexif.jpg');
+    const ingest = ciku(
+      ['ingest', '--kind', 'collection_object', '--title', '青花盘', '--id', 'CO-CLI-1', jpg],
+      env,
+    );
+    t.equal(ingest.status, 0, ingest.stderr);
+    const item = JSON.parse(ingest.stdout) as {
+      files: { media_type: string; digests: { sha512: string } }[];
+    };
+    t.equal(item.files[0]!.media_type, 'image/jpeg', 'type detected from the bytes');
+    const usage = ciku(['rederive'], env);
+    t.equal(usage.status, 2, 'no target: a coded usage error');
+    t.match(usage.stderr, /CIKU_ERR_REQUEST_INVALID/);
+    const missing = ciku(['rederive', '--missing'], env);
+    t.equal(missing.status, 0, missing.stderr);
+    t.equal(
+      missing.stdout.trim(),
+      `queued derive-image-${item.files[0]!.digests.sha512}`,
+      'the one missing job',
+    );
+    const redis = (await import('../services/adapters/redis.ts')).createRedis(REDIS_URL);
+    const keys = await redis.keys(`${env.CIKU_QUEUE_PREFIX}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  },
+);

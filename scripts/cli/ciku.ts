@@ -22,6 +22,9 @@ import { createJobQueue } from '../../services/adapters/queue.ts';
 import { createDerivativeStore } from '../../services/archive/derivatives.ts';
 import { closeOnSignals } from '../../services/api/server.ts';
 import { startWorkers } from '../../workers/main.ts';
+import { enqueueFollowUps } from '../../services/api/follow-ups.ts';
+import { sniffMagic } from '../../services/adapters/file-type.ts';
+import { detectMediaType } from '../../services/archive/media-type.ts';
 import { rederive } from '../../workers/rederive.ts';
 import { loadDemoData } from '../demo/demo-data.ts';
 
@@ -110,16 +113,41 @@ program
       const archive = await openArchive(config);
       try {
         const extra = opts.metadata ? (JSON.parse(opts.metadata) as Record<string, unknown>) : {};
+        const typed = await Promise.all(
+          files.map(async (f) => {
+            // The type comes from the bytes, as for uploads: the first 256 KiB, never the name.
+            const handle = await fs.open(f, 'r');
+            try {
+              const head = Buffer.alloc(256 * 1024);
+              const { bytesRead } = await handle.read(head, 0, head.length, 0);
+              const { size } = await handle.stat();
+              return {
+                name: path.basename(f),
+                body: createReadStream(f),
+                mediaType: await detectMediaType(head.subarray(0, bytesRead), size, sniffMagic),
+              };
+            } finally {
+              await handle.close();
+            }
+          }),
+        );
         const item = await archive.items.create(
           {
             ...(opts.id === undefined ? {} : { id: opts.id }),
             kind: opts.kind,
             metadata: { ...extra, title: opts.title },
             access: { level: opts.access },
-            files: files.map((f) => ({ name: path.basename(f), body: createReadStream(f) })),
+            files: typed,
           },
           cliAgent,
         );
+        // The same follow-up jobs an upload gets; the workers (ciku work / ciku start) make the derivatives.
+        const queue = createJobQueue(archive.redis, { prefix: config.redis.queuePrefix });
+        try {
+          await enqueueFollowUps(queue, item, item.files);
+        } finally {
+          await queue.close();
+        }
         process.stdout.write(`${JSON.stringify(item, null, 2)}\n`);
       } finally {
         await archive.close();
@@ -138,7 +166,7 @@ program
     );
   });
 
-const keysCommand = program
+program
   .command('work')
   .description(
     'run the job workers (metadata, derivatives, indexing) against the configured archive and Redis',
@@ -192,7 +220,9 @@ program
     }
   });
 
-program.command('keys').description('manage API keys (stored hashed; the secret is shown once)');
+const keysCommand = program
+  .command('keys')
+  .description('manage API keys (stored hashed; the secret is shown once)');
 keysCommand
   .command('create')
   .description('create a key and print its secret')

@@ -1,0 +1,320 @@
+/**
+ * npm run bench:derive — derivative throughput through the queue and worker, beside the bare tool doing the same
+ * work in the same run.
+ *
+ * Images: the fixture JPEGs that libvips decodes, repeated to `--jobs` distinct files (a counter appended after the
+ * EOI marker, so every copy has its own digest and its own job). Ours: enqueue every `derive-image` job (thumbnail
+ * + preview) on BullMQ, a worker with the same concurrency consumes them (exifr, sharp, atomic writes, records),
+ * timed from the first enqueue to the last completion. Bare: the same sharp calls on the same stored files in a
+ * loop with the same concurrency, writing to a temp folder. Video: a generated `--video-seconds` MPEG-4/PCM clip
+ * (so it must be encoded), transcoded by a `derive-av` job (proxy only) and by bare ffmpeg with the same output
+ * arguments; speed is × real time. Each side runs twice in ABBA order; the best counts. Peak RSS of this process
+ * (worker + harness) is reported.
+ * Options: --jobs N (500) --concurrency N (2) --video-seconds N (60) --out FILE (bench-results/derive.json)
+ */
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { deriveJobFor, type DerivePayload } from '../../schemas/jobs.ts';
+import { proxyOutputOptions, probeAv } from '../../services/adapters/av.ts';
+import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
+import { configureImageEngine, makePreviewAndThumbnail } from '../../services/adapters/image.ts';
+import { createLogger } from '../../services/adapters/logger.ts';
+import { createJobQueue } from '../../services/adapters/queue.ts';
+import { createRedis } from '../../services/adapters/redis.ts';
+import { createDerivativeStore } from '../../services/archive/derivatives.ts';
+import { createItems } from '../../services/archive/items.ts';
+import { createMemoryLocks } from '../../services/archive/locks.ts';
+import { createOcflStore } from '../../services/archive/ocfl/store.ts';
+import { buildWorkers } from '../../workers/build-workers.ts';
+import { PREVIEW_SIDE, THUMBNAIL_SIDE } from '../../workers/derive-image.job.ts';
+import { planProxy } from '../../workers/proxy-plan.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '500' },
+    concurrency: { type: 'string', default: '2' },
+    'video-seconds': { type: 'string', default: '60' },
+    out: { type: 'string', default: 'bench-results/derive.json' },
+    fixtures: { type: 'string', default: path.resolve(import.meta.dirname, '../../../shared/fixtures') },
+  },
+});
+const JOBS = Number(args.jobs);
+const CONCURRENCY = Number(args.concurrency);
+const VIDEO_S = Number(args['video-seconds']);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const run = promisify(execFile);
+
+const imagesDir = path.join(args.fixtures, 'images');
+if (!fs.existsSync(imagesDir)) {
+  console.error(
+    `bench:derive skipped: ${imagesDir} is missing (the shared fixtures are read from ../shared)`,
+  );
+  process.exit(0);
+}
+
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+
+async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ciku-bench-derive-'));
+const logger = createLogger('warn');
+try {
+  configureImageEngine({});
+  const blobs = await createFsBlobStore(path.join(work, 'store'));
+  const ocfl = createOcflStore({ blobs, locks: createMemoryLocks() });
+  await ocfl.init();
+  const items = createItems({ ocfl });
+  const derivatives = createDerivativeStore({ blobs });
+  const redis = createRedis(REDIS_URL);
+  const prefix = `ciku-bench-${process.pid}`;
+  const queue = createJobQueue(redis, { prefix });
+  const agent = { name: 'bench', address: 'urn:ciku:agent:bench' };
+
+  // --- images: distinct copies of the decodable fixture JPEGs, stored as items -------------------------------
+  const skip = /truncated|broken/;
+  const jpegs = fs
+    .readdirSync(imagesDir)
+    .filter((f) => /\.jpe?g$/i.test(f) && !skip.test(f))
+    .map((f) => fs.readFileSync(path.join(imagesDir, f)));
+  const payloads: DerivePayload[] = [];
+  const localFiles: string[] = [];
+  for (let i = 0; i < JOBS; i += 1) {
+    const tail = Buffer.alloc(8);
+    tail.writeUInt32BE(i, 4);
+    const body = Buffer.concat([jpegs[i % jpegs.length]!, tail]);
+    const item = await items.create(
+      {
+        id: `BENCH-${i}`,
+        kind: 'media',
+        metadata: { title: `bench ${i}` },
+        access: { level: 'public' },
+        files: [{ name: 'scan.jpg', body, mediaType: 'image/jpeg' }],
+      },
+      agent,
+    );
+    const f = item.files[0]!;
+    payloads.push({
+      itemId: item.id,
+      version: item.version,
+      file: f.name,
+      sha512: f.digests.sha512,
+      mediaType: 'image/jpeg',
+      kinds: ['thumbnail', 'preview'],
+    });
+    localFiles.push(blobs.localPath!((await items.locateFile(item.id, 'scan.jpg')).key));
+  }
+  const megapixels = jpegs.length;
+  console.error(`images: ${JOBS} jobs from ${megapixels} fixture JPEGs, concurrency ${CONCURRENCY}`);
+
+  const workers = buildWorkers({
+    items,
+    blobs,
+    derivatives,
+    queue,
+    limits: { maxImagePixels: 200_000_000 },
+    logger,
+    redisUrl: REDIS_URL,
+    prefix,
+    config: {
+      concurrency: { image: CONCURRENCY, av: 1, transcript: 1, index: 1 },
+      lockMs: 60_000,
+      graceMs: 5_000,
+      maxImagePixels: 200_000_000,
+      tmpDir: path.join(work, 'tmp'),
+    },
+  });
+  await workers.ready();
+  const completions: (() => void)[] = [];
+  let completed = 0;
+  for (const w of workers.workers) {
+    w.on('completed', () => {
+      completed += 1;
+      for (const c of completions.splice(0)) c();
+    });
+    w.on('failed', ({ reason }) => console.error(`job failed: ${reason}`));
+  }
+  const waitFor = async (n: number): Promise<void> => {
+    while (completed < n) await new Promise<void>((r) => completions.push(r));
+  };
+
+  const bareImages = async (): Promise<number> => {
+    const out = fs.mkdtempSync(path.join(work, 'bare-'));
+    const t0 = performance.now();
+    let i = 0;
+    await pool(localFiles, CONCURRENCY, async (file) => {
+      const n = i++;
+      await makePreviewAndThumbnail(
+        file,
+        { preview: path.join(out, `${n}-p.webp`), thumbnail: path.join(out, `${n}-t.webp`) },
+        { maxPixels: 200_000_000, previewSide: PREVIEW_SIDE, thumbnailSide: THUMBNAIL_SIDE },
+      );
+    });
+    const s = (performance.now() - t0) / 1000;
+    fs.rmSync(out, { recursive: true, force: true });
+    return JOBS / s;
+  };
+  let round = 0;
+  const oursImages = async (): Promise<number> => {
+    const target = completed + JOBS;
+    const t0 = performance.now();
+    for (const p of payloads) {
+      await queue.enqueue(
+        deriveJobFor(p.mediaType)!,
+        { ...p, ...(round > 0 ? { force: true } : {}) },
+        { replace: true },
+      );
+    }
+    await waitFor(target);
+    round += 1;
+    return JOBS / ((performance.now() - t0) / 1000);
+  };
+  const img = { bare: [] as number[], ours: [] as number[] };
+  img.bare.push(await bareImages());
+  img.ours.push(await oursImages());
+  img.ours.push(await oursImages());
+  img.bare.push(await bareImages());
+  const imgBare = Math.max(...img.bare);
+  const imgOurs = Math.max(...img.ours);
+
+  // --- video: one clip that must be encoded -------------------------------------------------------------------
+  const clip = path.join(work, 'clip.avi');
+  await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=1280x720:rate=30:duration=${VIDEO_S}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=300:duration=${VIDEO_S}`,
+    '-c:v',
+    'mpeg4',
+    '-q:v',
+    '3',
+    '-c:a',
+    'pcm_s16le',
+    '-shortest',
+    clip,
+  ]);
+  const vItem = await items.create(
+    {
+      id: 'BENCH-VIDEO',
+      kind: 'media',
+      metadata: { title: 'bench video' },
+      access: { level: 'public' },
+      files: [{ name: 'clip.avi', body: fs.createReadStream(clip), mediaType: 'video/x-msvideo' }],
+    },
+    agent,
+  );
+  const vFile = vItem.files[0]!;
+  const vPayload: DerivePayload = {
+    itemId: vItem.id,
+    version: vItem.version,
+    file: vFile.name,
+    sha512: vFile.digests.sha512,
+    mediaType: 'video/x-msvideo',
+    kinds: ['proxy'],
+    force: true,
+  };
+  const vLocal = blobs.localPath!((await items.locateFile(vItem.id, 'clip.avi')).key);
+  const plan = planProxy(await probeAv(vLocal));
+  const bareVideo = async (): Promise<number> => {
+    const out = path.join(work, 'bare-proxy.mp4');
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const p = spawn('ffmpeg', ['-y', '-nostdin', '-i', vLocal, ...proxyOutputOptions(plan), out], {
+        stdio: 'ignore',
+      });
+      p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}`))));
+    });
+    return VIDEO_S / ((performance.now() - t0) / 1000);
+  };
+  const oursVideo = async (): Promise<number> => {
+    const target = completed + 1;
+    const t0 = performance.now();
+    await queue.enqueue('derive-av', vPayload, { replace: true });
+    await waitFor(target);
+    return VIDEO_S / ((performance.now() - t0) / 1000);
+  };
+  const vid = { bare: [] as number[], ours: [] as number[] };
+  vid.bare.push(await bareVideo());
+  vid.ours.push(await oursVideo());
+  vid.ours.push(await oursVideo());
+  vid.bare.push(await bareVideo());
+  const vidBare = Math.max(...vid.bare);
+  const vidOurs = Math.max(...vid.ours);
+
+  await workers.close(5_000);
+  await queue.close();
+  for (const k of await redis.keys(`${prefix}:*`)) await redis.del(k);
+  redis.disconnect();
+  clearInterval(sampler);
+
+  const rows = [
+    {
+      workload: `images: ${JOBS} × thumbnail+preview (c=${CONCURRENCY})`,
+      'bare sharp (jobs/s)': imgBare.toFixed(1),
+      'ciku queue+worker (jobs/s)': imgOurs.toFixed(1),
+      ratio: (imgOurs / imgBare).toFixed(2),
+      goal: '≥ 0.85',
+    },
+    {
+      workload: `video: ${VIDEO_S} s 720p MPEG-4 → H.264 proxy`,
+      'bare sharp (jobs/s)': `ffmpeg ${vidBare.toFixed(2)}× rt`,
+      'ciku queue+worker (jobs/s)': `${vidOurs.toFixed(2)}× rt`,
+      ratio: (vidOurs / vidBare).toFixed(2),
+      goal: '≥ 0.95',
+    },
+  ];
+  console.table(rows);
+  console.log(`peak RSS (worker + bench harness, one process): ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
+  fs.mkdirSync(path.dirname(args.out), { recursive: true });
+  fs.writeFileSync(
+    args.out,
+    `${JSON.stringify(
+      {
+        when: new Date().toISOString(),
+        machine: { cpus: os.cpus().length, node: process.version },
+        images: {
+          jobs: JOBS,
+          concurrency: CONCURRENCY,
+          fixtures: jpegs.length,
+          bare: img.bare,
+          ours: img.ours,
+          ratio: imgOurs / imgBare,
+          goal: 0.85,
+        },
+        video: {
+          seconds: VIDEO_S,
+          plan: plan.mode,
+          bareSpeed: vid.bare,
+          oursSpeed: vid.ours,
+          ratio: vidOurs / vidBare,
+          goal: 0.95,
+        },
+        peakRssBytes: peakRss,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`written ${args.out}`);
+} finally {
+  fs.rmSync(work, { recursive: true, force: true });
+}
+process.exit(0);
