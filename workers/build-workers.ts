@@ -38,7 +38,7 @@ export interface Workers {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Progress reaches Redis at most this often per job (a stage change always goes through). */
+/** Progress reaches Redis at most this often per job. */
 const PROGRESS_EVERY_MS = 1_000;
 
 export function defaultRegistry(deps: JobDeps): Registry {
@@ -86,8 +86,9 @@ export function buildWorkers(deps: WorkersDeps): Workers {
       throw permanentFailure((err as Error).message);
     }
     const log = deps.logger.child({ job: job.id, queue: name, attempt: job.attemptsMade + 1 });
-    let lastStage = '';
-    let lastAt = 0;
+    // At most one progress write per second per job, none in a job's first second: short jobs (most images)
+    // report nothing but their end state, long ones (transcodes) a steady trickle.
+    let lastAt = Date.now();
     let scratch: string | undefined;
     const ctx: JobContext = {
       jobId: job.id,
@@ -95,8 +96,7 @@ export function buildWorkers(deps: WorkersDeps): Workers {
       signal: shutdown.signal,
       progress(stage, percent) {
         const now = Date.now();
-        if (stage === lastStage && now - lastAt < PROGRESS_EVERY_MS) return;
-        lastStage = stage;
+        if (now - lastAt < PROGRESS_EVERY_MS) return;
         lastAt = now;
         job
           .updateProgress({ stage, percent: Math.max(0, Math.min(100, Math.round(percent))) })
@@ -113,7 +113,6 @@ export function buildWorkers(deps: WorkersDeps): Workers {
     const started = Date.now();
     try {
       const outcome = await (registry[name] as Handler<N>)(payload, ctx);
-      ctx.progress('done', 100);
       log.info({ outcome: outcome.status, detail: outcome.detail, ms: Date.now() - started }, 'job finished');
       return outcome;
     } catch (err) {

@@ -27,66 +27,72 @@ export function deriveImage(deps: JobDeps): Handler<'derive-image'> {
     const src = await sourceFile(deps, p, dir);
     ctx.progress('metadata', 5);
     const limits = { maxPixels: deps.limits.maxImagePixels };
-    const { tags, warnings } = await readImageTags(src);
+    // Thumbnail and preview do not depend on what the header says, so they are made while exifr and the header
+    // probe run: the JS work overlaps libvips' threads instead of waiting for them.
+    const wanted = kindsToMake(expectedKinds(p.mediaType), p, record, missing);
+    const wantPreview = wanted.includes('preview');
+    const wantThumbnail = wanted.includes('thumbnail');
+    const [tagsResult, infoResult, madeResult] = await Promise.allSettled([
+      readImageTags(src),
+      probeImage(src, limits),
+      wantPreview || wantThumbnail
+        ? makePreviewAndThumbnail(
+            src,
+            { preview: wantPreview, thumbnail: wantThumbnail },
+            { ...limits, previewSide: PREVIEW_SIDE, thumbnailSide: THUMBNAIL_SIDE },
+          )
+        : Promise.resolve({}),
+    ]);
+    if (tagsResult.status === 'rejected') throw tagsResult.reason;
+    const { tags, warnings } = tagsResult.value;
     const derivatives: Record<string, DerivativeEntryT> = {};
     const errors: unknown[] = [];
     let technical: ImageTechnicalT = { type: 'image', ...tags };
-    try {
-      const info = await probeImage(src, limits);
-      technical = dropUndefined({
-        type: 'image' as const,
-        format: info.format,
-        width: info.width,
-        height: info.height,
-        pages: info.pages,
-        colour_space: info.colour_space,
-        bits_per_sample: info.bits_per_sample,
-        has_alpha: info.has_alpha,
-        ...tags,
-      });
-      if (info.pages !== undefined && info.pages > 1) {
-        warnings.push(`${info.pages} pages: derivatives show the first`);
-      }
-    } catch (err) {
+    if (infoResult.status === 'rejected') {
+      const err: unknown = infoResult.reason;
       if (!isPermanent(err)) throw err;
-      for (const kind of kindsToMake(expectedKinds(p.mediaType), p, record, missing)) {
-        derivatives[kind] = failed(err);
-      }
+      for (const kind of wanted) derivatives[kind] = failed(err);
       // Throws the (permanent) error after recording it.
       await finishDerivation(deps, p, { technical, warnings, derivatives }, [err]);
       return { status: 'done' };
     }
+    const info = infoResult.value;
+    technical = dropUndefined({
+      type: 'image' as const,
+      format: info.format,
+      width: info.width,
+      height: info.height,
+      pages: info.pages,
+      colour_space: info.colour_space,
+      bits_per_sample: info.bits_per_sample,
+      has_alpha: info.has_alpha,
+      ...tags,
+    });
+    if (info.pages !== undefined && info.pages > 1)
+      warnings.push(`${info.pages} pages: derivatives show the first`);
 
     const kinds = kindsToMake(expectedKinds(p.mediaType, technical), p, record, missing);
-    if (kinds.includes('thumbnail') || kinds.includes('preview')) {
-      ctx.progress('preview', 20);
-      try {
-        const made = await makePreviewAndThumbnail(
-          src,
-          {
-            ...(kinds.includes('preview') ? { preview: path.join(dir, 'preview.webp') } : {}),
-            ...(kinds.includes('thumbnail') ? { thumbnail: path.join(dir, 'thumbnail.webp') } : {}),
-          },
-          { ...limits, previewSide: PREVIEW_SIDE, thumbnailSide: THUMBNAIL_SIDE },
-        );
-        for (const kind of ['preview', 'thumbnail'] as const) {
-          const m = made[kind];
-          if (!m) continue;
-          await deps.derivatives.putFile(p.sha512, `${kind}.webp`, createReadStream(m.file), 'image/webp');
-          derivatives[kind] = {
-            status: 'ready',
-            path: `${kind}.webp`,
-            media_type: 'image/webp',
-            size: m.size,
-            width: m.width,
-            height: m.height,
-          };
-        }
-      } catch (err) {
-        if (!isPermanent(err)) throw err;
-        errors.push(err);
-        for (const kind of ['preview', 'thumbnail'] as const)
-          if (kinds.includes(kind)) derivatives[kind] = failed(err);
+    if (madeResult.status === 'rejected') {
+      const err: unknown = madeResult.reason;
+      if (!isPermanent(err)) throw err;
+      errors.push(err);
+      if (wantPreview) derivatives.preview = failed(err);
+      if (wantThumbnail) derivatives.thumbnail = failed(err);
+    } else {
+      ctx.progress('preview', 40);
+      const made = madeResult.value as Awaited<ReturnType<typeof makePreviewAndThumbnail>>;
+      for (const kind of ['preview', 'thumbnail'] as const) {
+        const m = made[kind];
+        if (!m) continue;
+        await deps.derivatives.putFile(p.sha512, `${kind}.webp`, m.data, 'image/webp');
+        derivatives[kind] = {
+          status: 'ready',
+          path: `${kind}.webp`,
+          media_type: 'image/webp',
+          size: m.size,
+          width: m.width,
+          height: m.height,
+        };
       }
     }
     if (kinds.includes('iiif')) {

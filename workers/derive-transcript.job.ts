@@ -2,7 +2,7 @@ import type { DerivativeEntryT, TranscriptTechnicalT } from '../schemas/technica
 import { parseTranscript } from '../services/adapters/captions.ts';
 import { readAll } from '../services/archive/blob-store.ts';
 import { CikuError } from '../services/errors.ts';
-import { failed, finishDerivation, kindsToMake, type JobDeps } from './job-deps.ts';
+import { contentKey, failed, finishDerivation, kindsToMake, type JobDeps } from './job-deps.ts';
 import type { Handler } from './registry.ts';
 
 /** Transcripts are read whole (parsing is synchronous): bounded so one file cannot stall the worker. */
@@ -21,10 +21,7 @@ export function deriveTranscript(deps: JobDeps): Handler<'derive-transcript'> {
     if (kindsToMake(['segments'] as const, p, record, missing).length === 0) {
       return { status: 'skipped', detail: 'segments not asked for' };
     }
-    const { key, file } = await deps.items.locateFile(p.itemId, p.file, p.version);
-    if (file.digests.sha512 !== p.sha512) {
-      throw new CikuError('CIKU_ERR_JOB_PAYLOAD_INVALID', `file ${p.file} does not hold the queued digest`);
-    }
+    const key = await contentKey(deps, p);
     ctx.progress('parse', 10);
     let entry: DerivativeEntryT;
     let technical: TranscriptTechnicalT | undefined;

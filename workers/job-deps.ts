@@ -29,21 +29,30 @@ export interface JobDeps {
 
 /**
  * A local path holding the job's source bytes: the stored file itself on a filesystem store (read in place, no
- * copy), else a download into the job's scratch folder. The digest must be the one the job was queued for.
+ * copy), else a download into the job's scratch folder.
  */
 export async function sourceFile(deps: JobDeps, p: DerivePayload, dir: string): Promise<string> {
-  const { key, file } = await deps.items.locateFile(p.itemId, p.file, p.version);
-  if (file.digests.sha512 !== p.sha512) {
-    throw new CikuError(
-      'CIKU_ERR_JOB_PAYLOAD_INVALID',
-      `item ${p.itemId} ${p.version} file ${p.file} does not hold the digest this job was queued for`,
-    );
-  }
+  const key = await contentKey(deps, p);
   const local = deps.blobs.localPath?.(key);
   if (local !== undefined) return local;
   const target = path.join(dir, 'source');
   await pipeline(await deps.blobs.get(key), createWriteStream(target));
   return target;
+}
+
+/**
+ * The blob holding the job's bytes, found by digest in the item's manifest: content is immutable and
+ * content-addressed there, so whichever version or name the job was queued under, the digest decides.
+ */
+export async function contentKey(deps: JobDeps, p: DerivePayload): Promise<string> {
+  const key = await deps.items.locateContent(p.itemId, p.sha512);
+  if (key === undefined) {
+    throw new CikuError(
+      'CIKU_ERR_FILE_NOT_FOUND',
+      `item ${p.itemId} holds no content with the queued digest`,
+    );
+  }
+  return key;
 }
 
 /** Kinds to make: the asked-for ones (or all the family expects), less those already ready unless forced. */

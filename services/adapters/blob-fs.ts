@@ -25,7 +25,10 @@ const WRITE_HWM = 1024 * 1024;
  * WriteStream with `autoClose: false` never emits `close`, which `pipeline` would wait for.)
  */
 class FileSink extends Writable {
-  constructor(private readonly handle: FileHandle) {
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly durable = true,
+  ) {
     super({ highWaterMark: WRITE_HWM });
   }
 
@@ -34,6 +37,7 @@ class FileSink extends Writable {
   }
 
   override _final(done: (err?: Error | null) => void): void {
+    if (!this.durable) return done();
     this.handle.sync().then(() => done(), done);
   }
 }
@@ -124,12 +128,12 @@ export async function createFsBlobStore(
     try {
       const handle = await fs.open(tmp, 'wx');
       try {
-        await pipeline(source, hasher, new FileSink(handle));
+        await pipeline(source, hasher, new FileSink(handle, options.durable !== false));
       } finally {
         await handle.close();
       }
       await publish(tmp, target, key, options.ifAbsent === true);
-      if (options.syncName !== false) await fsyncDir(path.dirname(target));
+      if (options.syncName !== false && options.durable !== false) await fsyncDir(path.dirname(target));
       return { key, size: hasher.size, digests: hasher.digests() };
     } catch (err) {
       await fs.rm(tmp, { force: true });

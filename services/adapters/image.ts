@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp, { type OutputInfo } from 'sharp';
 import { CikuError } from '../errors.ts';
 
 /**
@@ -18,7 +18,7 @@ export interface ImageInfo {
 }
 
 export interface MadeImage {
-  file: string;
+  data: Buffer;
   width: number;
   height: number;
   size: number;
@@ -95,7 +95,7 @@ export async function probeImage(file: string, limits: ImageLimits): Promise<Ima
  */
 export async function makePreviewAndThumbnail(
   file: string,
-  out: { preview?: string; thumbnail?: string },
+  want: { preview: boolean; thumbnail: boolean },
   options: ImageLimits & { previewSide: number; thumbnailSide: number },
 ): Promise<{ preview?: MadeImage; thumbnail?: MadeImage }> {
   try {
@@ -106,31 +106,28 @@ export async function makePreviewAndThumbnail(
       fit: 'inside' as const,
       withoutEnlargement: true,
     });
-    const previewSide = out.preview ? options.previewSide : options.thumbnailSide;
-    const { data, info } = await input(file, options)
+    const first = await input(file, options)
       .rotate()
-      .resize(resize(previewSide))
+      .resize(resize(want.preview ? options.previewSide : options.thumbnailSide))
       .toColourspace('srgb')
       .webp({ quality: 82, effort: 2 })
       .toBuffer({ resolveWithObject: true });
-    if (out.preview) {
-      await fs.writeFile(out.preview, data);
-      result.preview = { file: out.preview, width: info.width, height: info.height, size: info.size };
-    }
-    if (out.thumbnail) {
-      const small = out.preview
-        ? await sharp(data)
-            .resize(resize(options.thumbnailSide))
-            .webp({ quality: 80, effort: 2 })
-            .toBuffer({ resolveWithObject: true })
-        : { data, info };
-      await fs.writeFile(out.thumbnail, small.data);
-      result.thumbnail = {
-        file: out.thumbnail,
-        width: small.info.width,
-        height: small.info.height,
-        size: small.info.size,
-      };
+    const made = (r: { data: Buffer; info: OutputInfo }): MadeImage => ({
+      data: r.data,
+      width: r.info.width,
+      height: r.info.height,
+      size: r.info.size,
+    });
+    if (want.preview) result.preview = made(first);
+    if (want.thumbnail) {
+      result.thumbnail = want.preview
+        ? made(
+            await sharp(first.data)
+              .resize(resize(options.thumbnailSide))
+              .webp({ quality: 80, effort: 2 })
+              .toBuffer({ resolveWithObject: true }),
+          )
+        : made(first);
     }
     return result;
   } catch (err) {

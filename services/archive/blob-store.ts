@@ -21,6 +21,11 @@ export interface PutOptions {
    * pays one directory sync per folder instead of one per blob (group commit). The bytes are synced either way.
    */
   syncName?: boolean;
+  /**
+   * `false` skips the fsyncs (file and folder) for data that can be rebuilt (derivatives): still published
+   * atomically by rename, but a power cut may lose it or leave it short, so readers check its size. Default true.
+   */
+  durable?: boolean;
 }
 
 export interface PutResult {

@@ -104,13 +104,18 @@ export function createDerivativeStore(deps: { blobs: BlobStore; clock?: () => Da
     return full;
   }
 
+  /**
+   * Derivative files are rebuildable, so they skip the fsyncs content needs (`durable: false`); the record,
+   * written last, is durable and holds each file's size, which `missingKinds` checks: a file a power cut left
+   * short counts as missing and is made again.
+   */
   async function putFile(
     sha512: string,
     relPath: string,
     body: Readable | Buffer | string,
     contentType: string,
   ): Promise<PutResult> {
-    return blobs.put(keyOf(sha512, relPath), body, { contentType });
+    return blobs.put(keyOf(sha512, relPath), body, { contentType, durable: false });
   }
 
   async function open(sha512: string, relPath: string, range?: ByteRange): Promise<Readable> {
@@ -149,7 +154,9 @@ export function createDerivativeStore(deps: { blobs: BlobStore; clock?: () => Da
       if (!entry) missing.push(kind);
       else if (entry.status === 'ready') {
         const probe = kind === 'iiif' ? `${entry.path ?? 'iiif'}/info.json` : entry.path;
-        if (probe === undefined || !(await stat(sha512, probe))) missing.push(kind);
+        const found = probe === undefined ? undefined : await stat(sha512, probe);
+        if (!found || (kind !== 'iiif' && entry.size !== undefined && found.size !== entry.size))
+          missing.push(kind);
       }
     }
     return { missing, record };

@@ -507,6 +507,16 @@ export function createItems(deps: ItemsDeps) {
     return { key: located.key, file, item };
   }
 
+  /** Where an item stores the bytes with this sha512 (any version), or undefined: what workers read. */
+  async function locateContent(id: string, sha512: string): Promise<string | undefined> {
+    try {
+      return await ocfl.locateDigest(ocflIdFor(assertItemId(id)), sha512);
+    } catch (err) {
+      if (isCikuError(err, 'CIKU_ERR_OBJECT_NOT_FOUND')) throw notFound(id);
+      throw err;
+    }
+  }
+
   async function readFileBytes(id: string, name: string, version?: string): Promise<Buffer> {
     const { stream } = await openFile(id, name, version === undefined ? {} : { version });
     return readAll(stream);
@@ -528,6 +538,7 @@ export function createItems(deps: ItemsDeps) {
     recordEvents,
     openFile,
     locateFile,
+    locateContent,
     readFileBytes,
     list,
   };

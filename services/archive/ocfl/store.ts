@@ -194,6 +194,13 @@ export function createOcflStore(deps: OcflStoreDeps) {
     return { key, digest: entry.digest, contentPath: entry.contentPath, inventory: inv };
   }
 
+  /** The blob key of stored content by its digest (any version): one inventory read, no state walk. */
+  async function locateDigest(id: string, digest: string): Promise<string | undefined> {
+    const inv = await getInventory(id);
+    const contentPath = inv.manifest[digest]?.[0];
+    return contentPath === undefined ? undefined : objectKey(objectPathFor(inv.id), contentPath);
+  }
+
   async function openFile(
     id: string,
     logicalPath: string,
@@ -515,6 +522,7 @@ export function createOcflStore(deps: OcflStoreDeps) {
     stateOf,
     openFile,
     locateFile,
+    locateDigest,
     readFile,
     writeVersion,
     recover,
