@@ -172,8 +172,11 @@ export async function imageSize(
   return { format: m.format ?? 'unknown', width: m.width ?? 0, height: m.height ?? 0 };
 }
 
-/** libvips' threadpool and cache: bounded for a long-running worker (the cache holds decoded pixels). */
-export function configureImageEngine(options: { concurrency?: number; cacheMemoryMb?: number }): void {
-  sharp.cache({ memory: options.cacheMemoryMb ?? 64, files: 0, items: 100 });
+/**
+ * libvips for a long-running worker: no operation cache (each source is decoded once, so cached pixels only cost
+ * memory), and its thread pool size.
+ */
+export function configureImageEngine(options: { concurrency?: number }): void {
+  sharp.cache(false);
   if (options.concurrency !== undefined) sharp.concurrency(options.concurrency);
 }
