@@ -293,7 +293,20 @@ program
         log.warn({ id: r.id, outcome: r.outcome }, 'recovered an interrupted version write');
       if (opts.demo) {
         const loaded = await loadDemoData(archive.items, config.dataDir);
-        if (loaded > 0) log.info({ items: loaded }, 'demo data loaded');
+        if (loaded > 0) {
+          log.info({ items: loaded }, 'demo data loaded');
+          // Their derivative jobs (a fresh archive: --missing is everything the demo needs).
+          const queue = createJobQueue(archive.redis, { prefix: config.redis.queuePrefix });
+          try {
+            const queued = await rederive(
+              { items: archive.items, derivatives: createDerivativeStore({ blobs: archive.blobs }), queue },
+              { missing: true },
+            );
+            log.info({ jobs: queued.length }, 'demo derivative jobs queued');
+          } finally {
+            await queue.close();
+          }
+        }
       }
       let count = 0;
       for await (const id of archive.items.list()) {

@@ -41,6 +41,7 @@ function demoItems(): DemoItem[] {
         {
           name: '访谈逐字稿.vtt',
           role: 'transcript',
+          mediaType: 'text/vtt',
           body: transcript([
             ['00:00:01.000', '00:00:06.000', '<v 王师傅>我十四岁进厂，跟着师傅学青花。'],
             ['00:00:06.500', '00:00:12.000', '<v 王师傅>分水讲究一笔下去浓淡有五个层次。'],
@@ -74,7 +75,9 @@ function demoItems(): DemoItem[] {
         pages: 12,
         ocr_text: '御窑厂遗址位于珠山区，明清两代为皇家烧造瓷器。',
       },
-      files: [{ name: '说明.txt', body: '御窑厂遗址保护工程档案节选，供演示使用。\n' }],
+      files: [
+        { name: '说明.txt', body: '御窑厂遗址保护工程档案节选，供演示使用。\n', mediaType: 'text/plain' },
+      ],
     },
     {
       id: 'demo-doc-0002',
@@ -98,7 +101,13 @@ function demoItems(): DemoItem[] {
         decoration: ['缠枝莲纹'],
         dimensions: '高 36 厘米',
       },
-      files: [{ name: 'catalogue.csv', body: 'accession_number,object_name,period\nTC-0001,梅瓶,明永乐\n' }],
+      files: [
+        {
+          name: 'catalogue.csv',
+          body: 'accession_number,object_name,period\nTC-0001,梅瓶,明永乐\n',
+          mediaType: 'text/plain',
+        },
+      ],
     },
     {
       id: 'demo-obj-0002',
