@@ -19,12 +19,14 @@ const TILE_UPLOADS_AT_ONCE = 8;
  */
 export function deriveImage(deps: JobDeps): Handler<'derive-image'> {
   return async (p, ctx) => {
-    const { missing, record } = await deps.derivatives.missingKinds(p.sha512, p.mediaType);
+    // The record and the source's location are read together (two small reads, no need to wait for one).
+    const [{ missing, record }, src] = await Promise.all([
+      deps.derivatives.missingKinds(p.sha512, p.mediaType),
+      sourceFile(deps, p, () => ctx.scratch()),
+    ]);
     if (!p.force && record !== undefined && missing.length === 0 && p.kinds === undefined) {
       return { status: 'skipped', detail: 'every derivative is already made' };
     }
-    const dir = await ctx.scratch();
-    const src = await sourceFile(deps, p, dir);
     ctx.progress('metadata', 5);
     const limits = { maxPixels: deps.limits.maxImagePixels };
     // Thumbnail and preview do not depend on what the header says, so they are made while exifr and the header
@@ -81,24 +83,27 @@ export function deriveImage(deps: JobDeps): Handler<'derive-image'> {
     } else {
       ctx.progress('preview', 40);
       const made = madeResult.value as Awaited<ReturnType<typeof makePreviewAndThumbnail>>;
-      for (const kind of ['preview', 'thumbnail'] as const) {
-        const m = made[kind];
-        if (!m) continue;
-        await deps.derivatives.putFile(p.sha512, `${kind}.webp`, m.data, 'image/webp');
-        derivatives[kind] = {
-          status: 'ready',
-          path: `${kind}.webp`,
-          media_type: 'image/webp',
-          size: m.size,
-          width: m.width,
-          height: m.height,
-        };
-      }
+      await Promise.all(
+        (['preview', 'thumbnail'] as const).map(async (kind) => {
+          const m = made[kind];
+          if (!m) return;
+          await deps.derivatives.putFile(p.sha512, `${kind}.webp`, m.data, 'image/webp');
+          derivatives[kind] = {
+            status: 'ready',
+            path: `${kind}.webp`,
+            media_type: 'image/webp',
+            size: m.size,
+            width: m.width,
+            height: m.height,
+          };
+        }),
+      );
     }
+
     if (kinds.includes('iiif')) {
       ctx.progress('tiles', 50);
       try {
-        const tiles = await makeIiifTiles(src, path.join(dir, 'tiles'), limits);
+        const tiles = await makeIiifTiles(src, path.join(await ctx.scratch(), 'tiles'), limits);
         // A forced rebuild starts from an empty folder: no tile of an earlier layout stays behind.
         if (p.force) await deps.derivatives.clear(p.sha512, 'iiif/');
         const files = tiles.files.filter((f) => f !== 'info.json' && f.endsWith('.jpg'));

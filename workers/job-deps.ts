@@ -31,11 +31,15 @@ export interface JobDeps {
  * A local path holding the job's source bytes: the stored file itself on a filesystem store (read in place, no
  * copy), else a download into the job's scratch folder.
  */
-export async function sourceFile(deps: JobDeps, p: DerivePayload, dir: string): Promise<string> {
+export async function sourceFile(
+  deps: JobDeps,
+  p: DerivePayload,
+  scratch: () => Promise<string>,
+): Promise<string> {
   const key = await contentKey(deps, p);
   const local = deps.blobs.localPath?.(key);
   if (local !== undefined) return local;
-  const target = path.join(dir, 'source');
+  const target = path.join(await scratch(), 'source');
   await pipeline(await deps.blobs.get(key), createWriteStream(target));
   return target;
 }

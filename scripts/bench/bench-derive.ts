@@ -55,8 +55,20 @@ if (!fs.existsSync(imagesDir)) {
   process.exit(0);
 }
 
-let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+/** Peak RSS while our worker runs and while bare sharp/ffmpeg runs (same process, sampled every 50 ms). */
+const peak = { ours: 0, bare: 0 };
+let phase: keyof typeof peak | undefined;
+const sampler = setInterval(() => {
+  if (phase) peak[phase] = Math.max(peak[phase], process.memoryUsage().rss);
+}, 50);
+const during = async <T>(p: keyof typeof peak, fn: () => Promise<T>): Promise<T> => {
+  phase = p;
+  try {
+    return await fn();
+  } finally {
+    phase = undefined;
+  }
+};
 
 async function pool<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -187,10 +199,10 @@ try {
     return JOBS / ((performance.now() - t0) / 1000);
   };
   const img = { bare: [] as number[], ours: [] as number[] };
-  img.bare.push(await bareImages());
-  img.ours.push(await oursImages());
-  img.ours.push(await oursImages());
-  img.bare.push(await bareImages());
+  img.bare.push(await during('bare', bareImages));
+  img.ours.push(await during('ours', oursImages));
+  img.ours.push(await during('ours', oursImages));
+  img.bare.push(await during('bare', bareImages));
   const imgBare = Math.max(...img.bare);
   const imgOurs = Math.max(...img.ours);
 
@@ -274,7 +286,10 @@ try {
         : []),
     ];
     console.table(rows);
-    console.log(`peak RSS (worker + bench harness, one process): ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
+    const mib = (b: number): string => `${(b / 1024 / 1024).toFixed(0)} MiB`;
+    console.log(
+      `peak RSS of the process while the worker ran: ${mib(peak.ours)}; while bare sharp ran: ${mib(peak.bare)}`,
+    );
     fs.mkdirSync(path.dirname(args.out), { recursive: true });
     fs.writeFileSync(
       args.out,
@@ -301,7 +316,7 @@ try {
                 goal: 0.95,
               }
             : null,
-          peakRssBytes: peakRss,
+          peakRssBytes: peak,
         },
         null,
         2,
@@ -334,10 +349,10 @@ try {
     return VIDEO_S / ((performance.now() - t0) / 1000);
   };
   const vid = { bare: [] as number[], ours: [] as number[] };
-  vid.bare.push(await bareVideo());
-  vid.ours.push(await oursVideo());
-  vid.ours.push(await oursVideo());
-  vid.bare.push(await bareVideo());
+  vid.bare.push(await during('bare', bareVideo));
+  vid.ours.push(await during('ours', oursVideo));
+  vid.ours.push(await during('ours', oursVideo));
+  vid.bare.push(await during('bare', bareVideo));
   await finish();
   report(imgBare, imgOurs, { bare: vid.bare, ours: vid.ours, plan: plan.mode });
 } finally {
