@@ -299,3 +299,51 @@ t.test('the proxy plan copies what browsers play and encodes the rest', async (t
   t.match(planProxy(audio('mp3')), { mode: 'copy', container: 'mp3' });
   t.match(planProxy(audio('flac')), { mode: 'encode', container: 'm4a' });
 });
+
+t.test('CMYK and multi-page TIFFs: sRGB derivatives, the first page, the page count', async (t) => {
+  const h = await workerHarness(t);
+  const dir = tempDir(t);
+  const sharp = (await import('sharp')).default;
+  const page = (colour: string) =>
+    sharp({ create: { width: 300, height: 200, channels: 3, background: colour } })
+      .png()
+      .toBuffer();
+  const multi = path.join(dir, 'pages.tif');
+  await sharp([await page('#ff0000'), await page('#0000ff')], { join: { animated: true } })
+    .tiff()
+    .toFile(multi);
+  const cmyk = path.join(dir, 'cmyk.tif');
+  // A CMYK scan as a prepress workflow leaves it: CMYK pixels with the CMYK profile embedded.
+  await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 0, g: 160, b: 60 } } })
+    .toColourspace('cmyk')
+    .withIccProfile('cmyk')
+    .tiff()
+    .toFile(cmyk);
+  for (const [file, want] of [
+    [multi, { pages: 2, colour: [255, 0, 0] }],
+    [cmyk, { pages: 1, colour: [0, 160, 60] }],
+  ] as const) {
+    const { payload } = await h.addFile(`TIF-${path.basename(file)}`, file);
+    t.same(await h.run('derive-image', payload), { status: 'done' });
+    const rec = (await h.derivatives.readRecord(payload.sha512))!;
+    t.match(rec.technical, { format: 'tiff', width: 300, height: 200 });
+    if (want.pages > 1) {
+      t.match(rec.technical, { pages: 2 }, 'page count recorded');
+      t.match(rec.warnings, [/2 pages/], 'and said');
+    }
+    const thumb = await readAll(await h.derivatives.open(payload.sha512, 'thumbnail.webp'));
+    const meta = await sharp(thumb).metadata();
+    t.same(
+      [meta.space, meta.width, meta.height],
+      ['srgb', 256, 171],
+      `${path.basename(file)}: sRGB thumbnail of one page`,
+    );
+    const { data } = await sharp(thumb).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const mid = (85 * 256 + 128) * 3;
+    const px = [data[mid]!, data[mid + 1]!, data[mid + 2]!];
+    t.ok(
+      px.every((v, i) => Math.abs(v - want.colour[i]!) < 40),
+      `${path.basename(file)}: colour kept (${px.join(',')})`,
+    );
+  }
+});
