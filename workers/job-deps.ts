@@ -77,8 +77,8 @@ export function failed(err: unknown): DerivativeEntryT {
 
 /**
  * The last step of every derivative job: write the record (after every derivative file is in place), chain a
- * re-index of the item version (before this job is marked done), then fail the job permanently if a derivative
- * could not be made from these bytes.
+ * re-index of the item version when a search engine is configured (before this job is marked done), then fail the
+ * job permanently if a derivative could not be made from these bytes.
  */
 export async function finishDerivation(
   deps: JobDeps,
@@ -98,10 +98,14 @@ export async function finishDerivation(
     warnings: result.warnings.slice(0, 100).map((w) => w.slice(0, 2000)),
     derivatives: { ...result.previous?.derivatives, ...result.derivatives },
   });
-  await deps.queue.enqueue('index-item', {
-    itemId: p.itemId,
-    version: p.version,
-    after: `${p.sha512.slice(0, 16)}`,
-  });
+  // The index is told about the new technical metadata / segments — when there is an index to tell: queueing
+  // jobs no engine will run is 1 job per file of pure queue traffic.
+  if (deps.search) {
+    await deps.queue.enqueue('index-item', {
+      itemId: p.itemId,
+      version: p.version,
+      after: `${p.sha512.slice(0, 16)}`,
+    });
+  }
   if (errors.length > 0) throw errors[0];
 }

@@ -347,3 +347,39 @@ t.test('CMYK and multi-page TIFFs: sRGB derivatives, the first page, the page co
     );
   }
 });
+
+t.test(
+  'the index is told after derivatives are made, and only when a search engine is configured',
+  async (t) => {
+    const h = await workerHarness(t);
+    const dir = tempDir(t);
+    const vtt = path.join(dir, 'a.vtt');
+    await fs.writeFile(vtt, 'WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n青花\n');
+    const { payload } = await h.addFile('IDX-1', vtt);
+    await h.run('derive-transcript', payload);
+    t.same(h.enqueued, [], 'no engine: no index job queued');
+    t.same(await h.run('index-item', { itemId: 'IDX-1', version: 'v1' }), {
+      status: 'skipped',
+      detail: 'no search engine is configured in this build',
+    });
+    const calls: string[] = [];
+    h.deps.search = {
+      upsertItem: async (id) => void calls.push(`upsert ${id}`),
+      removeItem: async (id) => void calls.push(`remove ${id}`),
+    };
+    await h.run('derive-transcript', { ...payload, force: true });
+    t.same(
+      h.enqueued.map((e) => e.payload),
+      [{ itemId: 'IDX-1', version: 'v1', after: payload.sha512.slice(0, 16) }],
+      'one index job, after the record',
+    );
+    t.same(await h.run('index-item', { itemId: 'IDX-1', version: 'v1' }), { status: 'done' });
+    await h.items.delete(
+      'IDX-1',
+      { name: 'archivist:test', address: 'urn:ciku:agent:archivist:test' },
+      'test',
+    );
+    await h.run('index-item', { itemId: 'IDX-1', version: 'v2' });
+    t.same(calls, ['upsert IDX-1', 'remove IDX-1'], 'upsert for a live item, removal for a tombstone');
+  },
+);
