@@ -9,6 +9,10 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// libuv's thread pool runs both sharp's image work and every fs call: with its default 4 threads, two long resizes
+// leave fs calls queueing behind them. Set before anything uses the pool (it starts on first use).
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function newestSource(dir) {

@@ -10,6 +10,7 @@
  * (so it must be encoded), transcoded by a `derive-av` job (proxy only) and by bare ffmpeg with the same output
  * arguments; speed is × real time. Each side runs twice in ABBA order; the best counts. Peak RSS of this process
  * (worker + harness) is reported.
+ * Run with the worker process's environment (UV_THREADPOOL_SIZE=16, MALLOC_ARENA_MAX=2: see bin/ciku.js), both sides alike.
  * Options: --jobs N (500) --concurrency N (2) --video-seconds N (60) --out FILE (bench-results/derive.json)
  */
 import { execFile, spawn } from 'node:child_process';

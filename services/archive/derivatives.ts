@@ -98,16 +98,19 @@ export function createDerivativeStore(deps: { blobs: BlobStore; clock?: () => Da
         `derivative record for ${record.sha512.slice(0, 12)} does not validate: ${first?.path} ${first?.message}`,
       );
     }
-    await blobs.put(keyOf(record.sha512, RECORD), `${JSON.stringify(full, null, 1)}\n`, {
+    // Not fsynced either: everything here can be rebuilt from the archive. A record a power cut loses reads as
+    // missing (`rederive --missing` makes it again); one it leaves short fails to parse and reads as missing too.
+    await blobs.put(keyOf(record.sha512, RECORD), `${JSON.stringify(full)}\n`, {
       contentType: 'application/json',
+      durable: false,
     });
     return full;
   }
 
   /**
    * Derivative files are rebuildable, so they skip the fsyncs content needs (`durable: false`); the record,
-   * written last, is durable and holds each file's size, which `missingKinds` checks: a file a power cut left
-   * short counts as missing and is made again.
+   * written last, holds each file's size, which `missingKinds` checks: a file a power cut left short counts as
+   * missing and is made again.
    */
   async function putFile(
     sha512: string,
@@ -115,7 +118,8 @@ export function createDerivativeStore(deps: { blobs: BlobStore; clock?: () => Da
     body: Readable | Buffer | string,
     contentType: string,
   ): Promise<PutResult> {
-    return blobs.put(keyOf(sha512, relPath), body, { contentType, durable: false });
+    // No digest either: nothing refers to a derivative by its hash (it is keyed by its source's).
+    return blobs.put(keyOf(sha512, relPath), body, { contentType, durable: false, algorithms: [] });
   }
 
   async function open(sha512: string, relPath: string, range?: ByteRange): Promise<Readable> {
