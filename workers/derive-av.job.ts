@@ -130,12 +130,7 @@ export function deriveAv(deps: JobDeps): Handler<'derive-av'> {
     if (technical.rotation)
       warnings.push(`displayed rotated by ${technical.rotation}°: the proxy is upright`);
     ctx.progress('record', 98);
-    await finishDerivation(
-      deps,
-      p,
-      { technical, warnings, derivatives, ...(record ? { previous: record } : {}) },
-      errors,
-    );
+    await finishDerivation(deps, p, { technical, warnings, derivatives, previous: record }, errors);
     return { status: 'done' };
   };
 }

@@ -140,12 +140,7 @@ export function deriveImage(deps: JobDeps): Handler<'derive-image'> {
       }
     }
     ctx.progress('record', 98);
-    await finishDerivation(
-      deps,
-      p,
-      { technical, warnings, derivatives, ...(record ? { previous: record } : {}) },
-      errors,
-    );
+    await finishDerivation(deps, p, { technical, warnings, derivatives, previous: record }, errors);
     return { status: 'done' };
   };
 }

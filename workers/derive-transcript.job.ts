@@ -69,7 +69,7 @@ export function deriveTranscript(deps: JobDeps): Handler<'derive-transcript'> {
         ...(technical ? { technical } : {}),
         warnings,
         derivatives: { segments: entry },
-        ...(record ? { previous: record } : {}),
+        previous: record,
       },
       errors,
     );

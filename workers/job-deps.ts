@@ -87,7 +87,8 @@ export async function finishDerivation(
     technical?: TechnicalT;
     warnings: string[];
     derivatives: Record<string, DerivativeEntryT>;
-    previous?: DerivativeRecordT;
+    /** The record this job found: entries it did not remake are kept. */
+    previous?: DerivativeRecordT | undefined;
   },
   errors: unknown[],
 ): Promise<void> {

@@ -13,11 +13,11 @@
  * Run with the worker process's environment (UV_THREADPOOL_SIZE=16, MALLOC_ARENA_MAX=2: see bin/ciku.js), both sides alike.
  * Options: --jobs N (500) --concurrency N (2) --video-seconds N (60) --out FILE (bench-results/derive.json)
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { deriveJobFor, type DerivePayload } from '../../schemas/jobs.ts';
 import { proxyOutputOptions, probeAv } from '../../services/adapters/av.ts';
 import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
@@ -32,6 +32,7 @@ import { createOcflStore } from '../../services/archive/ocfl/store.ts';
 import { buildWorkers } from '../../workers/build-workers.ts';
 import { PREVIEW_SIDE, THUMBNAIL_SIDE } from '../../workers/derive-image.job.ts';
 import { planProxy } from '../../workers/proxy-plan.ts';
+import { makeTestClip } from './test-clip.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,7 +47,6 @@ const JOBS = Number(args.jobs);
 const CONCURRENCY = Number(args.concurrency);
 const VIDEO_S = Number(args['video-seconds']);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const run = promisify(execFile);
 
 const imagesDir = path.join(args.fixtures, 'images');
 if (!fs.existsSync(imagesDir)) {
@@ -209,28 +209,7 @@ try {
 
   // --- video: one clip that must be encoded -------------------------------------------------------------------
   const clip = path.join(work, 'clip.avi');
-  await run('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=size=1280x720:rate=30:duration=${VIDEO_S}`,
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=300:duration=${VIDEO_S}`,
-    '-c:v',
-    'mpeg4',
-    '-q:v',
-    '3',
-    '-c:a',
-    'pcm_s16le',
-    '-shortest',
-    clip,
-  ]);
+  await makeTestClip(clip, { seconds: VIDEO_S });
   const vItem = await items.create(
     {
       id: 'BENCH-VIDEO',

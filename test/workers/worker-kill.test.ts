@@ -1,7 +1,6 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import tap, { type Test } from 'tap';
 import { probeAv } from '../../services/adapters/av.ts';
 import { createJobQueue } from '../../services/adapters/queue.ts';
@@ -14,8 +13,7 @@ import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
 import { serverNodeFlags } from '../../services/node-flags.ts';
 import { projectRoot, REDIS_URL, tempDir, testRedis } from '../helpers/env.ts';
 import { agent } from '../helpers/workers.ts';
-
-const run = promisify(execFile);
+import { makeTestClip } from '../../scripts/bench/test-clip.ts';
 
 /** `ciku work` in its own process group, so a SIGKILL takes its ffmpeg children down with it (a node dies whole). */
 function startWorkerProcess(env: Record<string, string>) {
@@ -41,28 +39,7 @@ async function transcodeSetup(t: T, extraEnv: Record<string, string> = {}) {
   const dataDir = tempDir(t, 'ciku-kill-');
   const src = path.join(dataDir, 'interview.avi');
   // MPEG-4 Part 2 + PCM: not web-playable, so the worker must transcode (long enough to be caught mid-way).
-  await run('ffmpeg', [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=1280x720:rate=30:duration=40',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=300:duration=40',
-    '-c:v',
-    'mpeg4',
-    '-q:v',
-    '3',
-    '-c:a',
-    'pcm_s16le',
-    '-shortest',
-    src,
-  ]);
+  await makeTestClip(src, { seconds: 40 });
   const blobs = await createFsBlobStore(path.join(dataDir, 'store'));
   const ocfl = createOcflStore({ blobs, locks: createMemoryLocks() });
   await ocfl.init();
