@@ -90,6 +90,7 @@ export function buildWorkers(deps: WorkersDeps): Workers {
     // report nothing but their end state, long ones (transcodes) a steady trickle.
     let lastAt = Date.now();
     let scratch: string | undefined;
+    let scratchReady: Promise<string> | undefined;
     const ctx: JobContext = {
       jobId: job.id,
       attempt: job.attemptsMade + 1,
@@ -102,12 +103,16 @@ export function buildWorkers(deps: WorkersDeps): Workers {
           .updateProgress({ stage, percent: Math.max(0, Math.min(100, Math.round(percent))) })
           .catch(() => undefined);
       },
-      async scratch() {
+      scratch() {
         // Named by job id: a restarted job starts from an empty folder (what a killed attempt left is removed).
-        scratch ??= path.join(scratchRoot, job.id.replace(/[^A-Za-z0-9._-]/g, '_'));
-        await fs.rm(scratch, { recursive: true, force: true });
-        await fs.mkdir(scratch, { recursive: true });
-        return scratch;
+        // Made once per attempt: later calls return the same folder with what the job already put there.
+        scratchReady ??= (async () => {
+          scratch = path.join(scratchRoot, job.id.replace(/[^A-Za-z0-9._-]/g, '_'));
+          await fs.rm(scratch, { recursive: true, force: true });
+          await fs.mkdir(scratch, { recursive: true });
+          return scratch;
+        })();
+        return scratchReady;
       },
     };
     const started = Date.now();

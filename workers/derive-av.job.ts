@@ -24,7 +24,7 @@ export function deriveAv(deps: JobDeps): Handler<'derive-av'> {
       return { status: 'skipped', detail: 'every derivative is already made' };
     }
     const dir = await ctx.scratch();
-    const src = await sourceFile(deps, p, () => Promise.resolve(dir));
+    const src = await sourceFile(deps, p, () => ctx.scratch());
     ctx.progress('probe', 2);
     let technical: AvTechnicalT;
     try {

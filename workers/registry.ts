@@ -20,7 +20,7 @@ export interface JobContext {
   progress(stage: string, percent: number): void;
   /** Aborted when the worker shuts down: long work stops and the job is released to run again. */
   signal: AbortSignal;
-  /** A scratch folder for this job, empty at start, removed at the end. */
+  /** This attempt's scratch folder: empty when first asked for, the same folder after, removed at the end. */
   scratch(): Promise<string>;
 }
 

@@ -70,15 +70,19 @@ export async function workerHarness(
     async run<N extends JobName>(name: N, payload: JobPayload<N>) {
       n += 1;
       const dir = path.join(scratchRoot, String(n));
+      let ready: Promise<string> | undefined;
       const ctx: JobContext = {
         jobId: `test-${n}`,
         attempt: 1,
         signal: new AbortController().signal,
         progress: (stage, percent) => progress.push({ stage, percent }),
-        async scratch() {
-          await fs.rm(dir, { recursive: true, force: true });
-          await fs.mkdir(dir, { recursive: true });
-          return dir;
+        scratch() {
+          ready ??= (async () => {
+            await fs.rm(dir, { recursive: true, force: true });
+            await fs.mkdir(dir, { recursive: true });
+            return dir;
+          })();
+          return ready;
         },
       };
       try {

@@ -383,3 +383,20 @@ t.test(
     t.same(calls, ['upsert IDX-1', 'remove IDX-1'], 'upsert for a live item, removal for a tombstone');
   },
 );
+
+t.test(
+  'on S3 the source is downloaded once into the job scratch and serves every derivative, tiles included',
+  { skip: skipUnlessShared('fixtures/images') },
+  async (t) => {
+    const h = await workerHarness(t, 's3');
+    t.equal(h.blobs.localPath, undefined, 'no local path on S3: the job must download');
+    const { payload } = await h.addFile('S3-IMG', path.join(images!, 'canon-dslr.jpg'));
+    t.same(await h.run('derive-image', payload), { status: 'done' });
+    const rec = (await h.derivatives.readRecord(payload.sha512))!;
+    t.match(rec.derivatives, {
+      thumbnail: { status: 'ready' },
+      preview: { status: 'ready' },
+      iiif: { status: 'ready' },
+    });
+  },
+);
