@@ -1,3 +1,7 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { CikuError } from '../errors.ts';
+
 /** `bytes=a-b` / `bytes=a-` / `bytes=-n` → an inclusive range, or 'unsatisfiable'; multi-range requests get the whole file. */
 export function parseRange(
   header: string | undefined,
@@ -19,4 +23,34 @@ export function parseRange(
   }
   if (start >= size || start > end) return 'unsatisfiable';
   return { start, end };
+}
+
+/**
+ * Answers a GET for stored bytes (a file or a derivative): sets ETag and Accept-Ranges, answers 304 to a matching
+ * If-None-Match, 416 to an unsatisfiable Range, 206 with Content-Range to a satisfiable one (unless If-Range names
+ * another version), else 200 with the whole body. `open` streams the bytes, or the range of them.
+ */
+export async function sendBytes(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  target: { size: number; etag: string; open: (range?: { start: number; end: number }) => Promise<Readable> },
+): Promise<FastifyReply> {
+  const { size, etag } = target;
+  void reply.header('ETag', etag).header('Accept-Ranges', 'bytes');
+  if (request.headers['if-none-match'] === etag) return reply.status(304).send(null);
+  const ifRange = request.headers['if-range'];
+  const range =
+    ifRange === undefined || ifRange === etag ? parseRange(request.headers.range, size) : undefined;
+  if (range === 'unsatisfiable') {
+    void reply.header('Content-Range', `bytes */${size}`);
+    throw new CikuError('CIKU_ERR_BLOB_RANGE', `range ${request.headers.range ?? ''} outside ${size} bytes`);
+  }
+  const stream = await target.open(range);
+  if (range) {
+    void reply
+      .status(206)
+      .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
+      .header('Content-Length', range.end - range.start + 1);
+  } else void reply.header('Content-Length', size);
+  return reply.send(stream);
 }

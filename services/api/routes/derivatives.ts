@@ -3,12 +3,13 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorBody, FileParams, VersionQuery } from '../../../schemas/api.ts';
 import { derivativeKinds, type DerivativeKind } from '../../../schemas/technical.ts';
+import { canRead, anonymous } from '../../archive/access.ts';
 import { readAll } from '../../archive/blob-store.ts';
 import { expectedKinds } from '../../archive/derivatives.ts';
 import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
 import { CikuError } from '../../errors.ts';
 import type { AppDeps } from '../build-app.ts';
-import { parseRange } from '../range.ts';
+import { sendBytes } from '../range.ts';
 
 /** IIIF level-0 tile paths as libvips writes them: `{region}/{size}/0/default.jpg`. */
 const TILE_PATH =
@@ -66,7 +67,9 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           { details: { status, ...(entry?.reason === undefined ? {} : { reason: entry.reason }) } },
         );
       }
-      return { item, file, record, entry: { ...entry, path: entry.path } };
+      // Cached publicly and shared across origins only if the access decision lets anyone read it right now.
+      const shareable = canRead(anonymous, item.access, deps.clock());
+      return { item, file, record, shareable, entry: { ...entry, path: entry.path } };
     }
 
     async function send(
@@ -78,30 +81,18 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     ) {
       const stat = await store.stat(found.file.digests.sha512, relPath);
       if (!stat) throw new CikuError('CIKU_ERR_DERIVATIVE_NOT_FOUND', `no such derivative file ${relPath}`);
-      const etag = `"${found.file.digests.sha512.slice(0, 32)}-${Date.parse(found.record.updated).toString(36)}-${stat.size}"`;
-      const isPublic = found.item.access.level === 'public' && found.item.access.embargo_until === undefined;
       void reply
-        .header('ETag', etag)
-        .header('Accept-Ranges', 'bytes')
         .header('Content-Type', contentType)
         .header('X-Content-Type-Options', 'nosniff')
-        .header('Cache-Control', isPublic ? 'public, max-age=86400' : 'private, max-age=3600');
-      // IIIF viewers and web players fetch from other origins; only public items are shared that way.
-      if (isPublic) void reply.header('Access-Control-Allow-Origin', '*');
-      if (request.headers['if-none-match'] === etag) return reply.status(304).send(null);
-      const range = parseRange(request.headers.range, stat.size);
-      if (range === 'unsatisfiable') {
-        void reply.header('Content-Range', `bytes */${stat.size}`);
-        throw new CikuError('CIKU_ERR_BLOB_RANGE', `range outside ${stat.size} bytes`);
-      }
-      const stream = await store.open(found.file.digests.sha512, relPath, range ?? undefined);
-      if (range) {
-        void reply
-          .status(206)
-          .header('Content-Range', `bytes ${range.start}-${range.end}/${stat.size}`)
-          .header('Content-Length', range.end - range.start + 1);
-      } else void reply.header('Content-Length', stat.size);
-      return reply.send(stream);
+        .header('Cache-Control', found.shareable ? 'public, max-age=86400' : 'private, max-age=3600');
+      // IIIF viewers and web players fetch from other origins; only what anyone may read is shared that way.
+      if (found.shareable) void reply.header('Access-Control-Allow-Origin', '*');
+      const sha512 = found.file.digests.sha512;
+      return sendBytes(request, reply, {
+        size: stat.size,
+        etag: `"${sha512.slice(0, 32)}-${Date.parse(found.record.updated).toString(36)}-${stat.size}"`,
+        open: (range) => store.open(sha512, relPath, range),
+      });
     }
 
     async function sendInfoJson(
@@ -117,11 +108,10 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       // The id names where the tiles are served: this very URL's folder, whatever host the client came through.
       const base = `${request.protocol}://${request.host}${request.url.split('?')[0]!.replace(/\/(info\.json)?$/, '')}`;
       info.id = base.endsWith('/iiif') ? base : `${base}/iiif`;
-      const isPublic = found.item.access.level === 'public' && found.item.access.embargo_until === undefined;
-      if (isPublic) void reply.header('Access-Control-Allow-Origin', '*');
+      if (found.shareable) void reply.header('Access-Control-Allow-Origin', '*');
       return reply
         .header('Content-Type', 'application/ld+json;profile="http://iiif.io/api/image/3/context.json"')
-        .header('Cache-Control', isPublic ? 'public, max-age=86400' : 'private, max-age=3600')
+        .header('Cache-Control', found.shareable ? 'public, max-age=86400' : 'private, max-age=3600')
         .send(JSON.stringify(info));
     }
 

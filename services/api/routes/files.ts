@@ -17,7 +17,7 @@ import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
 import { CikuError, isCikuError } from '../../errors.ts';
 import type { AppDeps } from '../build-app.ts';
 import { commitUpload } from '../follow-ups.ts';
-import { parseRange } from '../range.ts';
+import { sendBytes } from '../range.ts';
 
 const errors = errorResponses;
 
@@ -155,42 +155,21 @@ export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             'CIKU_ERR_FILE_NOT_FOUND',
             `item ${item.id} has no file ${name} in ${item.version}`,
           );
-        const etag = `"${file.digests.sha512}"`;
         void reply
-          .header('ETag', etag)
           .header('Repr-Digest', reprDigestHeader(file.digests.sha512))
-          .header('Accept-Ranges', 'bytes')
           .header('Content-Type', file.media_type ?? 'application/octet-stream')
           .header('X-Content-Type-Options', 'nosniff')
           .header(
             'Content-Disposition',
             contentDisposition(name.split('/').pop(), { type: request.query.disposition ?? 'attachment' }),
           );
-        if (request.headers['if-none-match'] === etag) return reply.status(304).send(null);
-        const range =
-          request.headers['if-range'] === undefined || request.headers['if-range'] === etag
-            ? parseRange(request.headers.range, file.size)
-            : undefined;
-        if (range === 'unsatisfiable') {
-          void reply.header('Content-Range', `bytes */${file.size}`);
-          throw new CikuError(
-            'CIKU_ERR_BLOB_RANGE',
-            `range ${request.headers.range ?? ''} outside ${file.size} bytes`,
-          );
-        }
-        const opened = await items.openFile(item.id, name, {
-          version: item.version,
-          ...(range ? { range } : {}),
+        return sendBytes(request, reply, {
+          size: file.size,
+          etag: `"${file.digests.sha512}"`,
+          open: async (range) =>
+            (await items.openFile(item.id, name, { version: item.version, ...(range ? { range } : {}) }))
+              .stream,
         });
-        if (range) {
-          void reply
-            .status(206)
-            .header('Content-Range', `bytes ${range.start}-${range.end}/${file.size}`)
-            .header('Content-Length', range.end - range.start + 1);
-        } else {
-          void reply.header('Content-Length', file.size);
-        }
-        return reply.send(opened.stream);
       },
     );
   };
