@@ -125,7 +125,7 @@ try {
       mediaType: 'image/jpeg',
       kinds: ['thumbnail', 'preview'],
     });
-    localFiles.push(blobs.localPath!((await items.locateFile(item.id, 'scan.jpg')).key));
+    localFiles.push(blobs.localPath!((await items.locateContent(item.id, f.digests.sha512))!));
   }
   const megapixels = jpegs.length;
   console.error(`images: ${JOBS} jobs from ${megapixels} fixture JPEGs, concurrency ${CONCURRENCY}`);
@@ -230,7 +230,7 @@ try {
     kinds: ['proxy'],
     force: true,
   };
-  const vLocal = blobs.localPath!((await items.locateFile(vItem.id, 'clip.avi')).key);
+  const vLocal = blobs.localPath!((await items.locateContent(vItem.id, vFile.digests.sha512))!);
   const finish = async (): Promise<void> => {
     await workers.close(5_000);
     await queue.close();

@@ -492,21 +492,6 @@ export function createItems(deps: ItemsDeps) {
     return { stream: opened.stream, file, item };
   }
 
-  /** Where a file's bytes are stored (blob key), with its record: for workers reading content in place. */
-  async function locateFile(id: string, name: string, version?: string) {
-    const inv = await inventoryOf(id);
-    const v = version ?? inv.head;
-    if (!inv.versions[v]) throw new CikuError('CIKU_ERR_VERSION_NOT_FOUND', `item ${id} has no version ${v}`);
-    const item = toView(await readRecord(id, v, inv), inv, v);
-    const file = item.files.find((f) => f.name === normaliseLogicalPath(name));
-    if (!file) throw new CikuError('CIKU_ERR_FILE_NOT_FOUND', `item ${id} has no file ${name} in ${v}`);
-    const located = await ocfl.locateFile(ocflIdFor(id), `${FILES}${file.name}`, {
-      version: v,
-      inventory: inv,
-    });
-    return { key: located.key, file, item };
-  }
-
   /** Where an item stores the bytes with this sha512 (any version), or undefined: what workers read. */
   async function locateContent(id: string, sha512: string): Promise<string | undefined> {
     try {
@@ -537,7 +522,6 @@ export function createItems(deps: ItemsDeps) {
     delete: remove,
     recordEvents,
     openFile,
-    locateFile,
     locateContent,
     readFileBytes,
     list,

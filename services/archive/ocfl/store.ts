@@ -521,7 +521,6 @@ export function createOcflStore(deps: OcflStoreDeps) {
     getState,
     stateOf,
     openFile,
-    locateFile,
     locateDigest,
     readFile,
     writeVersion,
