@@ -389,7 +389,7 @@ t.test(
   { skip: skipUnlessShared('fixtures/images') },
   async (t) => {
     const h = await workerHarness(t, 's3');
-    t.equal(h.blobs.localPath, undefined, 'no local path on S3: the job must download');
+    t.notOk('localPath' in h.blobs, 'no local path on S3: the job must download');
     const { payload } = await h.addFile('S3-IMG', path.join(images!, 'canon-dslr.jpg'));
     t.same(await h.run('derive-image', payload), { status: 'done' });
     const rec = (await h.derivatives.readRecord(payload.sha512))!;
