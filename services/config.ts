@@ -13,7 +13,8 @@ export interface Config {
   storage:
     | { kind: 'fs'; root: string }
     | { kind: 's3'; endpoint: string; bucket: string; accessKey: string; secretKey: string; region: string };
-  search: { kind: 'sqlite' } | { kind: 'meilisearch'; url: string; key: string | undefined };
+  search:
+    { kind: 'sqlite' } | { kind: 'meilisearch'; url: string; key: string | undefined; indexPrefix: string };
   adminKey: string | undefined;
   lock: { ttlMs: number; waitMs: number };
   api: { maxUploadBytes: number; anonymousRateLimit: number; jsonBodyLimit: number; tusExpiryHours: number };
@@ -99,6 +100,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
           kind: 'meilisearch',
           url: url('MEILI_URL', undefined, 'CIKU_SEARCH=meilisearch'),
           key: env.MEILI_KEY === '' ? undefined : env.MEILI_KEY,
+          indexPrefix: str('MEILI_INDEX_PREFIX', 'ciku'),
         }
       : { kind: 'sqlite' };
 

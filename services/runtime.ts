@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { createFsBlobStore } from './adapters/blob-fs.ts';
 import { createRedis, type Redis } from './adapters/redis.ts';
 import { createRedisLocks } from './adapters/redis-lock.ts';
@@ -5,6 +6,7 @@ import type { BlobStore } from './archive/blob-store.ts';
 import { createItems, type Items } from './archive/items.ts';
 import { createOcflStore, type OcflStore } from './archive/ocfl/store.ts';
 import type { Config } from './config.ts';
+import type { SearchIndex } from './search/search-index.ts';
 
 export interface Archive {
   blobs: BlobStore;
@@ -47,4 +49,19 @@ export async function openArchive(config: Config): Promise<Archive> {
       redis.disconnect();
     },
   };
+}
+
+/** The configured search engine: the embedded SQLite index under `<dataDir>/search`, or Meilisearch. */
+export async function openSearchIndex(config: Config): Promise<SearchIndex> {
+  if (config.search.kind === 'meilisearch') {
+    // Loaded only when chosen, like the S3 client.
+    return (await import('./search/meili-index.ts')).createMeiliIndex({
+      url: config.search.url,
+      ...(config.search.key === undefined ? {} : { key: config.search.key }),
+      indexPrefix: config.search.indexPrefix,
+    });
+  }
+  return (await import('./search/sqlite-index.ts')).createSqliteIndex({
+    dir: path.join(config.dataDir, 'search'),
+  });
 }

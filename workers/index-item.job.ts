@@ -2,16 +2,18 @@ import type { JobDeps } from './job-deps.ts';
 import type { Handler } from './registry.ts';
 
 /**
- * Keeps the search index in step with the archive: upsert on a new version, removal on a tombstone. The engines
- * come with the search issue; until one is configured the job is a recorded `skipped`, so the queue never fills.
+ * Keeps the search index in step with the archive: the item's head is indexed (a tombstoned item is removed), and
+ * the outcome records which version the index now holds. Only the head is ever indexed: an older version's job
+ * finding a newer head indexes the newer one (harmless, and the newer version's own job finds it done).
  */
 export function indexItem(deps: JobDeps): Handler<'index-item'> {
   return async (p) => {
-    if (!deps.search) return { status: 'skipped', detail: 'no search engine is configured in this build' };
-    const item = await deps.items.get(p.itemId);
-    // Only the head is indexed: an older version's job finding a newer head indexes the newer one (harmless).
-    if (item.tombstone) await deps.search.removeItem(p.itemId);
-    else await deps.search.upsertItem(p.itemId);
-    return { status: 'done' };
+    if (!deps.search)
+      return { status: 'skipped', detail: 'no search engine is configured for these workers' };
+    const version = await deps.search.upsertItem(p.itemId);
+    return {
+      status: 'done',
+      detail: version === undefined ? 'removed from the index' : `indexed ${version}`,
+    };
   };
 }

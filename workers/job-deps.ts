@@ -10,10 +10,10 @@ import type { DerivativeStore } from '../services/archive/derivatives.ts';
 import type { Items } from '../services/archive/items.ts';
 import { CikuError } from '../services/errors.ts';
 
-/** A search engine's write side, as the index job needs it (the search issue provides the engines). */
+/** A search engine's write side, as the index job needs it (services/search/indexer.ts). */
 export interface SearchSink {
-  upsertItem(itemId: string): Promise<void>;
-  removeItem(itemId: string): Promise<void>;
+  /** Indexes the item's head (or removes it when tombstoned); answers the version now indexed, if any. */
+  upsertItem(itemId: string): Promise<string | undefined>;
 }
 
 /** What job handlers use: only these (explicit dependencies, no module singletons). */

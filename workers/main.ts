@@ -4,7 +4,8 @@ import { closeOnSignals } from '../services/api/server.ts';
 import { createDerivativeStore } from '../services/archive/derivatives.ts';
 import { configureImageEngine } from '../services/adapters/image.ts';
 import type { Config } from '../services/config.ts';
-import { openArchive } from '../services/runtime.ts';
+import { openArchive, openSearchIndex } from '../services/runtime.ts';
+import { createIndexer } from '../services/search/indexer.ts';
 import { buildWorkers, type Workers } from './build-workers.ts';
 
 /**
@@ -19,10 +20,13 @@ export async function startWorkers(
   const archive = await openArchive(config);
   const queue = createJobQueue(archive.redis, { prefix: config.redis.queuePrefix });
   configureImageEngine({});
+  const derivatives = createDerivativeStore({ blobs: archive.blobs });
+  const index = await openSearchIndex(config);
   const workers = buildWorkers({
     items: archive.items,
     blobs: archive.blobs,
-    derivatives: createDerivativeStore({ blobs: archive.blobs }),
+    derivatives,
+    search: createIndexer({ items: archive.items, derivatives, index }),
     queue,
     limits: { maxImagePixels: config.worker.maxImagePixels },
     logger,
@@ -37,6 +41,7 @@ export async function startWorkers(
     closing ??= (async () => {
       await workers.close(config.worker.graceMs);
       await queue.close();
+      await index.close();
       await archive.close();
     })();
     return closing;

@@ -20,6 +20,8 @@ import { healthRoutes } from './routes/health.ts';
 import { itemRoutes } from './routes/items.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { derivativeRoutes } from './routes/derivatives.ts';
+import { searchRoutes } from './routes/search.ts';
+import type { SearchIndex } from '../search/search-index.ts';
 
 export interface AppOptions {
   /** Requests per minute per IP for anonymous callers; authenticated callers are not limited. */
@@ -39,6 +41,7 @@ export interface AppDeps {
   ingest: Ingest;
   keys: ApiKeys;
   queue: JobQueue;
+  search: SearchIndex;
   clock: () => Date;
   logger: Logger | false;
   options: AppOptions;
@@ -99,5 +102,6 @@ export async function buildApp(input: Omit<AppDeps, 'guards' | 'derivatives'>): 
   await app.register(fileRoutes(deps));
   await app.register(uploadRoutes(deps));
   await app.register(derivativeRoutes(deps));
+  await app.register(searchRoutes(deps));
   return app;
 }

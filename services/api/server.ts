@@ -6,7 +6,7 @@ import { createJobQueue } from '../adapters/queue.ts';
 import { createIngest } from '../archive/ingest.ts';
 import { createApiKeys } from '../auth/api-keys.ts';
 import type { Config } from '../config.ts';
-import { openArchive } from '../runtime.ts';
+import { openArchive, openSearchIndex } from '../runtime.ts';
 import { buildApp } from './build-app.ts';
 
 const INSTANCE_TTL_S = 30;
@@ -66,6 +66,7 @@ export async function startServer(
   );
   if (orphans > 0) logger.info({ removed: orphans }, 'removed staging left by stopped processes');
 
+  const search = await openSearchIndex(config);
   const app = await buildApp({
     blobs: archive.blobs,
     ocfl: archive.ocfl,
@@ -73,6 +74,7 @@ export async function startServer(
     ingest,
     keys,
     queue,
+    search,
     clock: () => new Date(),
     logger,
     options: {
@@ -90,6 +92,7 @@ export async function startServer(
       clearInterval(heartbeat);
       await app.close();
       await queue.close();
+      await search.close();
       await archive.redis.del(instanceKey(instance)).catch(() => undefined);
       await archive.close();
     })();

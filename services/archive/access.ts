@@ -31,16 +31,32 @@ function ownsItem(p: Principal, access: Access): boolean {
   return p.role === 'contributor' && p.organisation !== undefined && access.organisation === p.organisation;
 }
 
-export function isEmbargoed(access: Access, now: Date): boolean {
-  return access.embargo_until !== undefined && now.toISOString().slice(0, 10) < access.embargo_until;
+/**
+ * What a principal may read, as data: everything, or the items of its own organisation plus the non-embargoed
+ * items at the listed levels. `canRead` is this scope applied to one item; search engines compile the same scope
+ * into their query, so a hit, a total and a facet count obey exactly the rule a file download obeys.
+ */
+export type ReadScope =
+  { all: true } | { all: false; levels: Access['level'][]; today: string; organisation?: string };
+
+export function readScope(p: Principal, now: Date): ReadScope {
+  if (isStaff(p)) return { all: true };
+  const today = now.toISOString().slice(0, 10);
+  const levels: Access['level'][] = p.role === 'researcher' ? ['public', 'restricted'] : ['public'];
+  const own =
+    p.role === 'contributor' && p.organisation !== undefined ? { organisation: p.organisation } : {};
+  return { all: false, levels, today, ...own };
+}
+
+export function scopeAllows(scope: ReadScope, access: Access): boolean {
+  if (scope.all) return true;
+  if (scope.organisation !== undefined && access.organisation === scope.organisation) return true;
+  const embargoed = access.embargo_until !== undefined && scope.today < access.embargo_until;
+  return !embargoed && scope.levels.includes(access.level);
 }
 
 export function canRead(p: Principal, access: Access, now: Date): boolean {
-  if (isStaff(p) || ownsItem(p, access)) return true;
-  if (isEmbargoed(access, now)) return false;
-  if (access.level === 'public') return true;
-  if (access.level === 'restricted') return p.role === 'researcher';
-  return false;
+  return scopeAllows(readScope(p, now), access);
 }
 
 /** Staff write anything; a contributor writes only its own organisation's items. */

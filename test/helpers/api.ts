@@ -10,6 +10,10 @@ import { createIngest } from '../../services/archive/ingest.ts';
 import { createItems, type Items } from '../../services/archive/items.ts';
 import { createOcflStore, type OcflStore } from '../../services/archive/ocfl/store.ts';
 import { createApiKeys } from '../../services/auth/api-keys.ts';
+import { createDerivativeStore } from '../../services/archive/derivatives.ts';
+import { createIndexer, type Indexer } from '../../services/search/indexer.ts';
+import type { SearchIndex } from '../../services/search/search-index.ts';
+import { createSqliteIndex } from '../../services/search/sqlite-index.ts';
 import { tempDir, testRedis } from './env.ts';
 
 export interface TestApi {
@@ -18,6 +22,9 @@ export interface TestApi {
   ocfl: OcflStore;
   items: Items;
   queue: JobQueue;
+  /** The embedded search index the API reads (tests fill it through `indexer`, as the index job would). */
+  search: SearchIndex;
+  indexer: Indexer;
   /** The BullMQ key prefix of this API's queues (workers under test consume from it). */
   queuePrefix: string;
   root: string;
@@ -52,6 +59,8 @@ export async function startTestApi(
     instance: randomUUID(),
     maxBytes: options.maxUploadBytes ?? 8 * 1024 ** 3,
   });
+  const search = createSqliteIndex({ dir: tempDir(t, 'ciku-search-') });
+  const indexer = createIndexer({ items, derivatives: createDerivativeStore({ blobs }), index: search });
   const app = await buildApp({
     blobs,
     ocfl,
@@ -59,6 +68,7 @@ export async function startTestApi(
     ingest,
     keys,
     queue,
+    search,
     clock: options.clock ?? (() => new Date()),
     logger: false,
     options: {
@@ -71,6 +81,7 @@ export async function startTestApi(
   t.teardown(async () => {
     await app.close();
     await queue.close();
+    await search.close();
   });
   const bearer = async (
     role: 'admin' | 'archivist' | 'contributor' | 'researcher',
@@ -86,7 +97,18 @@ export async function startTestApi(
     researcher: await bearer('researcher'),
     anonymous: {},
   };
-  const api: TestApi = { app, blobs, ocfl, items, queue, queuePrefix: `${prefix}bull`, root, auth };
+  const api: TestApi = {
+    app,
+    blobs,
+    ocfl,
+    items,
+    queue,
+    search,
+    indexer,
+    queuePrefix: `${prefix}bull`,
+    root,
+    auth,
+  };
   if (options.listen) {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = app.server.address();

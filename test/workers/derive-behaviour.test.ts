@@ -1,3 +1,5 @@
+import { createIndexer } from '../../services/search/indexer.ts';
+import { createSqliteIndex } from '../../services/search/sqlite-index.ts';
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -360,27 +362,38 @@ t.test(
     t.same(h.enqueued, [], 'no engine: no index job queued');
     t.same(await h.run('index-item', { itemId: 'IDX-1', version: 'v1' }), {
       status: 'skipped',
-      detail: 'no search engine is configured in this build',
+      detail: 'no search engine is configured for these workers',
     });
-    const calls: string[] = [];
-    h.deps.search = {
-      upsertItem: async (id) => void calls.push(`upsert ${id}`),
-      removeItem: async (id) => void calls.push(`remove ${id}`),
-    };
+    const index = createSqliteIndex({ dir: tempDir(t) });
+    t.teardown(() => index.close());
+    h.deps.search = createIndexer({ items: h.items, derivatives: h.deps.derivatives, index });
     await h.run('derive-transcript', { ...payload, force: true });
     t.same(
       h.enqueued.map((e) => e.payload),
       [{ itemId: 'IDX-1', version: 'v1', after: payload.sha512.slice(0, 16) }],
       'one index job, after the record',
     );
-    t.same(await h.run('index-item', { itemId: 'IDX-1', version: 'v1' }), { status: 'done' });
+    t.same(await h.run('index-item', { itemId: 'IDX-1', version: 'v1' }), {
+      status: 'done',
+      detail: 'indexed v1',
+    });
+    const seg = await index.searchSegments({ q: '青花', page: 1, limit: 10, scope: { all: true } });
+    t.same(
+      seg.items.map((i) => [i.id, i.segments.map((x) => [x.start, x.end, x.text])]),
+      [['IDX-1', [[1, 2, '<mark>青花</mark>']]]],
+      'the transcript segment is searchable with its timecodes',
+    );
     await h.items.delete(
       'IDX-1',
       { name: 'archivist:test', address: 'urn:ciku:agent:archivist:test' },
       'test',
     );
-    await h.run('index-item', { itemId: 'IDX-1', version: 'v2' });
-    t.same(calls, ['upsert IDX-1', 'remove IDX-1'], 'upsert for a live item, removal for a tombstone');
+    t.same(await h.run('index-item', { itemId: 'IDX-1', version: 'v2' }), {
+      status: 'done',
+      detail: 'removed from the index',
+    });
+    t.equal((await index.stats()).documents, 0, 'the tombstoned item left the index');
+    t.equal(await index.indexedVersion('IDX-1'), undefined);
   },
 );
 

@@ -15,7 +15,7 @@ export const healthRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       {
         schema: {
           tags: ['ops'],
-          summary: 'The store, Redis and the queues answer',
+          summary: 'The store, Redis (queues) and the search index answer',
           response: { 200: Ready, 503: Ready },
         },
       },
@@ -32,6 +32,10 @@ export const healthRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             async () => (await deps.blobs.stat(`${deps.ocfl.rootPrefix}/0=ocfl_1.1`)) !== undefined,
           ),
           redis: await check(() => deps.queue.ping()),
+          search: await check(async () => {
+            await deps.search.ping();
+            return true;
+          }),
         };
         const ok = Object.values(checks).every((c) => c.ok);
         return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks });

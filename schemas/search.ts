@@ -1,0 +1,157 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { AccessLevel, itemKinds } from './item.ts';
+
+/**
+ * Search documents (what an engine indexes), queries and answers. One document per item head and one per
+ * transcript segment; both carry the item's access block so that an engine filters by access inside the query.
+ */
+
+/** Single-valued fields an engine counts and filters on. */
+export const facetFields = [
+  'kind',
+  'category',
+  'province',
+  'region',
+  'level',
+  'batch',
+  'museum',
+  'period',
+  'series',
+  'year',
+  'has_media',
+] as const;
+export type FacetField = (typeof facetFields)[number];
+
+export const SearchDocument = Type.Object({
+  id: Type.String(),
+  kind: Type.Union(itemKinds.map((k) => Type.Literal(k))),
+  /** The item version this document was built from. */
+  version: Type.String(),
+  title: Type.String(),
+  /** Toneless pinyin of the title, for sorting by title. */
+  title_sort: Type.String(),
+  date: Type.Optional(Type.String()),
+  year: Type.Optional(Type.Integer()),
+  category: Type.Optional(Type.String()),
+  province: Type.Optional(Type.String()),
+  region: Type.Optional(Type.String()),
+  level: Type.Optional(Type.String()),
+  batch: Type.Optional(Type.Integer()),
+  museum: Type.Optional(Type.String()),
+  period: Type.Optional(Type.String()),
+  series: Type.Optional(Type.String()),
+  has_media: Type.Boolean(),
+  geo: Type.Optional(Type.Object({ lat: Type.Number(), lon: Type.Number() })),
+  access: Type.Object({
+    level: AccessLevel,
+    embargo_until: Type.Optional(Type.String()),
+    organisation: Type.Optional(Type.String()),
+  }),
+  text: Type.Object({
+    /** Short descriptive fields (creator, subject, names, codes, places …) joined by newlines. */
+    meta: Type.String(),
+    /** Long text: description, biography, OCR, and the transcripts' text. */
+    body: Type.String(),
+    /** Names and places also indexed as pinyin (with the title). */
+    names: Type.String(),
+  }),
+});
+export type SearchDocumentT = Static<typeof SearchDocument>;
+
+export const SegmentDocument = Type.Object({
+  item_id: Type.String(),
+  file: Type.String(),
+  n: Type.Integer({ minimum: 0 }),
+  start: Type.Number(),
+  end: Type.Number(),
+  speaker: Type.Optional(Type.String()),
+  text: Type.String(),
+});
+export type SegmentDocumentT = Static<typeof SegmentDocument>;
+
+export const sortOrders = ['relevance', 'date', '-date', 'title'] as const;
+export type SortOrder = (typeof sortOrders)[number];
+
+export const MAX_QUERY_CHARS = 1000;
+export const MAX_LIMIT = 100;
+/** Deep paging past this many hits is refused: narrow the query instead. */
+export const MAX_WINDOW = 10_000;
+
+const List = Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 }));
+
+/** Structured filters: values within a field are OR'ed, fields are AND'ed. */
+export const SearchFilters = Type.Object({
+  kind: List,
+  category: List,
+  province: List,
+  region: List,
+  level: List,
+  batch: Type.Optional(Type.Array(Type.Integer(), { maxItems: 50 })),
+  museum: List,
+  period: List,
+  series: List,
+  year_from: Type.Optional(Type.Integer()),
+  year_to: Type.Optional(Type.Integer()),
+  has_media: Type.Optional(Type.Boolean()),
+  /** Items (heritage sites) within `radius_km` of a point. */
+  near: Type.Optional(
+    Type.Object({ lat: Type.Number(), lon: Type.Number(), radius_km: Type.Number({ exclusiveMinimum: 0 }) }),
+  ),
+  /** Items inside a box: west, south, east, north (degrees). */
+  bbox: Type.Optional(Type.Tuple([Type.Number(), Type.Number(), Type.Number(), Type.Number()])),
+});
+export type SearchFiltersT = Static<typeof SearchFilters>;
+
+export const SearchHit = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  version: Type.String(),
+  title: Type.String(),
+  year: Type.Optional(Type.Integer()),
+  /** HTML-escaped text with the matched words in `<mark>`. */
+  highlights: Type.Object({ title: Type.String(), text: Type.Optional(Type.String()) }),
+  /** For interviews: the moments the words are spoken. */
+  moments: Type.Optional(
+    Type.Array(
+      Type.Object({
+        file: Type.String(),
+        start: Type.Number(),
+        end: Type.Number(),
+        speaker: Type.Optional(Type.String()),
+        text: Type.String(),
+      }),
+    ),
+  ),
+});
+export type SearchHitT = Static<typeof SearchHit>;
+
+export const SearchAnswer = Type.Object({
+  total: Type.Integer(),
+  page: Type.Integer(),
+  limit: Type.Integer(),
+  hits: Type.Array(SearchHit),
+  facets: Type.Record(Type.String(), Type.Record(Type.String(), Type.Integer())),
+});
+export type SearchAnswerT = Static<typeof SearchAnswer>;
+
+export const SegmentHit = Type.Object({
+  file: Type.String(),
+  start: Type.Number(),
+  end: Type.Number(),
+  speaker: Type.Optional(Type.String()),
+  text: Type.String(),
+});
+export const SegmentAnswer = Type.Object({
+  total: Type.Integer(),
+  page: Type.Integer(),
+  limit: Type.Integer(),
+  items: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      kind: Type.String(),
+      title: Type.String(),
+      segments: Type.Array(SegmentHit),
+    }),
+  ),
+});
+export type SegmentAnswerT = Static<typeof SegmentAnswer>;

@@ -1,0 +1,149 @@
+import type { ItemView } from '../archive/items.ts';
+import type { SearchDocumentT, SegmentDocumentT } from '../../schemas/search.ts';
+import { analyzer } from './analyzer.ts';
+
+/**
+ * Item → search documents. Pure: the indexer reads the item and its transcripts' segments, this decides what is
+ * searchable and how. Every kind of DESIGN.md maps its facet fields here.
+ */
+
+const SHORT_FIELDS = [
+  'creator',
+  'subject',
+  'publisher',
+  'contributor',
+  'identifier',
+  'coverage',
+  'type',
+  'source',
+  'relation',
+  // kind fields
+  'interviewee',
+  'interviewer',
+  'place',
+  'dialect',
+  'reference_code',
+  'fonds',
+  'series',
+  'museum',
+  'accession_number',
+  'object_name',
+  'period',
+  'kiln',
+  'ware_type',
+  'glaze',
+  'decoration',
+  'material',
+  'name',
+  'ethnicity',
+  'ich_projects',
+  'project_codes',
+  'code',
+  'category',
+  'region',
+  'province',
+  'protection_unit',
+  'site_type',
+  'protection_status',
+  'event',
+  'level',
+] as const;
+const LONG_FIELDS = ['description', 'biography', 'ocr_text', 'rights', 'consent'] as const;
+const NAME_FIELDS = [
+  'creator',
+  'interviewee',
+  'interviewer',
+  'name',
+  'place',
+  'region',
+  'museum',
+  'kiln',
+] as const;
+
+function texts(value: unknown): string[] {
+  if (typeof value === 'string') return value === '' ? [] : [value];
+  if (typeof value === 'number') return [String(value)];
+  if (Array.isArray(value)) return value.flatMap(texts);
+  return [];
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function int(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+}
+
+/** The year an item is about: an explicit year, else the first four digits of its date or recording date. */
+function yearOf(m: Record<string, unknown>): number | undefined {
+  const explicit = int(m.year);
+  if (explicit !== undefined) return explicit;
+  for (const key of ['date', 'recorded_at']) {
+    const d = str(m[key]);
+    const match = d === undefined ? null : /^(-?\d{4})/.exec(d);
+    if (match) return Number(match[1]);
+  }
+  return undefined;
+}
+
+export interface TranscriptSegments {
+  file: string;
+  segments: { start: number; end: number; speaker?: string; text: string }[];
+}
+
+export function buildDocuments(
+  item: ItemView,
+  transcripts: TranscriptSegments[] = [],
+): { doc: SearchDocumentT; segments: SegmentDocumentT[] } {
+  const m = item.metadata;
+  const title = str(m.title) ?? item.id;
+  const meta = SHORT_FIELDS.flatMap((f) => texts(m[f])).join('\n');
+  const segments: SegmentDocumentT[] = transcripts.flatMap((t) =>
+    t.segments.map((s, n) => ({
+      item_id: item.id,
+      file: t.file,
+      n,
+      start: s.start,
+      end: s.end,
+      ...(s.speaker === undefined ? {} : { speaker: s.speaker }),
+      text: s.text,
+    })),
+  );
+  const body = [...LONG_FIELDS.flatMap((f) => texts(m[f])), ...segments.map((s) => s.text)].join('\n');
+  const names = NAME_FIELDS.flatMap((f) => texts(m[f])).join('\n');
+  const coords = m.coordinates as { lat?: unknown; lon?: unknown } | undefined;
+  const year = yearOf(m);
+  const doc: SearchDocumentT = {
+    id: item.id,
+    kind: item.kind,
+    version: item.version,
+    title,
+    title_sort: analyzer().pinyin(title),
+    ...opt('date', str(m.date) ?? str(m.recorded_at)),
+    ...opt('year', year),
+    ...opt('category', str(m.category)),
+    ...opt('province', str(m.province)),
+    ...opt('region', str(m.region)),
+    ...opt('level', str(m.level)),
+    ...opt('batch', int(m.batch)),
+    ...opt('museum', str(m.museum)),
+    ...opt('period', str(m.period)),
+    ...opt('series', str(m.series)),
+    has_media: item.files.some((f) => f.role === 'original'),
+    ...(typeof coords?.lat === 'number' && typeof coords.lon === 'number'
+      ? { geo: { lat: coords.lat, lon: coords.lon } }
+      : {}),
+    access: {
+      level: item.access.level,
+      ...opt('embargo_until', item.access.embargo_until),
+      ...opt('organisation', item.access.organisation),
+    },
+    text: { meta, body, names },
+  };
+  return { doc, segments };
+}
+
+function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,112 @@
+import { analyzer, wellFormed, type ParsedQuery } from './analyzer.ts';
+
+/**
+ * Highlights for hits, computed from the stored text (engines index folded tokens, not display text): each
+ * needle (a query word, a whole Han run, a Latin word) is found in the folded text, and the match is mapped back
+ * to the original characters, so 景德鎮 in a record is marked for the query 景德镇. Output is HTML-escaped with
+ * `<mark>` around matches.
+ */
+
+export function needlesOf(parsed: ParsedQuery): string[] {
+  const a = analyzer();
+  const out = new Set<string>();
+  for (const seg of parsed.segments) {
+    for (const run of seg) {
+      out.add(run.text);
+      if (run.type === 'han') for (const w of a.queryWords(run.text)) out.add(w);
+    }
+  }
+  // Longest first, so a whole run wins over its words where both match.
+  return [...out].filter((n) => n.length > 0).sort((x, y) => y.length - x.length);
+}
+
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+}
+
+/** Marked ranges [start, end) in code points of `text`. */
+function matches(text: string, needles: string[]): { chars: string[]; ranges: [number, number][] } {
+  const chars = Array.from(wellFormed(text));
+  const folded = analyzer().foldChars(text);
+  // Folded string plus, for every UTF-16 offset in it, the code point of the original it came from.
+  let joined = '';
+  const owner: number[] = [];
+  folded.forEach((f, i) => {
+    joined += f;
+    for (let k = 0; k < f.length; k++) owner.push(i);
+  });
+  const marked = new Uint8Array(chars.length);
+  for (const needle of needles) {
+    let from = 0;
+    for (;;) {
+      const at = joined.indexOf(needle, from);
+      if (at < 0) break;
+      const first = owner[at]!;
+      const last = owner[at + needle.length - 1]!;
+      for (let i = first; i <= last; i++) marked[i] = 1;
+      from = at + needle.length;
+    }
+  }
+  const ranges: [number, number][] = [];
+  for (let i = 0; i < chars.length; i++) {
+    if (!marked[i]) continue;
+    let j = i;
+    while (j < chars.length && marked[j]) j++;
+    ranges.push([i, j]);
+    i = j;
+  }
+  return { chars, ranges };
+}
+
+function render(chars: string[], ranges: [number, number][], from: number, to: number): string {
+  let out = '';
+  let at = from;
+  for (const [s, e] of ranges) {
+    if (e <= from || s >= to) continue;
+    const a = Math.max(s, from);
+    const b = Math.min(e, to);
+    out +=
+      escapeHtml(chars.slice(at, a).join('')) + '<mark>' + escapeHtml(chars.slice(a, b).join('')) + '</mark>';
+    at = b;
+  }
+  return out + escapeHtml(chars.slice(at, to).join(''));
+}
+
+/** The whole text, marked (titles, segments). */
+export function markAll(text: string, needles: string[]): string {
+  const { chars, ranges } = matches(text, needles);
+  return render(chars, ranges, 0, chars.length);
+}
+
+/**
+ * A window of about `width` characters around the first match in the first text that has one (or the start of
+ * the first non-empty text), with `…` where it was cut.
+ */
+export function snippet(texts: string[], needles: string[], width = 120): string | undefined {
+  let fallback: string | undefined;
+  for (const text of texts) {
+    if (text === '') continue;
+    const { chars, ranges } = matches(text, needles);
+    if (ranges.length === 0) {
+      fallback ??= render(chars, [], 0, Math.min(width, chars.length)) + (chars.length > width ? '…' : '');
+      continue;
+    }
+    const first = ranges[0]![0];
+    const from = Math.max(0, first - Math.floor(width / 3));
+    const to = Math.min(chars.length, from + width);
+    return (from > 0 ? '…' : '') + render(chars, ranges, from, to) + (to < chars.length ? '…' : '');
+  }
+  return fallback;
+}
+
+/** A hit's text highlight: from the long text first, else from the short fields (shown as `a · b · c`). */
+export function docSnippet(text: { body: string; meta: string }, needles: string[]): string | undefined {
+  return snippet([text.body, text.meta.replaceAll('\n', ' · ')], needles);
+}

@@ -1,0 +1,361 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Meilisearch, type Index, type Settings } from 'meilisearch';
+import type { ReadScope } from '../archive/access.ts';
+import type {
+  SearchAnswerT,
+  SearchDocumentT,
+  SearchHitT,
+  SegmentAnswerT,
+  SegmentDocumentT,
+} from '../../schemas/search.ts';
+import { CikuError } from '../errors.ts';
+import { analyzer, splitPinyin } from './analyzer.ts';
+import { docSnippet, markAll, needlesOf } from './highlight.ts';
+import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentRequest } from './search-index.ts';
+
+/**
+ * The scale-out engine: Meilisearch through its official client. Two indexes, `<prefix>_items` and
+ * `<prefix>_segments`, with settings from `storage-config/meilisearch/` (applied on open and by
+ * `npm run meili:settings`). Our analysis rides along as companion fields: `grams` (the bigram view, so infixes
+ * match), `py` (pinyin, searched only for Latin queries), folded (simplified) text. Every write waits for its task.
+ * Filters are built from validated values only, each string quoted and escaped: user text never becomes filter
+ * syntax. `ciku reindex` fills fresh indexes and swaps them in with Meilisearch's atomic index swap.
+ *
+ * Limits: Meilisearch indexes at most 65,535 positions per attribute, so long bodies are cut (the whole text stays
+ * searchable per segment for transcripts); totals are exact up to `pagination.maxTotalHits`.
+ */
+
+const SETTINGS_DIR = new URL('../../storage-config/meilisearch/', import.meta.url).pathname;
+const MAX_BODY_CHARS = 30_000;
+
+export function meiliSettings(which: 'items' | 'segments'): Settings {
+  return JSON.parse(readFileSync(`${SETTINGS_DIR}${which}.json`, 'utf8')) as Settings;
+}
+
+/** Meilisearch document ids allow [A-Za-z0-9_-]: item ids (which also allow `.`) go in as base64url. */
+function docId(itemId: string): string {
+  return Buffer.from(itemId, 'utf8').toString('base64url');
+}
+
+function segId(s: SegmentDocumentT): string {
+  return createHash('sha1').update(`${s.item_id}\n${s.file}\n${s.n}`).digest('hex');
+}
+
+/** yyyymmdd as a number (Meilisearch compares numbers, not strings); 0 for no embargo. */
+function dayNumber(date: string | undefined): number {
+  return date === undefined ? 0 : Number(date.replaceAll('-', ''));
+}
+
+/** A filter string literal: double-quoted with `"` and `\` escaped. */
+function lit(value: string | number | boolean): string {
+  if (typeof value !== 'string') return String(value);
+  return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+}
+
+function scopeFilter(scope: ReadScope): string | undefined {
+  if (scope.all) return undefined;
+  const visible = `(acc_level IN [${scope.levels.map(lit).join(', ')}] AND acc_embargo <= ${dayNumber(scope.today)})`;
+  return scope.organisation === undefined ? visible : `(${visible} OR acc_org = ${lit(scope.organisation)})`;
+}
+
+type MeiliItem = Record<string, unknown> & { id: string; item_id: string };
+
+function toMeili(doc: SearchDocumentT, segments: SegmentDocumentT[]): MeiliItem {
+  const a = analyzer();
+  const body = doc.text.body.slice(0, MAX_BODY_CHARS);
+  return {
+    id: docId(doc.id),
+    item_id: doc.id,
+    kind: doc.kind,
+    version: doc.version,
+    title: a.fold(doc.title),
+    title_sort: doc.title_sort,
+    date: doc.date ?? null,
+    year: doc.year ?? null,
+    category: doc.category ?? null,
+    province: doc.province ?? null,
+    region: doc.region ?? null,
+    level: doc.level ?? null,
+    batch: doc.batch ?? null,
+    museum: doc.museum ?? null,
+    period: doc.period ?? null,
+    series: doc.series ?? null,
+    has_media: doc.has_media,
+    ...(doc.geo ? { _geo: { lat: doc.geo.lat, lng: doc.geo.lon } } : {}),
+    acc_level: doc.access.level,
+    acc_embargo: dayNumber(doc.access.embargo_until),
+    acc_org: doc.access.organisation ?? null,
+    meta: a.fold(doc.text.meta),
+    body: a.fold(body),
+    grams: a.grams(a.fold(`${doc.title}\n${doc.text.meta}\n${body}`)),
+    py: a.pinyin(`${doc.title}\n${doc.text.names}`),
+    doc: JSON.stringify(doc),
+    hash: createHash('sha256')
+      .update(JSON.stringify([doc, segments]))
+      .digest('hex'),
+  };
+}
+
+function segmentToMeili(doc: SearchDocumentT, s: SegmentDocumentT): Record<string, unknown> {
+  const a = analyzer();
+  const text = a.fold(s.speaker === undefined ? s.text : `${s.speaker}：${s.text}`);
+  return {
+    id: segId(s),
+    item_id: s.item_id,
+    kind: doc.kind,
+    title: doc.title,
+    file: s.file,
+    n: s.n,
+    start: s.start,
+    end: s.end,
+    speaker: s.speaker ?? null,
+    raw: s.text,
+    text,
+    grams: a.grams(text),
+    acc_level: doc.access.level,
+    acc_embargo: dayNumber(doc.access.embargo_until),
+    acc_org: doc.access.organisation ?? null,
+  };
+}
+
+/** The query Meilisearch gets: folded text, or pinyin syllables for a Latin query that reads as pinyin. */
+function meiliQuery(q: string): { q: string; pinyin: boolean } {
+  const parsed = analyzer().parseQuery(q);
+  const words = parsed.segments.flatMap((s) => s.map((r) => r.text));
+  if (parsed.latinOnly && words.length > 0) {
+    const syl = words.map((w) => splitPinyin(w));
+    if (syl.every((s) => s !== undefined)) return { q: `"${syl.flat().join(' ')}"`, pinyin: true };
+  }
+  return { q: words.join(' '), pinyin: false };
+}
+
+export interface MeiliIndexOptions {
+  url: string;
+  key?: string;
+  /** Index uids are `<prefix>_items` and `<prefix>_segments`. */
+  indexPrefix: string;
+  /** How long a write waits for its task. */
+  taskTimeoutMs?: number;
+}
+
+export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
+  const client = new Meilisearch({ host: options.url, ...(options.key ? { apiKey: options.key } : {}) });
+  const timeout = options.taskTimeoutMs ?? 120_000;
+  const itemsUid = `${options.indexPrefix}_items`;
+  const segsUid = `${options.indexPrefix}_segments`;
+  let prepared: Promise<void> | undefined;
+
+  function ready(): Promise<void> {
+    prepared ??= applyMeiliSettings(options);
+    return prepared;
+  }
+
+  async function putInto(items: Index, segs: Index, doc: SearchDocumentT, segments: SegmentDocumentT[]) {
+    await removeFrom(items, segs, doc.id);
+    await items.addDocuments([toMeili(doc, segments)]).waitTask({ timeout });
+    if (segments.length > 0) {
+      await segs.addDocuments(segments.map((s) => segmentToMeili(doc, s))).waitTask({ timeout });
+    }
+  }
+
+  async function removeFrom(items: Index, segs: Index, itemId: string) {
+    await items.deleteDocument(docId(itemId)).waitTask({ timeout });
+    await segs.deleteDocuments({ filter: `item_id = ${lit(itemId)}` }).waitTask({ timeout });
+  }
+
+  function filtersOf(request: SearchRequest): string[] {
+    const f = request.filters;
+    const out: string[] = [];
+    const scope = scopeFilter(request.scope);
+    if (scope) out.push(scope);
+    for (const key of [
+      'kind',
+      'category',
+      'province',
+      'region',
+      'level',
+      'museum',
+      'period',
+      'series',
+    ] as const) {
+      const values = f[key];
+      if (values !== undefined) out.push(`${key} IN [${values.map(lit).join(', ')}]`);
+    }
+    if (f.batch !== undefined) out.push(`batch IN [${f.batch.map(lit).join(', ')}]`);
+    if (f.year_from !== undefined) out.push(`year >= ${f.year_from}`);
+    if (f.year_to !== undefined) out.push(`year <= ${f.year_to}`);
+    if (f.has_media !== undefined) out.push(`has_media = ${f.has_media}`);
+    if (f.near) out.push(`_geoRadius(${f.near.lat}, ${f.near.lon}, ${Math.round(f.near.radius_km * 1000)})`);
+    if (f.bbox) {
+      const [west, south, east, north] = f.bbox;
+      out.push(`_geoBoundingBox([${north}, ${east}], [${south}, ${west}])`);
+    }
+    return out;
+  }
+
+  function sortOf(sort: SearchRequest['sort']): string[] | undefined {
+    if (sort === 'date') return ['date:asc'];
+    if (sort === '-date') return ['date:desc'];
+    if (sort === 'title') return ['title_sort:asc'];
+    return undefined;
+  }
+
+  return {
+    engine: 'meilisearch',
+    async put(doc, segments) {
+      await ready();
+      await putInto(client.index(itemsUid), client.index(segsUid), doc, segments);
+    },
+    async remove(itemId) {
+      await ready();
+      await removeFrom(client.index(itemsUid), client.index(segsUid), itemId);
+    },
+    async search(request) {
+      await ready();
+      const parsed = analyzer().parseQuery(request.q);
+      const { q, pinyin } = meiliQuery(request.q);
+      const sort = sortOf(request.sort);
+      const res = await client.index(itemsUid).search(q, {
+        filter: filtersOf(request),
+        facets: request.facets,
+        page: request.page,
+        hitsPerPage: request.limit,
+        matchingStrategy: 'all',
+        attributesToRetrieve: ['doc'],
+        ...(pinyin ? { attributesToSearchOn: ['py'] } : {}),
+        ...(sort ? { sort } : {}),
+      });
+      const needles = needlesOf(parsed);
+      const hits: SearchHitT[] = res.hits.map((h) => {
+        const doc = JSON.parse(h.doc as string) as SearchDocumentT;
+        const text = docSnippet(doc.text, needles);
+        return {
+          id: doc.id,
+          kind: doc.kind,
+          version: doc.version,
+          title: doc.title,
+          ...(doc.year === undefined ? {} : { year: doc.year }),
+          highlights: { title: markAll(doc.title, needles), ...(text === undefined ? {} : { text }) },
+        };
+      });
+      const facets: SearchAnswerT['facets'] = {};
+      for (const f of request.facets) facets[f] = res.facetDistribution?.[f] ?? {};
+      return { total: res.totalHits, page: request.page, limit: request.limit, hits, facets };
+    },
+    async searchSegments(request: SegmentRequest): Promise<SegmentAnswerT> {
+      await ready();
+      const parsed = analyzer().parseQuery(request.q);
+      const { q } = meiliQuery(request.q);
+      const filter: string[] = [];
+      const scope = scopeFilter(request.scope);
+      if (scope) filter.push(scope);
+      if (request.item !== undefined) filter.push(`item_id = ${lit(request.item)}`);
+      if (request.speaker !== undefined) filter.push(`speaker = ${lit(request.speaker)}`);
+      if (parsed.segments.length === 0)
+        return { total: 0, page: request.page, limit: request.limit, items: [] };
+      const res = await client.index(segsUid).search(q, {
+        filter,
+        page: request.page,
+        hitsPerPage: request.limit,
+        matchingStrategy: 'all',
+      });
+      const needles = needlesOf(parsed);
+      const byItem = new Map<string, SegmentAnswerT['items'][number]>();
+      for (const h of res.hits) {
+        const id = h.item_id as string;
+        let group = byItem.get(id);
+        if (!group) {
+          group = { id, kind: h.kind as string, title: h.title as string, segments: [] };
+          byItem.set(id, group);
+        }
+        group.segments.push({
+          file: h.file as string,
+          start: h.start as number,
+          end: h.end as number,
+          ...(h.speaker === null ? {} : { speaker: h.speaker as string }),
+          text: markAll(h.raw as string, needles),
+        });
+      }
+      for (const g of byItem.values()) g.segments.sort((x, y) => x.start - y.start);
+      return { total: res.totalHits, page: request.page, limit: request.limit, items: [...byItem.values()] };
+    },
+    async indexedVersion(itemId) {
+      await ready();
+      try {
+        const d = await client.index(itemsUid).getDocument(docId(itemId), { fields: ['version'] });
+        return d.version as string;
+      } catch {
+        return undefined;
+      }
+    },
+    async stats(): Promise<IndexStats> {
+      await ready();
+      const rows: { id: string; hash: string }[] = [];
+      for (let offset = 0; ; offset += 1000) {
+        const page = await client
+          .index(itemsUid)
+          .getDocuments({ offset, limit: 1000, fields: ['item_id', 'hash'] });
+        for (const d of page.results) rows.push({ id: d.item_id as string, hash: d.hash as string });
+        if (page.results.length < 1000) break;
+      }
+      rows.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+      const hash = createHash('sha256');
+      for (const r of rows) hash.update(`${r.id}\t${r.hash}\n`);
+      const segStats = await client.index(segsUid).getStats();
+      return {
+        documents: rows.length,
+        segments: segStats.numberOfDocuments,
+        contentHash: hash.digest('hex'),
+      };
+    },
+    async rebuild(): Promise<IndexRebuild> {
+      await ready();
+      const suffix = `next_${Date.now().toString(36)}`;
+      const nextItems = `${options.indexPrefix}_next_items_${suffix}`;
+      const nextSegs = `${options.indexPrefix}_next_segments_${suffix}`;
+      await applyMeiliSettings({ ...options, indexPrefix: `${options.indexPrefix}_next` }, suffix);
+      const items = client.index(nextItems);
+      const segs = client.index(nextSegs);
+      return {
+        put: (doc, segments) => putInto(items, segs, doc, segments),
+        remove: (itemId) => removeFrom(items, segs, itemId),
+        async commit() {
+          await client
+            .swapIndexes([
+              { indexes: [itemsUid, nextItems], rename: false },
+              { indexes: [segsUid, nextSegs], rename: false },
+            ])
+            .waitTask({ timeout });
+          await client.deleteIndex(nextItems).waitTask({ timeout });
+          await client.deleteIndex(nextSegs).waitTask({ timeout });
+        },
+        async abort() {
+          await client.deleteIndex(nextItems).waitTask({ timeout });
+          await client.deleteIndex(nextSegs).waitTask({ timeout });
+        },
+      };
+    },
+    async ping() {
+      const h = await client.health();
+      if (h.status !== 'available')
+        throw new CikuError('CIKU_ERR_UNAVAILABLE', `meilisearch is ${String(h.status)}`);
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Creates the indexes if needed and applies `storage-config/meilisearch/*.json` (waits for both tasks). */
+export async function applyMeiliSettings(options: MeiliIndexOptions, suffix?: string): Promise<void> {
+  const client = new Meilisearch({ host: options.url, ...(options.key ? { apiKey: options.key } : {}) });
+  const timeout = options.taskTimeoutMs ?? 120_000;
+  for (const which of ['items', 'segments'] as const) {
+    const uid = `${options.indexPrefix}_${which}${suffix === undefined ? '' : `_${suffix}`}`;
+    const exists = await client
+      .getIndex(uid)
+      .then(() => true)
+      .catch(() => false);
+    if (!exists) await client.createIndex(uid, { primaryKey: 'id' }).waitTask({ timeout });
+    await client.index(uid).updateSettings(meiliSettings(which)).waitTask({ timeout });
+  }
+}

@@ -1,0 +1,633 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { ReadScope } from '../archive/access.ts';
+import {
+  type FacetField,
+  type SearchAnswerT,
+  type SearchDocumentT,
+  type SearchHitT,
+  type SegmentAnswerT,
+  type SegmentDocumentT,
+} from '../../schemas/search.ts';
+import { CikuError } from '../errors.ts';
+import { analyzer, type ParsedQuery } from './analyzer.ts';
+import { ftsExpression, type FtsColumns } from './fts-query.ts';
+import { docSnippet, markAll, needlesOf } from './highlight.ts';
+import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentRequest } from './search-index.ts';
+
+/**
+ * The embedded engine: SQLite FTS5 (better-sqlite3) in one file under `<dataDir>/search/`. The FTS tables are
+ * contentless (they hold the index only); the display text lives once, in `docs.doc` (the document's JSON), from
+ * which highlights are cut. All analysis is ours (analyzer.ts), so FTS5 only sees space-separated tokens.
+ *
+ * Files: `search/CURRENT` names the live index file; `ciku reindex` builds `index-<stamp>.sqlite` beside it and
+ * renames a new CURRENT over the old one (atomic), and every process notices the change on its next call and
+ * reopens, so no reader ever sees a half-built index.
+ */
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS docs (
+  rid INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  version TEXT NOT NULL,
+  title_sort TEXT NOT NULL,
+  date TEXT,
+  year INTEGER,
+  category TEXT, province TEXT, region TEXT, level TEXT, batch INTEGER, museum TEXT, period TEXT, series TEXT,
+  has_media INTEGER NOT NULL,
+  lat REAL, lon REAL,
+  acc_level TEXT NOT NULL, acc_embargo TEXT, acc_org TEXT,
+  doc TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS docs_title_sort ON docs(title_sort);
+CREATE INDEX IF NOT EXISTS docs_date ON docs(date);
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
+  title, meta, body, title_w, meta_w, body_w, py,
+  content='', contentless_delete=1, tokenize='unicode61', prefix='1'
+);
+CREATE TABLE IF NOT EXISTS segs (
+  rid INTEGER PRIMARY KEY,
+  item_rid INTEGER NOT NULL,
+  file TEXT NOT NULL, n INTEGER NOT NULL, start REAL NOT NULL, "end" REAL NOT NULL, speaker TEXT, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS segs_item ON segs(item_rid);
+CREATE VIRTUAL TABLE IF NOT EXISTS segs_fts USING fts5(
+  text, text_w, content='', contentless_delete=1, tokenize='unicode61', prefix='1'
+);
+`;
+
+/** Column weights for bm25, in the order of docs_fts's columns. */
+const WEIGHTS = [40, 4, 1, 20, 2, 0.5, 10];
+const DOC_COLUMNS: FtsColumns = {
+  grams: ['title', 'meta', 'body'],
+  words: ['title_w', 'meta_w', 'body_w'],
+  pinyin: 'py',
+};
+const SEG_COLUMNS: FtsColumns = { grams: ['text'], words: ['text_w'] };
+
+const FACET_COLUMNS: Record<FacetField, string> = {
+  kind: 'kind',
+  category: 'category',
+  province: 'province',
+  region: 'region',
+  level: 'level',
+  batch: 'batch',
+  museum: 'museum',
+  period: 'period',
+  series: 'series',
+  year: 'year',
+  has_media: 'has_media',
+};
+const LIST_FILTERS = [
+  'kind',
+  'category',
+  'province',
+  'region',
+  'level',
+  'batch',
+  'museum',
+  'period',
+  'series',
+] as const;
+
+export interface SqliteIndexOptions {
+  /** Folder holding CURRENT and the index files. */
+  dir: string;
+  /** Page cache per connection, in MiB (kept small: the OS page cache does the rest). */
+  cacheMiB?: number;
+}
+
+type Db = Database.Database;
+
+function openDb(file: string, cacheMiB: number): Db {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 10000');
+  db.pragma(`cache_size = -${cacheMiB * 1024}`);
+  db.pragma('temp_store = MEMORY');
+  db.exec(SCHEMA);
+  db.function(
+    'geo_km',
+    { deterministic: true },
+    (lat1: unknown, lon1: unknown, lat2: unknown, lon2: unknown) =>
+      typeof lat1 === 'number' && typeof lon1 === 'number'
+        ? haversineKm(lat1, lon1, lat2 as number, lon2 as number)
+        : null,
+  );
+  return db;
+}
+
+export function haversineKm(lat1: number, lon1: number, lat2: number, lon2: number): number {
+  const rad = Math.PI / 180;
+  const dLat = (lat2 - lat1) * rad;
+  const dLon = (lon2 - lon1) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6371.0088 * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+function canonicalHash(doc: SearchDocumentT, segments: SegmentDocumentT[]): string {
+  return createHash('sha256')
+    .update(JSON.stringify([doc, segments]))
+    .digest('hex');
+}
+
+/** Writes one item (document + segments) into an open database; the caller holds the transaction. */
+function writer(db: Db) {
+  const a = analyzer();
+  const findRid = db.prepare<[string], { rid: number }>('SELECT rid FROM docs WHERE id = ?');
+  const delFts = db.prepare('DELETE FROM docs_fts WHERE rowid = ?');
+  const segRids = db.prepare<[number], { rid: number }>('SELECT rid FROM segs WHERE item_rid = ?');
+  const delSegFts = db.prepare('DELETE FROM segs_fts WHERE rowid = ?');
+  const delSegs = db.prepare('DELETE FROM segs WHERE item_rid = ?');
+  const delDoc = db.prepare('DELETE FROM docs WHERE rid = ?');
+  const insDoc =
+    db.prepare(`INSERT INTO docs (id, kind, version, title_sort, date, year, category, province, region,
+    level, batch, museum, period, series, has_media, lat, lon, acc_level, acc_embargo, acc_org, doc, hash)
+    VALUES (@id, @kind, @version, @title_sort, @date, @year, @category, @province, @region, @level, @batch,
+    @museum, @period, @series, @has_media, @lat, @lon, @acc_level, @acc_embargo, @acc_org, @doc, @hash)`);
+  const insFts = db.prepare(
+    'INSERT INTO docs_fts (rowid, title, meta, body, title_w, meta_w, body_w, py) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const insSeg = db.prepare(
+    'INSERT INTO segs (item_rid, file, n, start, "end", speaker, text) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const insSegFts = db.prepare('INSERT INTO segs_fts (rowid, text, text_w) VALUES (?, ?, ?)');
+
+  function remove(itemId: string): void {
+    const found = findRid.get(itemId);
+    if (!found) return;
+    for (const s of segRids.all(found.rid)) delSegFts.run(s.rid);
+    delSegs.run(found.rid);
+    delFts.run(found.rid);
+    delDoc.run(found.rid);
+  }
+
+  function put(doc: SearchDocumentT, segments: SegmentDocumentT[]): void {
+    remove(doc.id);
+    const info = insDoc.run({
+      id: doc.id,
+      kind: doc.kind,
+      version: doc.version,
+      title_sort: doc.title_sort,
+      date: doc.date ?? null,
+      year: doc.year ?? null,
+      category: doc.category ?? null,
+      province: doc.province ?? null,
+      region: doc.region ?? null,
+      level: doc.level ?? null,
+      batch: doc.batch ?? null,
+      museum: doc.museum ?? null,
+      period: doc.period ?? null,
+      series: doc.series ?? null,
+      has_media: doc.has_media ? 1 : 0,
+      lat: doc.geo?.lat ?? null,
+      lon: doc.geo?.lon ?? null,
+      acc_level: doc.access.level,
+      acc_embargo: doc.access.embargo_until ?? null,
+      acc_org: doc.access.organisation ?? null,
+      doc: JSON.stringify(doc),
+      hash: canonicalHash(doc, segments),
+    });
+    const rid = Number(info.lastInsertRowid);
+    const title = a.fold(doc.title);
+    const meta = a.fold(doc.text.meta);
+    const body = a.fold(doc.text.body);
+    insFts.run(
+      rid,
+      a.grams(title),
+      a.grams(meta),
+      a.grams(body),
+      a.words(title),
+      a.words(meta),
+      a.words(body),
+      a.pinyin(`${doc.title}\n${doc.text.names}`),
+    );
+    for (const s of segments) {
+      const segInfo = insSeg.run(rid, s.file, s.n, s.start, s.end, s.speaker ?? null, s.text);
+      const folded = a.fold(s.speaker === undefined ? s.text : `${s.speaker}：${s.text}`);
+      insSegFts.run(Number(segInfo.lastInsertRowid), a.grams(folded), a.words(folded));
+    }
+  }
+
+  return { put, remove };
+}
+
+/** SQL for the caller's read scope over `docs` (alias d): the same rule as `scopeAllows`. */
+function scopeSql(scope: ReadScope, params: unknown[]): string {
+  if (scope.all) return '1';
+  params.push(...scope.levels, scope.today);
+  let sql = `(d.acc_level IN (${scope.levels.map(() => '?').join(', ')}) AND (d.acc_embargo IS NULL OR d.acc_embargo <= ?))`;
+  if (scope.organisation !== undefined) {
+    params.push(scope.organisation);
+    sql = `(${sql} OR d.acc_org = ?)`;
+  }
+  return sql;
+}
+
+function filterSql(request: Pick<SearchRequest, 'filters' | 'scope'>, params: unknown[]): string {
+  const f = request.filters;
+  const where = [scopeSql(request.scope, params)];
+  for (const key of LIST_FILTERS) {
+    const values = f[key];
+    if (values === undefined) continue;
+    if (values.length === 0) {
+      where.push('0');
+      continue;
+    }
+    params.push(...values);
+    where.push(`d.${FACET_COLUMNS[key]} IN (${values.map(() => '?').join(', ')})`);
+  }
+  if (f.year_from !== undefined) {
+    params.push(f.year_from);
+    where.push('d.year >= ?');
+  }
+  if (f.year_to !== undefined) {
+    params.push(f.year_to);
+    where.push('d.year <= ?');
+  }
+  if (f.has_media !== undefined) {
+    params.push(f.has_media ? 1 : 0);
+    where.push('d.has_media = ?');
+  }
+  if (f.bbox !== undefined) {
+    const [west, south, east, north] = f.bbox;
+    params.push(south, north);
+    where.push('d.lat BETWEEN ? AND ?');
+    if (west <= east) {
+      params.push(west, east);
+      where.push('d.lon BETWEEN ? AND ?');
+    } else {
+      // A box across the antimeridian.
+      params.push(west, east);
+      where.push('(d.lon >= ? OR d.lon <= ?)');
+    }
+  }
+  if (f.near !== undefined) {
+    const { lat, lon, radius_km } = f.near;
+    // Bounding box first (cheap), then the exact great-circle distance.
+    const dLat = radius_km / 111.0;
+    params.push(lat - dLat, lat + dLat, lat, lon, radius_km);
+    where.push('d.lat BETWEEN ? AND ? AND geo_km(d.lat, d.lon, ?, ?) <= ?');
+  }
+  return where.join(' AND ');
+}
+
+function orderSql(sort: SearchRequest['sort'], hasQuery: boolean): string {
+  switch (sort) {
+    case 'date':
+      return 'd.date IS NULL, d.date ASC, d.rid';
+    case '-date':
+      return 'd.date IS NULL, d.date DESC, d.rid';
+    case 'title':
+      return 'd.title_sort ASC, d.rid';
+    case 'relevance':
+      return hasQuery ? 'score ASC, d.rid' : 'd.title_sort ASC, d.rid';
+  }
+}
+
+function facetKey(field: FacetField, value: unknown): string {
+  if (field === 'has_media') return value === 1 ? 'true' : 'false';
+  return String(value);
+}
+
+export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
+  const dir = options.dir;
+  const cacheMiB = options.cacheMiB ?? 16;
+  mkdirSync(dir, { recursive: true });
+  const currentFile = path.join(dir, 'CURRENT');
+
+  let db: Db | undefined;
+  let openedName = '';
+  let openedStamp = '';
+  let w: ReturnType<typeof writer> | undefined;
+
+  function currentName(): string {
+    try {
+      return readFileSync(currentFile, 'utf8').trim();
+    } catch {
+      const name = `index-${stamp()}.sqlite`;
+      writeFileSync(`${currentFile}.tmp`, `${name}\n`);
+      renameSync(`${currentFile}.tmp`, currentFile);
+      return name;
+    }
+  }
+
+  /** The live database, reopened when CURRENT was replaced (by a reindex in any process). */
+  function live(): Db {
+    let st: string;
+    try {
+      const s = statSync(currentFile);
+      st = `${s.ino}:${s.mtimeMs}`;
+    } catch {
+      st = '';
+    }
+    if (db && st === openedStamp) return db;
+    const name = currentName();
+    if (!db || name !== openedName) {
+      db?.close();
+      db = openDb(path.join(dir, name), cacheMiB);
+      w = writer(db);
+      openedName = name;
+    }
+    const s = statSync(currentFile);
+    openedStamp = `${s.ino}:${s.mtimeMs}`;
+    return db;
+  }
+
+  function put(doc: SearchDocumentT, segments: SegmentDocumentT[]): Promise<void> {
+    const d = live();
+    d.transaction(() => w!.put(doc, segments))();
+    return Promise.resolve();
+  }
+
+  function remove(itemId: string): Promise<void> {
+    const d = live();
+    d.transaction(() => w!.remove(itemId))();
+    return Promise.resolve();
+  }
+
+  function matchOrNothing(parsed: ParsedQuery, columns: FtsColumns): string | null | undefined {
+    if (parsed.segments.length === 0) return undefined;
+    return ftsExpression(parsed, columns) ?? null;
+  }
+
+  function search(request: SearchRequest): Promise<SearchAnswerT> {
+    const d = live();
+    const parsed = analyzer().parseQuery(request.q);
+    if (parsed.segments.length > 64) {
+      throw new CikuError('CIKU_ERR_REQUEST_INVALID', 'query has more than 64 words: shorten it');
+    }
+    const match = matchOrNothing(parsed, DOC_COLUMNS);
+    const empty: SearchAnswerT = { total: 0, page: request.page, limit: request.limit, hits: [], facets: {} };
+    if (match === null) {
+      for (const f of request.facets) empty.facets[f] = {};
+      return Promise.resolve(empty);
+    }
+    const params: unknown[] = [];
+    const from = match === undefined ? 'docs d' : 'docs_fts JOIN docs d ON d.rid = docs_fts.rowid';
+    if (match !== undefined) params.push(match);
+    const where = `${match === undefined ? '1' : 'docs_fts MATCH ?'} AND ${filterSql(request, params)}`;
+    const score = match === undefined ? '0' : `bm25(docs_fts, ${WEIGHTS.join(', ')})`;
+
+    const answer = d.transaction(() => {
+      const total = d.prepare(`SELECT count(*) AS n FROM ${from} WHERE ${where}`).get(...params) as {
+        n: number;
+      };
+      const rows = d
+        .prepare(
+          `SELECT d.rid, d.doc, ${score} AS score FROM ${from} WHERE ${where}
+           ORDER BY ${orderSql(request.sort, match !== undefined)} LIMIT ? OFFSET ?`,
+        )
+        .all(...params, request.limit, (request.page - 1) * request.limit) as {
+        rid: number;
+        doc: string;
+      }[];
+      const facets: SearchAnswerT['facets'] = {};
+      for (const field of request.facets) {
+        const col = FACET_COLUMNS[field];
+        const counts = d
+          .prepare(
+            `SELECT d.${col} AS v, count(*) AS n FROM ${from} WHERE ${where} AND d.${col} IS NOT NULL
+             GROUP BY d.${col} ORDER BY n DESC, v LIMIT 200`,
+          )
+          .all(...params) as { v: unknown; n: number }[];
+        facets[field] = Object.fromEntries(counts.map((c) => [facetKey(field, c.v), c.n]));
+      }
+      return { total: total.n, rows, facets };
+    })();
+
+    const needles = needlesOf(parsed);
+    const hits: SearchHitT[] = answer.rows.map((r) => {
+      const doc = JSON.parse(r.doc) as SearchDocumentT;
+      const text = docSnippet(doc.text, needles);
+      return {
+        id: doc.id,
+        kind: doc.kind,
+        version: doc.version,
+        title: doc.title,
+        ...(doc.year === undefined ? {} : { year: doc.year }),
+        highlights: { title: markAll(doc.title, needles), ...(text === undefined ? {} : { text }) },
+      };
+    });
+    // Interviews: the moments the words are spoken (top 3 segments per hit item).
+    if (match !== undefined && hits.length > 0) {
+      const segMatch = ftsExpression(parsed, SEG_COLUMNS);
+      if (segMatch !== undefined) {
+        const stmt = d.prepare(
+          `SELECT s.file, s.start, s."end" AS end, s.speaker, s.text FROM segs_fts JOIN segs s ON s.rid = segs_fts.rowid
+           WHERE segs_fts MATCH ? AND s.item_rid = ? ORDER BY bm25(segs_fts, 1, 1) LIMIT 3`,
+        );
+        answer.rows.forEach((r, i) => {
+          const moments = stmt.all(segMatch, r.rid) as {
+            file: string;
+            start: number;
+            end: number;
+            speaker: string | null;
+            text: string;
+          }[];
+          if (moments.length > 0) {
+            hits[i]!.moments = moments.map((m) => ({
+              file: m.file,
+              start: m.start,
+              end: m.end,
+              ...(m.speaker === null ? {} : { speaker: m.speaker }),
+              text: markAll(m.text, needles),
+            }));
+          }
+        });
+      }
+    }
+    return Promise.resolve({
+      total: answer.total,
+      page: request.page,
+      limit: request.limit,
+      hits,
+      facets: answer.facets,
+    });
+  }
+
+  function searchSegments(request: SegmentRequest): Promise<SegmentAnswerT> {
+    const d = live();
+    const parsed = analyzer().parseQuery(request.q);
+    const match = matchOrNothing(parsed, SEG_COLUMNS);
+    const none: SegmentAnswerT = { total: 0, page: request.page, limit: request.limit, items: [] };
+    if (match === null || match === undefined) return Promise.resolve(none);
+    const params: unknown[] = [match];
+    let where = `segs_fts MATCH ? AND ${scopeSql(request.scope, params)}`;
+    if (request.item !== undefined) {
+      params.push(request.item);
+      where += ' AND d.id = ?';
+    }
+    if (request.speaker !== undefined) {
+      params.push(request.speaker);
+      where += ' AND s.speaker = ?';
+    }
+    const from = 'segs_fts JOIN segs s ON s.rid = segs_fts.rowid JOIN docs d ON d.rid = s.item_rid';
+    const { total, rows } = d.transaction(() => ({
+      total: (d.prepare(`SELECT count(*) AS n FROM ${from} WHERE ${where}`).get(...params) as { n: number })
+        .n,
+      rows: d
+        .prepare(
+          `SELECT d.id, d.kind, d.doc, s.file, s.start, s."end" AS end, s.speaker, s.text FROM ${from}
+           WHERE ${where} ORDER BY bm25(segs_fts, 1, 1), s.rid LIMIT ? OFFSET ?`,
+        )
+        .all(...params, request.limit, (request.page - 1) * request.limit) as {
+        id: string;
+        kind: string;
+        doc: string;
+        file: string;
+        start: number;
+        end: number;
+        speaker: string | null;
+        text: string;
+      }[],
+    }))();
+    const needles = needlesOf(parsed);
+    const byItem = new Map<string, SegmentAnswerT['items'][number]>();
+    for (const r of rows) {
+      let group = byItem.get(r.id);
+      if (!group) {
+        const doc = JSON.parse(r.doc) as SearchDocumentT;
+        group = { id: r.id, kind: r.kind, title: doc.title, segments: [] };
+        byItem.set(r.id, group);
+      }
+      group.segments.push({
+        file: r.file,
+        start: r.start,
+        end: r.end,
+        ...(r.speaker === null ? {} : { speaker: r.speaker }),
+        text: markAll(r.text, needles),
+      });
+    }
+    for (const g of byItem.values()) g.segments.sort((x, y) => x.start - y.start);
+    return Promise.resolve({ total, page: request.page, limit: request.limit, items: [...byItem.values()] });
+  }
+
+  function indexedVersion(itemId: string): Promise<string | undefined> {
+    const row = live().prepare('SELECT version FROM docs WHERE id = ?').get(itemId) as
+      { version: string } | undefined;
+    return Promise.resolve(row?.version);
+  }
+
+  function statsOf(d: Db): IndexStats {
+    const hash = createHash('sha256');
+    let documents = 0;
+    for (const row of d.prepare('SELECT id, hash FROM docs ORDER BY id').iterate() as Iterable<{
+      id: string;
+      hash: string;
+    }>) {
+      hash.update(`${row.id}\t${row.hash}\n`);
+      documents++;
+    }
+    const segments = (d.prepare('SELECT count(*) AS n FROM segs').get() as { n: number }).n;
+    return { documents, segments, contentHash: hash.digest('hex') };
+  }
+
+  function rebuild(): Promise<IndexRebuild> {
+    const name = `index-${stamp()}.sqlite`;
+    const file = path.join(dir, name);
+    const fresh = openDb(file, cacheMiB);
+    const fw = writer(fresh);
+    // Bulk load: one transaction per batch of puts (the rebuild is private until commit).
+    let pending = 0;
+    fresh.exec('BEGIN');
+    const tick = () => {
+      if (++pending >= 500) {
+        fresh.exec('COMMIT');
+        fresh.exec('BEGIN');
+        pending = 0;
+      }
+    };
+    let done = false;
+    return Promise.resolve({
+      put(doc, segments) {
+        fw.put(doc, segments);
+        tick();
+        return Promise.resolve();
+      },
+      remove(itemId) {
+        fw.remove(itemId);
+        tick();
+        return Promise.resolve();
+      },
+      commit() {
+        if (done) return Promise.resolve();
+        done = true;
+        fresh.exec('COMMIT');
+        fresh.exec("INSERT INTO docs_fts(docs_fts) VALUES('optimize')");
+        fresh.exec("INSERT INTO segs_fts(segs_fts) VALUES('optimize')");
+        fresh.pragma('wal_checkpoint(TRUNCATE)');
+        fresh.close();
+        const previous = openedName || currentName();
+        writeFileSync(`${currentFile}.tmp`, `${name}\n`);
+        renameSync(`${currentFile}.tmp`, currentFile);
+        removeOldIndexes(dir, [name, previous]);
+        return Promise.resolve();
+      },
+      abort() {
+        if (done) return Promise.resolve();
+        done = true;
+        fresh.exec('ROLLBACK');
+        fresh.close();
+        for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+        return Promise.resolve();
+      },
+    });
+  }
+
+  return {
+    engine: 'sqlite',
+    put,
+    remove,
+    search(request) {
+      try {
+        return search(request);
+      } catch (err) {
+        return Promise.reject(translate(err));
+      }
+    },
+    searchSegments(request) {
+      try {
+        return searchSegments(request);
+      } catch (err) {
+        return Promise.reject(translate(err));
+      }
+    },
+    indexedVersion,
+    stats: () => Promise.resolve(statsOf(live())),
+    rebuild,
+    ping() {
+      live().prepare('SELECT 1').get();
+      return Promise.resolve();
+    },
+    close() {
+      db?.close();
+      db = undefined;
+      return Promise.resolve();
+    },
+  };
+}
+
+/** An FTS5 syntax error would be our bug (user text never becomes syntax): it is a 500, coded. */
+function translate(err: unknown): Error {
+  if (err instanceof CikuError) return err;
+  return new CikuError('CIKU_ERR_INTERNAL', `search failed: ${(err as Error).message}`, { cause: err });
+}
+
+function stamp(): string {
+  return `${new Date().toISOString().replace(/[-:.TZ]/g, '')}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Index files other than the live one and the one just replaced (a reader may still have that open). */
+function removeOldIndexes(dir: string, keep: string[]): void {
+  for (const entry of readdirSync(dir)) {
+    const base = entry.replace(/-(wal|shm)$/, '');
+    if (!/^index-.*\.sqlite$/.test(base) || keep.includes(base)) continue;
+    rmSync(path.join(dir, entry), { force: true });
+  }
+}

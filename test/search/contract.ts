@@ -1,0 +1,417 @@
+import type { Test } from 'tap';
+import type { Access } from '../../schemas/item.ts';
+import type { SearchFiltersT } from '../../schemas/search.ts';
+import { canRead, readScope, type Principal, type ReadScope } from '../../services/archive/access.ts';
+import type { ItemView } from '../../services/archive/items.ts';
+import { buildDocuments, type TranscriptSegments } from '../../services/search/documents.ts';
+import type { SearchIndex, SearchRequest } from '../../services/search/search-index.ts';
+
+/**
+ * The SearchIndex contract: every engine (sqlite here, Meilisearch when MEILI_URL is set) passes these. Items are
+ * small hand-written records in the archive's own shapes, built into documents by the same code the indexer uses.
+ */
+
+export function item(
+  id: string,
+  kind: ItemView['kind'],
+  metadata: Record<string, unknown>,
+  access: Access = { level: 'public' },
+  options: { version?: string; media?: boolean } = {},
+): ItemView {
+  return {
+    id,
+    kind,
+    version: options.version ?? 'v1',
+    created: '2026-01-01T00:00:00Z',
+    updated: '2026-01-01T00:00:00Z',
+    access,
+    metadata,
+    files: options.media
+      ? [{ name: 'a.jpg', role: 'original', size: 1, digests: { sha512: 'x' }, added_in: 'v1' }]
+      : [],
+  };
+}
+
+export const sample: { item: ItemView; transcripts?: TranscriptSegments[] }[] = [
+  {
+    item: item('P-1', 'ich_project', {
+      title: '景德镇手工制瓷技艺',
+      code: 'Ⅷ-7',
+      category: '传统技艺',
+      level: '国家级',
+      batch: 1,
+      date: '2006',
+      region: '江西省景德镇市',
+      province: '江西省',
+      description: '景德镇手工制瓷技艺包括拉坯、利坯、施釉、青花绘画与柴窑烧成，待处理的坯体要晾干。',
+    }),
+  },
+  {
+    item: item('P-2', 'ich_project', {
+      title: '宜兴紫砂陶制作技艺',
+      code: 'Ⅷ-8',
+      category: '传统技艺',
+      level: '国家级',
+      batch: 1,
+      date: '2006',
+      province: '江苏省',
+      description: '紫砂壶以宜兴丁蜀镇的紫砂泥制成，不施釉。',
+    }),
+  },
+  {
+    item: item('P-3', 'ich_project', {
+      title: '昆曲',
+      category: '传统戏剧',
+      level: '国家级',
+      batch: 1,
+      date: '2006',
+      province: '江苏省',
+      description: '昆曲发源于苏州昆山，以曲词典雅著称。',
+    }),
+  },
+  {
+    item: item(
+      'I-1',
+      'inheritor',
+      {
+        title: '涂金水',
+        name: '涂金水',
+        gender: '男',
+        birth_year: 1950,
+        category: '传统技艺',
+        level: '国家级',
+        province: '江西省',
+        region: '江西省景德镇市',
+        ich_projects: ['景德镇手工制瓷技艺'],
+        biography: '涂金水，景德镇人，擅长青花料的配制与烧窑。',
+      },
+      { level: 'public' },
+    ),
+  },
+  {
+    item: item(
+      'C-1',
+      'collection_object',
+      {
+        title: '清乾隆青花缠枝莲纹瓶',
+        museum: '景德镇中国陶瓷博物馆',
+        period: '清',
+        date: '1750',
+        kiln: '御窑厂',
+        glaze: ['青花'],
+        description: '景德鎮御窯廠燒造，青花發色濃艷。',
+      },
+      { level: 'restricted' },
+      { media: true },
+    ),
+  },
+  {
+    item: item(
+      'C-2',
+      'collection_object',
+      { title: '明成化斗彩鸡缸杯', museum: '景德镇御窑博物馆', period: '明', date: '1470' },
+      { level: 'private', organisation: '景德镇御窑博物馆' },
+      { media: true },
+    ),
+  },
+  {
+    item: item(
+      'C-3',
+      'collection_object',
+      { title: '粉彩过枝桃纹盘', museum: '景德镇御窑博物馆', period: '清', date: '1730' },
+      { level: 'public', embargo_until: '2999-01-01' },
+      { media: true },
+    ),
+  },
+  {
+    item: item('S-1', 'heritage_site', {
+      title: '湖田窑址',
+      site_type: '窑址',
+      region: '珠山区',
+      coordinates: { lat: 29.2636, lon: 117.2337 },
+      period: '宋',
+    }),
+  },
+  {
+    item: item('S-2', 'heritage_site', {
+      title: '高岭土矿遗址',
+      site_type: '窑址',
+      region: '浮梁县',
+      coordinates: { lat: 29.6, lon: 117.52 },
+    }),
+  },
+  {
+    item: item('O-1', 'oral_history', {
+      title: '老窑工口述：烧窑的一天',
+      interviewee: '涂金水',
+      recorded_at: '2021-05-03',
+      place: '景德镇',
+    }),
+    transcripts: [
+      {
+        file: 'interview.vtt',
+        segments: [
+          { start: 0, end: 4.5, speaker: '采访者', text: '您是哪一年开始学烧窑的？' },
+          { start: 4.5, end: 12, speaker: '涂金水', text: '十四岁就跟师傅满窑，那时候用的是松柴。' },
+          { start: 12, end: 20, speaker: '涂金水', text: '看火候全凭眼睛，青花的发色就看这一下。' },
+        ],
+      },
+    ],
+  },
+];
+
+export async function load(index: SearchIndex, entries = sample): Promise<void> {
+  for (const e of entries) {
+    const { doc, segments } = buildDocuments(e.item, e.transcripts ?? []);
+    await index.put(doc, segments);
+  }
+}
+
+export const all: ReadScope = { all: true };
+
+export function req(q: string, more: Partial<SearchRequest> = {}): SearchRequest {
+  return { q, filters: {}, facets: [], sort: 'relevance', page: 1, limit: 20, scope: all, ...more };
+}
+
+async function ids(index: SearchIndex, q: string, more: Partial<SearchRequest> = {}): Promise<string[]> {
+  return (await index.search(req(q, more))).hits.map((h) => h.id);
+}
+
+const principals: [string, Principal][] = [
+  ['admin', { role: 'admin' }],
+  ['archivist', { role: 'archivist' }],
+  ['contributor (御窑博物馆)', { role: 'contributor', organisation: '景德镇御窑博物馆' }],
+  ['contributor (other)', { role: 'contributor', organisation: '别的博物馆' }],
+  ['researcher', { role: 'researcher' }],
+  ['anonymous', { role: 'anonymous' }],
+];
+
+export function contract(t: Test, name: string, open: (t: Test) => Promise<SearchIndex>): void {
+  t.test(`${name}: Chinese matching`, async (t) => {
+    const index = await open(t);
+    await load(index);
+    t.same(await ids(index, '景德镇手工制瓷技艺'), ['P-1', 'I-1'], 'a project name: the project first');
+    t.ok((await ids(index, '处理')).includes('P-1'), 'a two-character infix (处理 in 待处理)');
+    t.ok((await ids(index, '窑')).includes('S-1'), 'a single character');
+    t.ok((await ids(index, '景德鎮御窯廠')).includes('C-1'), 'traditional query, traditional record');
+    t.ok((await ids(index, '御窑厂')).includes('C-1'), 'simplified query, traditional record');
+    t.ok((await ids(index, '景德鎮手工製瓷技藝')).includes('P-1'), 'traditional query, simplified record');
+    t.ok((await ids(index, 'ＶＩＩＩ－７')).includes('P-1'), 'full-width Latin and Roman numerals fold');
+    t.same((await ids(index, 'Tu Jinshui'))[0], 'I-1', 'a pinyin name');
+    t.ok((await ids(index, 'jingdezhen')).includes('P-1'), 'pinyin of a place');
+    t.same(await ids(index, '量子计算机'), [], 'nothing for what is not there');
+    t.same(await ids(index, 'jingdian'), [], 'pinyin is not used for Chinese and finds no 经典/景点 here');
+    t.notOk((await ids(index, '景点')).includes('P-1'), 'a Chinese query does not match by sound');
+    t.same(await ids(index, '紫砂 宜兴'), ['P-2'], 'words anywhere in the record, AND');
+    t.same(await ids(index, '紫砂 昆曲'), [], 'AND: no record has both');
+  });
+
+  t.test(`${name}: highlights`, async (t) => {
+    const index = await open(t);
+    await load(index);
+    const res = await index.search(req('青花', { filters: { kind: ['collection_object'] } }));
+    const hit = res.hits.find((h) => h.id === 'C-1');
+    t.ok(hit, 'found');
+    t.equal(hit!.highlights.title, '清乾隆<mark>青花</mark>缠枝莲纹瓶');
+    t.match(hit!.highlights.text, /<mark>青花<\/mark>發色/, 'traditional text marked for a simplified query');
+    const esc = await index.search(req('紫砂'));
+    t.notMatch(JSON.stringify(esc.hits), /<(?!\/?mark>)/, 'only <mark> tags in highlights');
+  });
+
+  t.test(`${name}: filters, facets, sorting, paging`, async (t) => {
+    const index = await open(t);
+    await load(index);
+    const f = (filters: SearchFiltersT) => ids(index, '', { filters, sort: 'title' });
+    t.same((await f({ kind: ['heritage_site'] })).sort(), ['S-1', 'S-2']);
+    t.same((await f({ category: ['传统戏剧'] })).sort(), ['P-3']);
+    t.same((await f({ province: ['江苏省'] })).sort(), ['P-2', 'P-3']);
+    t.same((await f({ region: ['珠山区'] })).sort(), ['S-1']);
+    t.same((await f({ museum: ['景德镇御窑博物馆'] })).sort(), ['C-2', 'C-3']);
+    t.same((await f({ period: ['清'] })).sort(), ['C-1', 'C-3']);
+    t.same((await f({ batch: [1], level: ['国家级'], kind: ['ich_project'] })).sort(), ['P-1', 'P-2', 'P-3']);
+    t.same((await f({ year_from: 1700, year_to: 1800 })).sort(), ['C-1', 'C-3']);
+    t.same((await f({ has_media: true })).sort(), ['C-1', 'C-2', 'C-3']);
+    t.same(await f({ near: { lat: 29.27, lon: 117.23, radius_km: 5 } }), ['S-1'], 'within 5 km of 湖田');
+    t.same((await f({ near: { lat: 29.27, lon: 117.23, radius_km: 50 } })).sort(), ['S-1', 'S-2']);
+    t.same(await f({ bbox: [117.4, 29.5, 117.6, 29.7] }), ['S-2'], 'bounding box');
+    t.same(await f({ kind: [] }), [], 'an empty value list matches nothing');
+
+    const faceted = await index.search(req('景德镇', { facets: ['kind', 'category', 'has_media'] }));
+    t.equal(faceted.total, faceted.hits.length);
+    const kinds = Object.values(faceted.facets.kind ?? {}).reduce((a, b) => a + b, 0);
+    t.equal(kinds, faceted.total, 'kind counts add up to the total');
+    t.same(faceted.facets.category, { 传统技艺: 2 }, 'category counts');
+
+    const byDate = await ids(index, '', { filters: { kind: ['collection_object'] }, sort: 'date' });
+    t.same(byDate, ['C-2', 'C-3', 'C-1'], 'date ascending');
+    t.same(await ids(index, '', { filters: { kind: ['collection_object'] }, sort: '-date' }), [
+      'C-1',
+      'C-3',
+      'C-2',
+    ]);
+    const titles = await ids(index, '', { filters: { kind: ['ich_project'] }, sort: 'title' });
+    t.same(titles, ['P-1', 'P-3', 'P-2'], 'title by pinyin: jing… kun… yi…');
+    const p1 = await index.search(req('', { sort: 'title', limit: 3, page: 1 }));
+    const p2 = await index.search(req('', { sort: 'title', limit: 3, page: 2 }));
+    t.equal(p1.total, sample.length);
+    t.same(new Set([...p1.hits, ...p2.hits].map((h) => h.id)).size, 6, 'pages do not overlap');
+  });
+
+  t.test(`${name}: access is applied inside the engine (hits, totals, facets, segments)`, async (t) => {
+    const index = await open(t);
+    await load(index);
+    const now = new Date('2026-06-01T00:00:00Z');
+    for (const [label, p] of principals) {
+      const scope = readScope(p, now);
+      const visible = sample.filter((e) => canRead(p, e.item.access, now)).map((e) => e.item.id);
+      const res = await index.search(
+        req('', { scope, facets: ['kind', 'museum'], limit: 100, sort: 'title' }),
+      );
+      t.same(res.hits.map((h) => h.id).sort(), visible.sort(), `${label}: exactly the readable items`);
+      t.equal(res.total, visible.length, `${label}: total`);
+      const museums = Object.values(res.facets.museum ?? {}).reduce((a, b) => a + b, 0);
+      const wantMuseums = sample.filter((e) => visible.includes(e.item.id) && e.item.metadata.museum).length;
+      t.equal(museums, wantMuseums, `${label}: facet counts`);
+    }
+    const anon = readScope({ role: 'anonymous' }, now);
+    t.notOk(
+      (await ids(index, '青花', { scope: anon })).includes('C-1'),
+      'restricted item hidden from anonymous',
+    );
+    t.ok((await ids(index, '青花', { scope: readScope({ role: 'researcher' }, now) })).includes('C-1'));
+    const embargoLifted = readScope({ role: 'anonymous' }, new Date('3000-01-01T00:00:00Z'));
+    t.ok((await ids(index, '粉彩', { scope: embargoLifted })).includes('C-3'), 'embargo ends on its date');
+    t.same(await ids(index, '粉彩', { scope: anon }), [], 'embargoed: hidden before');
+  });
+
+  t.test(`${name}: transcript segments with timecodes, grouped by item`, async (t) => {
+    const index = await open(t);
+    await load(index);
+    const seg = await index.searchSegments({ q: '烧窑', page: 1, limit: 10, scope: all });
+    t.same(
+      seg.items.map((i) => i.id),
+      ['O-1'],
+    );
+    t.same(
+      seg.items[0]!.segments.map((s) => [s.start, s.end, s.speaker]),
+      [[0, 4.5, '采访者']],
+      'the moment the word is spoken',
+    );
+    t.equal(seg.items[0]!.segments[0]!.text, '您是哪一年开始学<mark>烧窑</mark>的？');
+    const bySpeaker = await index.searchSegments({
+      q: '窑',
+      speaker: '涂金水',
+      page: 1,
+      limit: 10,
+      scope: all,
+    });
+    t.same(
+      bySpeaker.items[0]!.segments.map((s) => s.start),
+      [4.5],
+    );
+    const inItem = await index.searchSegments({ q: '青花', item: 'O-1', page: 1, limit: 10, scope: all });
+    t.same(
+      inItem.items[0]!.segments.map((s) => s.start),
+      [12],
+    );
+    t.equal(
+      (await index.searchSegments({ q: '青花', item: 'P-1', page: 1, limit: 10, scope: all })).total,
+      0,
+    );
+    // The interview itself is found by what is said in it, with its moments.
+    const res = await index.search(req('松柴'));
+    t.same(
+      res.hits.map((h) => h.id),
+      ['O-1'],
+    );
+    t.same(
+      res.hits[0]!.moments?.map((m) => m.start),
+      [4.5],
+      'moments attached to the hit',
+    );
+    // Access: the same item made private disappears from segment search for anonymous.
+    const hidden = { ...sample.find((e) => e.item.id === 'O-1')! };
+    hidden.item = { ...hidden.item, access: { level: 'private' } };
+    await load(index, [hidden]);
+    const anon = readScope({ role: 'anonymous' }, new Date());
+    t.equal((await index.searchSegments({ q: '烧窑', page: 1, limit: 10, scope: anon })).total, 0);
+  });
+
+  t.test(`${name}: writes replace, removes remove, versions are recorded`, async (t) => {
+    const index = await open(t);
+    await load(index);
+    const before = await index.stats();
+    t.equal(before.documents, sample.length);
+    t.equal(before.segments, 3);
+    await load(index);
+    t.same(await index.stats(), before, 'putting the same items again changes nothing');
+    const changed = item('P-3', 'ich_project', { title: '昆曲（苏州）', category: '传统戏剧' }, undefined, {
+      version: 'v2',
+    });
+    await load(index, [{ item: changed }]);
+    t.equal(await index.indexedVersion('P-3'), 'v2');
+    t.same(await ids(index, '昆曲'), ['P-3'], 'one document per item, the new one');
+    t.notSame((await index.stats()).contentHash, before.contentHash, 'the content hash notices');
+    await index.remove('O-1');
+    t.same(await ids(index, '松柴'), []);
+    t.equal((await index.stats()).segments, 0, 'segments went with their item');
+    t.equal(await index.indexedVersion('O-1'), undefined);
+    await index.remove('NOT-THERE');
+  });
+
+  t.test(`${name}: a rebuild is invisible until committed, then replaces the index at once`, async (t) => {
+    const index = await open(t);
+    await load(index);
+    const rebuild = await index.rebuild();
+    const { doc, segments } = buildDocuments(item('N-1', 'media', { title: '新的记录' }));
+    await rebuild.put(doc, segments);
+    t.same(await ids(index, '新的记录'), [], 'not visible while building');
+    t.equal((await index.stats()).documents, sample.length, 'the live index is whole meanwhile');
+    await rebuild.commit();
+    t.same(await ids(index, '新的记录'), ['N-1'], 'visible after commit');
+    t.equal((await index.stats()).documents, 1, 'the old content is gone');
+    const aborted = await index.rebuild();
+    await aborted.put(buildDocuments(item('N-2', 'media', { title: '不要的' })).doc, []);
+    await aborted.abort();
+    t.same(await ids(index, '', { sort: 'title' }), ['N-1'], 'an aborted rebuild changes nothing');
+  });
+
+  t.test(`${name}: any input string is a valid query`, async (t) => {
+    const index = await open(t);
+    await load(index);
+    const hostile = [
+      '"',
+      '""',
+      '*',
+      '景德镇*',
+      'NEAR(青花 瓷, 2)',
+      'a OR b',
+      'NOT 青花',
+      '-青花',
+      '青花 AND',
+      '"unbalanced',
+      '(',
+      ')',
+      '{title}: 青花',
+      'title:青花',
+      '^青花',
+      '青花'.repeat(300),
+      'x'.repeat(10_000),
+      '🏺 青花 🏺',
+      '\u0000青花\u0000',
+      '\ud800青花\udfff',
+      '\\',
+      "'; DROP TABLE docs; --",
+      ' ',
+      '',
+    ];
+    for (const q of hostile) {
+      const res = await index.search(req(q));
+      t.ok(res.total >= 0, `search ${JSON.stringify(q.slice(0, 20))}`);
+      await index.searchSegments({ q, page: 1, limit: 5, scope: all });
+    }
+    t.same((await index.search(req('\u0000青花\u0000'))).total, (await index.search(req('青花'))).total);
+    t.ok((await index.search(req('NEAR(青花 瓷, 2)'))).total >= 0);
+    t.equal((await index.stats()).documents, sample.length, 'the index survived');
+  });
+}

@@ -1,0 +1,30 @@
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { createMeiliIndex } from '../../services/search/meili-index.ts';
+import { contract } from './contract.ts';
+
+const url = process.env.MEILI_URL;
+if (!url) {
+  t.comment(
+    'SKIPPED: Meilisearch contract tests — set MEILI_URL (and MEILI_KEY) to run them against a server',
+  );
+  t.pass('skipped: MEILI_URL is not set, so the Meilisearch engine was NOT tested in this run');
+} else {
+  contract(t, 'meilisearch', async (t) => {
+    const prefix = `ciku_test_${randomBytes(4).toString('hex')}`;
+    const index = createMeiliIndex({
+      url,
+      ...(process.env.MEILI_KEY ? { key: process.env.MEILI_KEY } : {}),
+      indexPrefix: prefix,
+    });
+    t.teardown(async () => {
+      const { Meilisearch } = await import('meilisearch');
+      const client = new Meilisearch({
+        host: url,
+        ...(process.env.MEILI_KEY ? { apiKey: process.env.MEILI_KEY } : {}),
+      });
+      for (const uid of [`${prefix}_items`, `${prefix}_segments`]) await client.deleteIndexIfExists(uid);
+    });
+    return index;
+  });
+}
