@@ -137,3 +137,36 @@ t.test(
     redis.disconnect();
   },
 );
+
+t.test('ciku start builds the search index; ciku search and ciku reindex work on it', async (t) => {
+  const dataDir = tempDir(t, 'ciku-cli-');
+  const env = { CIKU_DATA_DIR: dataDir, CIKU_QUEUE_PREFIX: `ciku-cli-${process.pid}-search` };
+  const start = ciku(['start', '--no-serve'], env);
+  t.equal(start.status, 0, start.stderr);
+  const search = (args: string[]) => {
+    const r = ciku(['search', ...args, '--json'], env);
+    t.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { total: number; hits: { id: string }[]; facets: Record<string, unknown> };
+  };
+  const staff = search(['柴窑']);
+  t.ok(
+    staff.hits.some((h) => h.id === 'demo-oh-0002'),
+    'the archivist finds the restricted interview',
+  );
+  const anon = search(['柴窑', '--as', 'anonymous']);
+  t.notOk(
+    anon.hits.some((h) => h.id === 'demo-oh-0002'),
+    'anonymous does not',
+  );
+  t.ok(search(['景德鎮']).total > 0, 'traditional query');
+  const before = search(['', '--limit', '100', '--facets', 'kind']);
+  const re = ciku(['reindex'], env);
+  t.equal(re.status, 0, re.stderr);
+  t.match(re.stderr, /reindexed \d+ of \d+ item\(s\)/);
+  t.same(search(['', '--limit', '100', '--facets', 'kind']), before, 'same answer after the rebuild');
+  const text = ciku(['search', '青花'], env);
+  t.match(text.stdout, /【青花】/, 'terminal output marks the match');
+  const bad = ciku(['search', 'x', '--facets', 'colour'], env);
+  t.equal(bad.status, 2);
+  t.match(bad.stderr, /^CIKU_ERR_REQUEST_INVALID /);
+});

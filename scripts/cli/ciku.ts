@@ -27,6 +27,11 @@ import { sniffMagic } from '../../services/adapters/file-type.ts';
 import { detectMediaType } from '../../services/archive/media-type.ts';
 import { rederive } from '../../workers/rederive.ts';
 import { loadDemoData } from '../demo/demo-data.ts';
+import cliProgress from 'cli-progress';
+import { openSearchIndex } from '../../services/runtime.ts';
+import { createIndexer, type ReindexProgress } from '../../services/search/indexer.ts';
+import { readScope, type Role } from '../../services/archive/access.ts';
+import { facetFields, sortOrders, type FacetField, type SortOrder } from '../../schemas/search.ts';
 
 const program = new Command('ciku')
   .description('瓷库 ciku — the Jingdezhen ceramic heritage archive')
@@ -220,6 +225,157 @@ program
     }
   });
 
+/** Rebuilds the index from the archive (progress bar on a terminal), swapping it in when complete. */
+async function reindex(config: ReturnType<typeof loadConfig>, quiet = false): Promise<ReindexProgress> {
+  const archive = await openArchive(config);
+  const index = await openSearchIndex(config);
+  const bar =
+    !quiet && process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          { stream: process.stderr, format: 'reindex [{bar}] {value}/{total} items · {eta_formatted} left' },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  try {
+    const indexer = createIndexer({
+      items: archive.items,
+      derivatives: createDerivativeStore({ blobs: archive.blobs }),
+      index,
+    });
+    let started = false;
+    const result = await indexer.reindexAll((p) => {
+      if (!bar) return;
+      if (!started) {
+        bar.start(p.total, 0);
+        started = true;
+      }
+      bar.update(p.done);
+    });
+    bar?.stop();
+    return result;
+  } finally {
+    bar?.stop();
+    await index.close();
+    await archive.close();
+  }
+}
+
+program
+  .command('reindex')
+  .description(
+    'rebuild the search index from the archive alone, into a new index that replaces the old one atomically',
+  )
+  .action(async () => {
+    const config = loadConfig();
+    const started = Date.now();
+    const result = await reindex(config);
+    for (const f of result.failed) process.stdout.write(`failed ${f.id}: ${f.reason}\n`);
+    process.stderr.write(
+      `reindexed ${result.done - result.failed.length} of ${result.total} item(s) in ${((Date.now() - started) / 1000).toFixed(1)} s` +
+        ` (${config.search.kind}); the new index is live\n`,
+    );
+    if (result.failed.length > 0) process.exitCode = 1;
+  });
+
+const roles = ['admin', 'archivist', 'researcher', 'anonymous'] as const;
+
+program
+  .command('search')
+  .description('search the archive from the terminal (the same engine and access rules as GET /v1/search)')
+  .argument('<query...>', 'words to search for (Chinese, traditional or simplified, pinyin, codes)')
+  .option('--kind <kind...>', 'only these kinds')
+  .option('--facets <fields>', `count by these fields (comma-separated: ${facetFields.join(', ')})`)
+  .addOption(new Option('--sort <order>', 'order of hits').choices([...sortOrders]).default('relevance'))
+  .option('--limit <n>', 'hits to show', (v) => Number.parseInt(v, 10), 10)
+  .addOption(
+    new Option('--as <role>', 'see what this role sees (the terminal defaults to archivist)')
+      .choices([...roles])
+      .default('archivist'),
+  )
+  .option('--segments', 'search transcript segments (moments in interviews) instead of items')
+  .option('--json', 'print the answer as JSON')
+  .action(
+    async (
+      words: string[],
+      opts: {
+        kind?: string[];
+        facets?: string;
+        sort: SortOrder;
+        limit: number;
+        as: Role;
+        segments?: boolean;
+        json?: boolean;
+      },
+    ) => {
+      const config = loadConfig();
+      const index = await openSearchIndex(config);
+      const q = words.join(' ');
+      const scope = readScope({ role: opts.as }, new Date());
+      const limit = Math.min(Math.max(1, opts.limit || 10), 100);
+      const mark = (html: string) =>
+        html
+          .replace(/<mark>/g, process.stdout.isTTY ? '\u001b[1;33m' : '【')
+          .replace(/<\/mark>/g, process.stdout.isTTY ? '\u001b[0m' : '】')
+          .replace(/&lt;/g, '<')
+          .replace(/&gt;/g, '>')
+          .replace(/&quot;/g, '"')
+          .replace(/&#39;/g, "'")
+          .replace(/&amp;/g, '&');
+      try {
+        if (opts.segments) {
+          const answer = await index.searchSegments({ q, page: 1, limit, scope });
+          if (opts.json) process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+          else {
+            for (const item of answer.items) {
+              process.stdout.write(`${item.id}  ${item.title}\n`);
+              for (const s of item.segments) {
+                const at = new Date(s.start * 1000).toISOString().slice(11, 19);
+                process.stdout.write(`  ${at}  ${s.speaker ? `${s.speaker}：` : ''}${mark(s.text)}\n`);
+              }
+            }
+            process.stderr.write(`${answer.total} moment(s)\n`);
+          }
+          return;
+        }
+        const facets = (opts.facets ?? '').split(',').filter((f) => f !== '');
+        const unknown = facets.find((f) => !(facetFields as readonly string[]).includes(f));
+        if (unknown !== undefined) {
+          throw new CikuError('CIKU_ERR_REQUEST_INVALID', `unknown facet ${JSON.stringify(unknown)}`);
+        }
+        const answer = await index.search({
+          q,
+          filters: opts.kind ? { kind: opts.kind } : {},
+          facets: facets as FacetField[],
+          sort: opts.sort,
+          page: 1,
+          limit,
+          scope,
+        });
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+          return;
+        }
+        for (const h of answer.hits) {
+          process.stdout.write(`${h.id}  [${h.kind}]  ${mark(h.highlights.title)}\n`);
+          if (h.highlights.text) process.stdout.write(`    ${mark(h.highlights.text).replace(/\n/g, ' ')}\n`);
+          for (const m of h.moments ?? []) {
+            const at = new Date(m.start * 1000).toISOString().slice(11, 19);
+            process.stdout.write(`    ▶ ${at}  ${mark(m.text)}\n`);
+          }
+        }
+        for (const [field, counts] of Object.entries(answer.facets).filter(([, c]) => Object.keys(c).length > 0)) {
+          const shown = Object.entries(counts)
+            .map(([v, n]) => `${v} ${n}`)
+            .join(' · ');
+          process.stdout.write(`${field}: ${shown}\n`);
+        }
+        process.stderr.write(`${answer.total} hit(s)\n`);
+      } finally {
+        await index.close();
+      }
+    },
+  );
+
 const keysCommand = program
   .command('keys')
   .description('manage API keys (stored hashed; the secret is shown once)');
@@ -312,6 +468,14 @@ program
       for await (const id of archive.items.list()) {
         void id;
         count += 1;
+      }
+      // A first start (or a lost index file): build the search index from the archive before serving.
+      const index = await openSearchIndex(config);
+      const indexed = (await index.stats()).documents;
+      await index.close();
+      if (indexed === 0 && count > 0) {
+        const result = await reindex(config, true);
+        log.info({ items: result.done, failed: result.failed.length }, 'search index built from the archive');
       }
       log.info({ dataDir: config.dataDir, storage: config.storage.kind, items: count }, 'archive ready');
       process.stdout.write(

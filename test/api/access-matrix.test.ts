@@ -43,6 +43,7 @@ t.test(
         payload: `text of ${name}\n`,
       });
       t.equal(put.statusCode, 201, put.body);
+      await api.indexer.upsertItem(name);
     }
     const paths = (id: string): [string, string][] => [
       ['item', `/v1/items/${id}`],
@@ -80,6 +81,19 @@ t.test(
         [...allowed].sort(),
         `${role} lists exactly what it may read`,
       );
+      const found = await api.app.inject({ url: '/v1/search?q=item&facets=kind&limit=100', headers });
+      const answer = found.json<{
+        total: number;
+        hits: { id: string }[];
+        facets: { kind: Record<string, number> };
+      }>();
+      t.same(
+        answer.hits.map((h) => h.id).sort(),
+        [...allowed].sort(),
+        `${role} finds exactly what it may read`,
+      );
+      t.equal(answer.total, allowed.length, `${role}: search total`);
+      t.same(answer.facets.kind, { archive_document: allowed.length }, `${role}: facet counts`);
       const missing = await api.app.inject({ url: '/v1/items/does-not-exist', headers });
       t.equal(missing.statusCode, 404, `${role}: a missing item looks the same`);
     }

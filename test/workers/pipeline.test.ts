@@ -18,6 +18,7 @@ async function startWorkersFor(t: { teardown(fn: () => unknown): void }, api: Te
     items: api.items,
     blobs: api.blobs,
     derivatives,
+    search: api.indexer,
     queue: api.queue,
     limits: { maxImagePixels: 200_000_000 },
     logger: createLogger('silent'),
@@ -231,3 +232,60 @@ t.test('a transcript becomes time-coded segments, queued and served', async (t) 
     { start: 5, end: 7, speaker: '访谈人', text: '青花分水 & 画坯' },
   ]);
 });
+
+t.test(
+  'an interview: create, PATCH, transcript upload, delete — the index follows through the jobs',
+  async (t) => {
+    const api = await startTestApi(t);
+    await startWorkersFor(t, api);
+    const create = await api.app.inject({
+      method: 'POST',
+      url: '/v1/items',
+      headers: api.auth.archivist,
+      payload: {
+        id: 'OH-PIPE',
+        kind: 'oral_history',
+        metadata: { title: '老窑工口述', interviewee: '涂金水' },
+        access: { level: 'public' },
+      },
+    });
+    t.equal(create.statusCode, 201);
+    const search = async (url: string) => (await api.app.inject({ url })).json<Record<string, unknown>>();
+    await until(
+      async () => ((await search('/v1/search?q=jinshui')).total === 1 ? true : undefined),
+      'the new item indexed',
+    );
+    const vtt =
+      'WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v 涂金水>十四岁就跟师傅满窑\n\n00:00:04.000 --> 00:00:09.500\n<v 涂金水>看火候全凭眼睛\n';
+    const up = await api.app.inject({
+      method: 'PUT',
+      url: '/v1/items/OH-PIPE/files/interview.vtt',
+      headers: api.auth.archivist,
+      payload: vtt,
+    });
+    t.equal(up.statusCode, 201, up.body);
+    const seg = await until(async () => {
+      const r = await search(`/v1/search/segments?q=${encodeURIComponent('火候')}`);
+      return r.total === 1 ? r : undefined;
+    }, 'the transcript segments indexed');
+    t.same(
+      (seg.items as { id: string; segments: { start: number; end: number; speaker: string }[] }[]).map(
+        (i) => [i.id, i.segments.map((s) => [s.start, s.end, s.speaker])],
+      ),
+      [['OH-PIPE', [[4, 9.5, '涂金水']]]],
+      'the moment, with its speaker',
+    );
+    t.equal(await api.search.indexedVersion('OH-PIPE'), 'v2', 'the index records the version it holds');
+    const del = await api.app.inject({
+      method: 'DELETE',
+      url: '/v1/items/OH-PIPE',
+      headers: api.auth.archivist,
+    });
+    t.ok(del.statusCode < 300, del.body);
+    await until(
+      async () => ((await search('/v1/search?q=jinshui')).total === 0 ? true : undefined),
+      'the tombstoned item removed',
+    );
+    t.equal((await search(`/v1/search/segments?q=${encodeURIComponent('火候')}`)).total, 0);
+  },
+);
