@@ -363,7 +363,9 @@ program
             process.stdout.write(`    ▶ ${at}  ${mark(m.text)}\n`);
           }
         }
-        for (const [field, counts] of Object.entries(answer.facets).filter(([, c]) => Object.keys(c).length > 0)) {
+        for (const [field, counts] of Object.entries(answer.facets).filter(
+          ([, c]) => Object.keys(c).length > 0,
+        )) {
           const shown = Object.entries(counts)
             .map(([v, n]) => `${v} ${n}`)
             .join(' · ');
