@@ -5,10 +5,10 @@ import { analyzer, bigramsOf, splitPinyin, type ParsedQuery } from './analyzer.t
  * (letters, digits or Han characters, produced by the analyzer) and is written inside a double-quoted string, so
  * `"`, `*`, `NEAR(`, `OR`, `-`, `^` and `:` in a query are just characters that were not letters.
  *
- * Meaning: every whitespace-separated part must match (AND). A Han run matches when each of its jieba words does
- * (a word of two or more characters as its bigram phrase, a single character as a token prefix), and the whole
- * run as a phrase plus the words as dictionary words add to the score. Latin parts match words (a prefix for
- * alphabetic words of three or more letters); when the query has no Han at all, pinyin syllables are tried too.
+ * Meaning: every whitespace-separated part must match (AND). A Han run must occur as written (strict); when that
+ * finds nothing anywhere, the engine asks again relaxed, where each of the run's jieba words must occur somewhere
+ * (so 景德镇的瓷器历史 still finds records about both). Latin parts match words (a prefix for alphabetic words of
+ * three or more letters); when the query has no Han at all, pinyin syllables are tried too.
  */
 
 export interface FtsColumns {
@@ -29,18 +29,36 @@ function cols(names: string[]): string {
   return `{${names.join(' ')}}`;
 }
 
-function hanRunExpr(run: string, c: FtsColumns): string {
+/**
+ * A Han run. Strict: the run itself must occur (a bigram phrase — substring semantics, so 处理 finds 待处理 and
+ * 涂金水 finds only 涂金水); the run's dictionary words, where the words columns hold them, add to the score only.
+ * Relaxed: each jieba word of the run must occur somewhere, and the whole run adds to the score.
+ * (FTS5's bm25 scores every phrase of the expression found in a row, whatever the expression's structure: the
+ * `X AND (X OR boost…)` form keeps the set of X and ranks by the boosts too.)
+ */
+function hanRunExpr(run: string, c: FtsColumns, strict: boolean): string {
   const a = analyzer();
   const words = a.queryWords(run);
-  const parts = words.map((w) => {
-    const chars = Array.from(w);
-    if (chars.length === 1) return `${cols(c.grams)} : ${quote([w])}*`;
-    const grams = `${cols(c.grams)} : ${quote(bigramsOf(w))}`;
-    return c.words.length > 0 ? `(${grams} OR ${cols(c.words)} : ${quote([w])})` : grams;
-  });
-  const all = parts.length === 1 ? parts[0]! : `(${parts.join(' AND ')})`;
-  if (words.length <= 1 || Array.from(run).length < 2) return all;
-  return `(${all} OR ${cols(c.grams)} : ${quote(bigramsOf(run))})`;
+  const wordExpr = (w: string) =>
+    Array.from(w).length === 1
+      ? `${cols(c.grams)} : ${quote([w])}*`
+      : `${cols(c.grams)} : ${quote(bigramsOf(w))}`;
+  const whole = wordExpr(run);
+  const boosts =
+    c.words.length > 0
+      ? words.filter((w) => Array.from(w).length >= 2).map((w) => `${cols(c.words)} : ${quote([w])}`)
+      : [];
+  if (strict) return boosts.length === 0 ? whole : `(${whole} AND (${[whole, ...boosts].join(' OR ')}))`;
+  const all = words.length <= 1 ? whole : `(${words.map(wordExpr).join(' AND ')})`;
+  return words.length <= 1
+    ? all
+    : `(${all} AND (${[whole, ...words.map(wordExpr), ...boosts].join(' OR ')}))`;
+}
+
+/** True when relaxing can change anything: some Han run splits into more than one word. */
+export function canRelax(parsed: ParsedQuery): boolean {
+  const a = analyzer();
+  return parsed.segments.some((seg) => seg.some((r) => r.type === 'han' && a.queryWords(r.text).length > 1));
 }
 
 function latinExpr(tokens: string[], c: FtsColumns): string {
@@ -55,7 +73,12 @@ function pinyinOf(tokens: string[]): string[] | undefined {
 }
 
 /** The MATCH expression, or undefined when the query has no searchable token (then nothing matches). */
-export function ftsExpression(parsed: ParsedQuery, c: FtsColumns): string | undefined {
+export function ftsExpression(
+  parsed: ParsedQuery,
+  c: FtsColumns,
+  options: { strict?: boolean } = {},
+): string | undefined {
+  const strict = options.strict ?? true;
   const terms: string[] = [];
   const latinTokens: string[] = [];
   for (const seg of parsed.segments) {
@@ -74,7 +97,7 @@ export function ftsExpression(parsed: ParsedQuery, c: FtsColumns): string | unde
       if (run.type === 'latin') latin.push(run.text);
       else {
         flush();
-        terms.push(hanRunExpr(run.text, c));
+        terms.push(hanRunExpr(run.text, c, strict));
       }
     }
     flush();

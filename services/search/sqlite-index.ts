@@ -13,7 +13,7 @@ import {
 } from '../../schemas/search.ts';
 import { CikuError } from '../errors.ts';
 import { analyzer, type ParsedQuery } from './analyzer.ts';
-import { ftsExpression, type FtsColumns } from './fts-query.ts';
+import { canRelax, ftsExpression, type FtsColumns } from './fts-query.ts';
 import { docSnippet, markAll, needlesOf } from './highlight.ts';
 import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentRequest } from './search-index.ts';
 
@@ -351,22 +351,39 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     return Promise.resolve();
   }
 
-  function matchOrNothing(parsed: ParsedQuery, columns: FtsColumns): string | null | undefined {
+  function matchOrNothing(
+    parsed: ParsedQuery,
+    columns: FtsColumns,
+    strict: boolean,
+  ): string | null | undefined {
     if (parsed.segments.length === 0) return undefined;
-    return ftsExpression(parsed, columns) ?? null;
+    return ftsExpression(parsed, columns, { strict }) ?? null;
+  }
+
+  /** Strict first (every Han run as written); when that finds nothing the caller may see, relaxed to its words. */
+  function strictThenRelaxed<A extends { total: number }>(
+    parsed: ParsedQuery,
+    run: (strict: boolean) => A,
+  ): A {
+    const strict = run(true);
+    return strict.total === 0 && canRelax(parsed) ? run(false) : strict;
   }
 
   function search(request: SearchRequest): Promise<SearchAnswerT> {
-    const d = live();
     const parsed = analyzer().parseQuery(request.q);
     if (parsed.segments.length > 64) {
       throw new CikuError('CIKU_ERR_REQUEST_INVALID', 'query has more than 64 words: shorten it');
     }
-    const match = matchOrNothing(parsed, DOC_COLUMNS);
+    return Promise.resolve(strictThenRelaxed(parsed, (strict) => searchOnce(request, parsed, strict)));
+  }
+
+  function searchOnce(request: SearchRequest, parsed: ParsedQuery, strict: boolean): SearchAnswerT {
+    const d = live();
+    const match = matchOrNothing(parsed, DOC_COLUMNS, strict);
     const empty: SearchAnswerT = { total: 0, page: request.page, limit: request.limit, hits: [], facets: {} };
     if (match === null) {
       for (const f of request.facets) empty.facets[f] = {};
-      return Promise.resolve(empty);
+      return empty;
     }
     const params: unknown[] = [];
     const from = match === undefined ? 'docs d' : 'docs_fts JOIN docs d ON d.rid = docs_fts.rowid';
@@ -416,7 +433,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     });
     // Interviews: the moments the words are spoken (top 3 segments per hit item).
     if (match !== undefined && hits.length > 0) {
-      const segMatch = ftsExpression(parsed, SEG_COLUMNS);
+      const segMatch = ftsExpression(parsed, SEG_COLUMNS, { strict });
       if (segMatch !== undefined) {
         const stmt = d.prepare(
           `SELECT s.file, s.start, s."end" AS end, s.speaker, s.text FROM segs_fts JOIN segs s ON s.rid = segs_fts.rowid
@@ -442,21 +459,19 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
         });
       }
     }
-    return Promise.resolve({
-      total: answer.total,
-      page: request.page,
-      limit: request.limit,
-      hits,
-      facets: answer.facets,
-    });
+    return { total: answer.total, page: request.page, limit: request.limit, hits, facets: answer.facets };
   }
 
   function searchSegments(request: SegmentRequest): Promise<SegmentAnswerT> {
-    const d = live();
     const parsed = analyzer().parseQuery(request.q);
-    const match = matchOrNothing(parsed, SEG_COLUMNS);
+    return Promise.resolve(strictThenRelaxed(parsed, (strict) => segmentsOnce(request, parsed, strict)));
+  }
+
+  function segmentsOnce(request: SegmentRequest, parsed: ParsedQuery, strict: boolean): SegmentAnswerT {
+    const d = live();
+    const match = matchOrNothing(parsed, SEG_COLUMNS, strict);
     const none: SegmentAnswerT = { total: 0, page: request.page, limit: request.limit, items: [] };
-    if (match === null || match === undefined) return Promise.resolve(none);
+    if (match === null || match === undefined) return none;
     const params: unknown[] = [match];
     let where = `segs_fts MATCH ? AND ${scopeSql(request.scope, params)}`;
     if (request.item !== undefined) {
@@ -505,7 +520,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
       });
     }
     for (const g of byItem.values()) g.segments.sort((x, y) => x.start - y.start);
-    return Promise.resolve({ total, page: request.page, limit: request.limit, items: [...byItem.values()] });
+    return { total, page: request.page, limit: request.limit, items: [...byItem.values()] };
   }
 
   function indexedVersion(itemId: string): Promise<string | undefined> {
