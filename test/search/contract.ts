@@ -204,8 +204,15 @@ export function contract(t: Test, name: string, open: (t: Test) => Promise<Searc
     t.notOk((await ids(index, '景点')).includes('P-1'), 'a Chinese query does not match by sound');
     t.same(await ids(index, '紫砂 宜兴'), ['P-2'], 'words anywhere in the record, AND');
     t.same(await ids(index, '紫砂 昆曲'), [], 'AND: no record has both');
-    t.same((await ids(index, '涂金水')).sort(), ['I-1', 'O-1'], 'a run must occur as written while it occurs…');
-    t.ok((await ids(index, '景德镇的青花')).includes('P-1'), '…and is relaxed to its words when it occurs nowhere');
+    t.same(
+      (await ids(index, '涂金水')).sort(),
+      ['I-1', 'O-1'],
+      'a run must occur as written while it occurs…',
+    );
+    t.ok(
+      (await ids(index, '景德镇的青花')).includes('P-1'),
+      '…and is relaxed to its words when it occurs nowhere',
+    );
   });
 
   t.test(`${name}: highlights`, async (t) => {
