@@ -70,7 +70,7 @@ t.test(
       if (random() < 0.1) q = `${q} ${pick(texts).slice(0, 2)}`;
       const filters: SearchFiltersT =
         random() < 0.3 ? { kind: [pick(['inheritor', 'ich_project'] as const)] } : {};
-      const facets = facetFields.filter(() => random() < 0.4) as FacetField[];
+      const facets: FacetField[] = facetFields.filter(() => random() < 0.4);
       const request = { q, filters, facets, sort: 'relevance' as const, page: 1, limit: 20 };
       const got = await full.search({ ...request, scope });
       const want = await publicOnly.search({ ...request, scope: { all: true } });
