@@ -66,9 +66,15 @@ export function createAnalyzer(options: { userDict?: string } = {}) {
     return t2s(wellFormed(text).normalize('NFKC').toLowerCase());
   }
 
-  /** Folds one code point at a time: the same length as the input, for mapping highlights back. */
+  /**
+   * The folded form of each code point of `text` (for mapping highlights back). The whole text is folded at once
+   * (fast, and OpenCC sees phrases); only when that changes the number of code points is it done one by one.
+   */
   function foldChars(text: string): string[] {
-    return Array.from(wellFormed(text), (ch) => t2s(ch.normalize('NFKC').toLowerCase()));
+    const chars = Array.from(wellFormed(text));
+    const whole = Array.from(fold(text));
+    if (whole.length === chars.length) return whole;
+    return chars.map((ch) => t2s(ch.normalize('NFKC').toLowerCase()));
   }
 
   function grams(folded: string): string {

@@ -27,6 +27,9 @@ import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentReque
  * reopens, so no reader ever sees a half-built index.
  */
 
+/** The index file format; a file of another format is refused with a clear reason (`ciku reindex` rebuilds). */
+const FORMAT = 2;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS docs (
   rid INTEGER PRIMARY KEY,
@@ -41,14 +44,16 @@ CREATE TABLE IF NOT EXISTS docs (
   lat REAL, lon REAL,
   acc_level TEXT NOT NULL, acc_embargo TEXT, acc_org TEXT,
   doc TEXT NOT NULL,
-  hash TEXT NOT NULL
+  hash TEXT NOT NULL,
+  n_segs INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS docs_title_sort ON docs(title_sort);
 CREATE INDEX IF NOT EXISTS docs_date ON docs(date);
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
-  title, meta, body, title_w, meta_w, body_w, py,
+  title, meta, body, title_w, meta_w, body_w, py, acl,
   content='', contentless_delete=1, tokenize='unicode61', prefix='1'
 );
+CREATE TABLE IF NOT EXISTS embargo_dates (day TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS segs (
   rid INTEGER PRIMARY KEY,
   item_rid INTEGER NOT NULL,
@@ -61,7 +66,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS segs_fts USING fts5(
 `;
 
 /** Column weights for bm25, in the order of docs_fts's columns. */
-const WEIGHTS = [40, 4, 1, 20, 2, 0.5, 10];
+const WEIGHTS = [40, 4, 1, 20, 2, 0.5, 10, 0];
 const DOC_COLUMNS: FtsColumns = {
   grams: ['title', 'meta', 'body'],
   words: ['title_w', 'meta_w', 'body_w'],
@@ -110,7 +115,19 @@ function openDb(file: string, cacheMiB: number): Db {
   db.pragma('busy_timeout = 10000');
   db.pragma(`cache_size = -${cacheMiB * 1024}`);
   db.pragma('temp_store = MEMORY');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const empty = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'docs'").get() as {
+    n: number;
+  };
+  if (empty.n > 0 && version !== FORMAT) {
+    db.close();
+    throw new CikuError(
+      'CIKU_ERR_UNAVAILABLE',
+      `the search index ${path.basename(file)} has format ${version}, this build reads format ${FORMAT}: run ciku reindex`,
+    );
+  }
   db.exec(SCHEMA);
+  db.pragma(`user_version = ${FORMAT}`);
   db.function(
     'geo_km',
     { deterministic: true },
@@ -147,16 +164,17 @@ function writer(db: Db) {
   const delDoc = db.prepare('DELETE FROM docs WHERE rid = ?');
   const insDoc =
     db.prepare(`INSERT INTO docs (id, kind, version, title_sort, date, year, category, province, region,
-    level, batch, museum, period, series, has_media, lat, lon, acc_level, acc_embargo, acc_org, doc, hash)
+    level, batch, museum, period, series, has_media, lat, lon, acc_level, acc_embargo, acc_org, doc, hash, n_segs)
     VALUES (@id, @kind, @version, @title_sort, @date, @year, @category, @province, @region, @level, @batch,
-    @museum, @period, @series, @has_media, @lat, @lon, @acc_level, @acc_embargo, @acc_org, @doc, @hash)`);
+    @museum, @period, @series, @has_media, @lat, @lon, @acc_level, @acc_embargo, @acc_org, @doc, @hash, @n_segs)`);
   const insFts = db.prepare(
-    'INSERT INTO docs_fts (rowid, title, meta, body, title_w, meta_w, body_w, py) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO docs_fts (rowid, title, meta, body, title_w, meta_w, body_w, py, acl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const insSeg = db.prepare(
     'INSERT INTO segs (item_rid, file, n, start, "end", speaker, text) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
   const insSegFts = db.prepare('INSERT INTO segs_fts (rowid, text, text_w) VALUES (?, ?, ?)');
+  const insEmbargo = db.prepare('INSERT OR IGNORE INTO embargo_dates (day) VALUES (?)');
 
   function remove(itemId: string): void {
     const found = findRid.get(itemId);
@@ -192,6 +210,7 @@ function writer(db: Db) {
       acc_org: doc.access.organisation ?? null,
       doc: JSON.stringify(doc),
       hash: canonicalHash(doc, segments),
+      n_segs: segments.length,
     });
     const rid = Number(info.lastInsertRowid);
     const title = a.fold(doc.title);
@@ -206,7 +225,9 @@ function writer(db: Db) {
       a.words(meta),
       a.words(body),
       a.pinyin(`${doc.title}\n${doc.text.names}`),
+      aclTokens(doc).join(' '),
     );
+    if (doc.access.embargo_until !== undefined) insEmbargo.run(doc.access.embargo_until);
     for (const s of segments) {
       const segInfo = insSeg.run(rid, s.file, s.n, s.start, s.end, s.speaker ?? null, s.text);
       const folded = a.fold(s.speaker === undefined ? s.text : `${s.speaker}：${s.text}`);
@@ -215,6 +236,79 @@ function writer(db: Db) {
   }
 
   return { put, remove };
+}
+
+/**
+ * Access and list filters as index tokens in the `acl` column, so the engine answers them inside the MATCH (no
+ * row lookups per match): `al<level>`, `ao<org hash>`, `ae<yyyymmdd>` or `aenone`, and `f<field><value hash>`.
+ */
+const FILTER_CODES: Record<(typeof LIST_FILTERS)[number] | 'has_media', string> = {
+  kind: 'k',
+  category: 'c',
+  province: 'p',
+  region: 'r',
+  level: 'l',
+  batch: 'b',
+  museum: 'm',
+  period: 'd',
+  series: 's',
+  has_media: 'h',
+};
+
+function hashToken(prefix: string, value: string | number | boolean, length = 16): string {
+  return `${prefix}${createHash('sha1').update(String(value)).digest('hex').slice(0, length)}`;
+}
+
+function aclTokens(doc: SearchDocumentT): string[] {
+  const out = [`al${doc.access.level}`];
+  if (doc.access.organisation !== undefined) out.push(hashToken('ao', doc.access.organisation));
+  out.push(
+    doc.access.embargo_until === undefined ? 'aenone' : `ae${doc.access.embargo_until.replaceAll('-', '')}`,
+  );
+  for (const key of LIST_FILTERS) {
+    const v = doc[key];
+    if (v !== undefined) out.push(hashToken(`f${FILTER_CODES[key]}`, v));
+  }
+  out.push(hashToken('fh', doc.has_media));
+  return out;
+}
+
+/** The scope and the token-expressible filters as a MATCH expression on `acl` (undefined: nothing to add). */
+function aclExpression(
+  request: Pick<SearchRequest, 'filters' | 'scope'>,
+  embargoDays: () => string[],
+): string | undefined {
+  const parts: string[] = [];
+  const scope = request.scope;
+  if (!scope.all) {
+    const days = embargoDays().filter((d) => d <= scope.today);
+    const visible = `acl : ((${scope.levels.map((l) => `al${l}`).join(' OR ')}) AND (${['aenone', ...days.map((d) => `ae${d.replaceAll('-', '')}`)].join(' OR ')}))`;
+    parts.push(
+      scope.organisation === undefined
+        ? visible
+        : `(${visible} OR acl : ${hashToken('ao', scope.organisation)})`,
+    );
+  }
+  const f = request.filters;
+  for (const key of LIST_FILTERS) {
+    const values = f[key];
+    if (values === undefined) continue;
+    parts.push(`acl : (${values.map((v) => hashToken(`f${FILTER_CODES[key]}`, v)).join(' OR ')})`);
+  }
+  if (f.has_media !== undefined) parts.push(`acl : ${hashToken('fh', f.has_media)}`);
+  return parts.length === 0 ? undefined : parts.join(' AND ');
+}
+
+/** SQL for what tokens cannot say (year range, geography), over `docs` (alias d). */
+function residualSql(request: Pick<SearchRequest, 'filters'>, params: unknown[]): string[] {
+  return filterConditions(
+    { filters: pick(request.filters, ['year_from', 'year_to', 'near', 'bbox']), scope: { all: true } },
+    params,
+  );
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> {
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Pick<T, K>;
 }
 
 /** SQL for the caller's read scope over `docs` (alias d): the same rule as `scopeAllows`. */
@@ -230,6 +324,11 @@ function scopeSql(scope: ReadScope, params: unknown[]): string {
 }
 
 function filterSql(request: Pick<SearchRequest, 'filters' | 'scope'>, params: unknown[]): string {
+  const all = filterConditions(request, params);
+  return all.length === 0 ? '1' : all.join(' AND ');
+}
+
+function filterConditions(request: Pick<SearchRequest, 'filters' | 'scope'>, params: unknown[]): string[] {
   const f = request.filters;
   const where = [scopeSql(request.scope, params)];
   for (const key of LIST_FILTERS) {
@@ -274,7 +373,7 @@ function filterSql(request: Pick<SearchRequest, 'filters' | 'scope'>, params: un
     params.push(lat - dLat, lat + dLat, lat, lon, radius_km);
     where.push('d.lat BETWEEN ? AND ? AND geo_km(d.lat, d.lon, ?, ?) <= ?');
   }
-  return where.join(' AND ');
+  return where.filter((c) => c !== '1');
 }
 
 function orderSql(sort: SearchRequest['sort'], hasQuery: boolean): string {
@@ -293,6 +392,10 @@ function orderSql(sort: SearchRequest['sort'], hasQuery: boolean): string {
 function facetKey(field: FacetField, value: unknown): string {
   if (field === 'has_media') return value === 1 ? 'true' : 'false';
   return String(value);
+}
+
+function embargoDays(d: Db): string[] {
+  return (d.prepare('SELECT day FROM embargo_dates').raw().all() as [string][]).map((r) => r[0]);
 }
 
 export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
@@ -385,37 +488,92 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
       for (const f of request.facets) empty.facets[f] = {};
       return empty;
     }
+    if (
+      Object.values(pick(request.filters, [...LIST_FILTERS])).some((v) => Array.isArray(v) && v.length === 0)
+    ) {
+      for (const f of request.facets) empty.facets[f] = {};
+      return empty;
+    }
     const params: unknown[] = [];
-    const from = match === undefined ? 'docs d' : 'docs_fts JOIN docs d ON d.rid = docs_fts.rowid';
-    if (match !== undefined) params.push(match);
-    const where = `${match === undefined ? '1' : 'docs_fts MATCH ?'} AND ${filterSql(request, params)}`;
+    let from: string;
+    let where: string;
+    let joined = true;
+    if (match === undefined) {
+      // Browsing (no words): the docs table and plain SQL filters.
+      from = 'docs d';
+      where = filterSql(request, params);
+    } else {
+      // Access and list filters are index tokens: the MATCH answers them without a row lookup per match; the
+      // docs table is joined only for what tokens cannot say (years, geography), facets and non-relevance sorts.
+      const acl = aclExpression(request, () => embargoDays(d));
+      params.push(acl === undefined ? match : `(${match}) AND ${acl}`);
+      const residual = residualSql(request, params);
+      joined = residual.length > 0 || request.sort !== 'relevance';
+      from = joined ? 'docs_fts JOIN docs d ON d.rid = docs_fts.rowid' : 'docs_fts';
+      where = ['docs_fts MATCH ?', ...residual].join(' AND ');
+    }
     const score = match === undefined ? '0' : `bm25(docs_fts, ${WEIGHTS.join(', ')})`;
 
     const answer = d.transaction(() => {
-      const total = d.prepare(`SELECT count(*) AS n FROM ${from} WHERE ${where}`).get(...params) as {
-        n: number;
-      };
-      const rows = d
+      const order = orderSql(request.sort, match !== undefined);
+      const facets: SearchAnswerT['facets'] = {};
+      let total: number | undefined;
+      if (request.facets.length > 0) {
+        // One pass for every facet (and the total): counts per combination of the facet values, summed here.
+        const cols = request.facets.map((f) => `d.${FACET_COLUMNS[f]}`);
+        const combos = d
+          .prepare(
+            `SELECT ${cols.join(', ')}, count(*) AS n FROM ${joined ? from : 'docs_fts JOIN docs d ON d.rid = docs_fts.rowid'}
+             WHERE ${where} GROUP BY ${cols.join(', ')}`,
+          )
+          .raw()
+          .all(...params) as unknown[][];
+        const counted = request.facets.map(() => new Map<string, number>());
+        total = 0;
+        for (const row of combos) {
+          const n = row[row.length - 1] as number;
+          total += n;
+          request.facets.forEach((field, i) => {
+            if (row[i] === null) return;
+            const key = facetKey(field, row[i]);
+            counted[i]!.set(key, (counted[i]!.get(key) ?? 0) + n);
+          });
+        }
+        request.facets.forEach((field, i) => {
+          const top = [...counted[i]!].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).slice(0, 200);
+          facets[field] = Object.fromEntries(top);
+        });
+      }
+      // The page, with the total counted in the same pass (a window over the matches) when not known yet.
+      // bm25() may not run under a window function: the matches are materialised (rid, score, sort keys) first.
+      const ranked = d
         .prepare(
-          `SELECT d.rid, d.doc, ${score} AS score FROM ${from} WHERE ${where}
-           ORDER BY ${orderSql(request.sort, match !== undefined)} LIMIT ? OFFSET ?`,
+          `WITH m AS MATERIALIZED (
+             SELECT ${joined ? 'd.rid AS rid' : 'docs_fts.rowid AS rid'}, ${score} AS score,
+                    ${joined ? 'd.title_sort' : 'NULL'} AS title_sort, ${joined ? 'd.date' : 'NULL'} AS date
+             FROM ${from} WHERE ${where}
+           ), page AS (
+             SELECT rid, score, title_sort, date, ${total === undefined ? 'count(*) OVER ()' : '0'} AS total
+             FROM m ORDER BY ${order.replaceAll('d.', '')} LIMIT ? OFFSET ?
+           )
+           SELECT page.rid, page.total, d.doc, d.n_segs FROM page JOIN docs d ON d.rid = page.rid
+           ORDER BY ${order.replaceAll('d.', 'page.').replace(/^score/, 'page.score')}`,
         )
         .all(...params, request.limit, (request.page - 1) * request.limit) as {
         rid: number;
+        total: number;
         doc: string;
+        n_segs: number;
       }[];
-      const facets: SearchAnswerT['facets'] = {};
-      for (const field of request.facets) {
-        const col = FACET_COLUMNS[field];
-        const counts = d
-          .prepare(
-            `SELECT d.${col} AS v, count(*) AS n FROM ${from} WHERE ${where} AND d.${col} IS NOT NULL
-             GROUP BY d.${col} ORDER BY n DESC, v LIMIT 200`,
-          )
-          .all(...params) as { v: unknown; n: number }[];
-        facets[field] = Object.fromEntries(counts.map((c) => [facetKey(field, c.v), c.n]));
+      if (total === undefined) {
+        total =
+          ranked[0]?.total ??
+          (request.page === 1
+            ? 0
+            : (d.prepare(`SELECT count(*) AS n FROM ${from} WHERE ${where}`).get(...params) as { n: number })
+                .n);
       }
-      return { total: total.n, rows, facets };
+      return { total, rows: ranked, facets };
     })();
 
     const needles = needlesOf(parsed);
@@ -432,7 +590,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
       };
     });
     // Interviews: the moments the words are spoken (top 3 segments per hit item).
-    if (match !== undefined && hits.length > 0) {
+    if (match !== undefined && answer.rows.some((r) => r.n_segs > 0)) {
       const segMatch = ftsExpression(parsed, SEG_COLUMNS, { strict });
       if (segMatch !== undefined) {
         const stmt = d.prepare(
@@ -440,6 +598,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
            WHERE segs_fts MATCH ? AND s.item_rid = ? ORDER BY bm25(segs_fts, 1, 1) LIMIT 3`,
         );
         answer.rows.forEach((r, i) => {
+          if (r.n_segs === 0) return;
           const moments = stmt.all(segMatch, r.rid) as {
             file: string;
             start: number;
