@@ -20,7 +20,8 @@ import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentReque
  * `npm run meili:settings`). Our analysis rides along as companion fields: `grams` (the bigram view, so infixes
  * match), `py` (pinyin, searched only for Latin queries), folded (simplified) text. Every write waits for its task.
  * Filters are built from validated values only, each string quoted and escaped: user text never becomes filter
- * syntax. `ciku reindex` fills fresh indexes and swaps them in with Meilisearch's atomic index swap.
+ * syntax. `ciku reindex` fills fresh indexes and swaps them in with Meilisearch's atomic index swap (the client
+ * sends the swap's `rename` field, so this needs Meilisearch ≥ 1.18; compose.yaml pins 1.19).
  *
  * Limits: Meilisearch indexes at most 65,535 positions per attribute, so long bodies are cut (the whole text stays
  * searchable per segment for transcripts); totals are exact up to `pagination.maxTotalHits`.

@@ -28,7 +28,7 @@ import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentReque
  */
 
 /** The index file format; a file of another format is refused with a clear reason (`ciku reindex` rebuilds). */
-const FORMAT = 2;
+const FORMAT = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS docs (
@@ -43,10 +43,11 @@ CREATE TABLE IF NOT EXISTS docs (
   has_media INTEGER NOT NULL,
   lat REAL, lon REAL,
   acc_level TEXT NOT NULL, acc_embargo TEXT, acc_org TEXT,
-  doc TEXT NOT NULL,
   hash TEXT NOT NULL,
   n_segs INTEGER NOT NULL DEFAULT 0
 );
+-- The display document, apart: the docs rows stay narrow, so scans and joins over many matches touch few pages.
+CREATE TABLE IF NOT EXISTS bodies (rid INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS docs_title_sort ON docs(title_sort);
 CREATE INDEX IF NOT EXISTS docs_date ON docs(date);
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
@@ -73,6 +74,9 @@ const DOC_COLUMNS: FtsColumns = {
   pinyin: 'py',
 };
 const SEG_COLUMNS: FtsColumns = { grams: ['text'], words: ['text_w'] };
+const TITLE_COLUMNS: FtsColumns = { grams: ['title'], words: ['title_w'], pinyin: 'py' };
+/** Up to this many matches are all ranked by BM25 by default; past it, see the tiers in searchOnce. */
+const RANK_ALL = 20_000;
 
 const FACET_COLUMNS: Record<FacetField, string> = {
   kind: 'kind',
@@ -104,6 +108,8 @@ export interface SqliteIndexOptions {
   dir: string;
   /** Page cache per connection, in MiB (kept small: the OS page cache does the rest). */
   cacheMiB?: number;
+  /** Matches ranked by BM25 at most (default 20,000); larger sets are paged by tiers (see searchOnce). */
+  rankAll?: number;
 }
 
 type Db = Database.Database;
@@ -164,9 +170,11 @@ function writer(db: Db) {
   const delDoc = db.prepare('DELETE FROM docs WHERE rid = ?');
   const insDoc =
     db.prepare(`INSERT INTO docs (id, kind, version, title_sort, date, year, category, province, region,
-    level, batch, museum, period, series, has_media, lat, lon, acc_level, acc_embargo, acc_org, doc, hash, n_segs)
+    level, batch, museum, period, series, has_media, lat, lon, acc_level, acc_embargo, acc_org, hash, n_segs)
     VALUES (@id, @kind, @version, @title_sort, @date, @year, @category, @province, @region, @level, @batch,
-    @museum, @period, @series, @has_media, @lat, @lon, @acc_level, @acc_embargo, @acc_org, @doc, @hash, @n_segs)`);
+    @museum, @period, @series, @has_media, @lat, @lon, @acc_level, @acc_embargo, @acc_org, @hash, @n_segs)`);
+  const insBody = db.prepare('INSERT INTO bodies (rid, doc) VALUES (?, ?)');
+  const delBody = db.prepare('DELETE FROM bodies WHERE rid = ?');
   const insFts = db.prepare(
     'INSERT INTO docs_fts (rowid, title, meta, body, title_w, meta_w, body_w, py, acl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
@@ -182,6 +190,7 @@ function writer(db: Db) {
     for (const s of segRids.all(found.rid)) delSegFts.run(s.rid);
     delSegs.run(found.rid);
     delFts.run(found.rid);
+    delBody.run(found.rid);
     delDoc.run(found.rid);
   }
 
@@ -208,11 +217,11 @@ function writer(db: Db) {
       acc_level: doc.access.level,
       acc_embargo: doc.access.embargo_until ?? null,
       acc_org: doc.access.organisation ?? null,
-      doc: JSON.stringify(doc),
       hash: canonicalHash(doc, segments),
       n_segs: segments.length,
     });
     const rid = Number(info.lastInsertRowid);
+    insBody.run(rid, JSON.stringify(doc));
     const title = a.fold(doc.title);
     const meta = a.fold(doc.text.meta);
     const body = a.fold(doc.text.body);
@@ -401,6 +410,7 @@ function embargoDays(d: Db): string[] {
 export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
   const dir = options.dir;
   const cacheMiB = options.cacheMiB ?? 16;
+  const rankAll = options.rankAll ?? RANK_ALL;
   mkdirSync(dir, { recursive: true });
   const currentFile = path.join(dir, 'CURRENT');
 
@@ -544,36 +554,81 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
           facets[field] = Object.fromEntries(top);
         });
       }
-      // The page, with the total counted in the same pass (a window over the matches) when not known yet.
-      // bm25() may not run under a window function: the matches are materialised (rid, score, sort keys) first.
-      const ranked = d
-        .prepare(
-          `WITH m AS MATERIALIZED (
-             SELECT ${joined ? 'd.rid AS rid' : 'docs_fts.rowid AS rid'}, ${score} AS score,
-                    ${joined ? 'd.title_sort' : 'NULL'} AS title_sort, ${joined ? 'd.date' : 'NULL'} AS date
-             FROM ${from} WHERE ${where}
-           ), page AS (
-             SELECT rid, score, title_sort, date, ${total === undefined ? 'count(*) OVER ()' : '0'} AS total
-             FROM m ORDER BY ${order.replaceAll('d.', '')} LIMIT ? OFFSET ?
-           )
-           SELECT page.rid, page.total, d.doc, d.n_segs FROM page JOIN docs d ON d.rid = page.rid
-           ORDER BY ${order.replaceAll('d.', 'page.').replace(/^score/, 'page.score')}`,
-        )
-        .all(...params, request.limit, (request.page - 1) * request.limit) as {
-        rid: number;
-        total: number;
-        doc: string;
-        n_segs: number;
-      }[];
-      if (total === undefined) {
-        total =
-          ranked[0]?.total ??
-          (request.page === 1
+      const offset = (request.page - 1) * request.limit;
+      let rids: number[];
+      if (!joined && match !== undefined) {
+        // Relevance over the index alone. The total is a count of the MATCH (no row lookups); BM25 ranks every
+        // match while there are at most `rankAll` of them. Past that (a single common character, a very common
+        // word) the page comes from the matches in titles (ranked while they are few, else newest first) and
+        // then from the other matches, newest first: every hit still matches, and no query scores a million rows.
+        total ??= (
+          d.prepare('SELECT count(*) AS n FROM docs_fts WHERE docs_fts MATCH ?').get(params[0]) as {
+            n: number;
+          }
+        ).n;
+        const ranked = (expr: string, limit: number, skip: number, rank: boolean) =>
+          (
+            d
+              .prepare(
+                `SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?
+                 ORDER BY ${rank ? `bm25(docs_fts, ${WEIGHTS.join(', ')}), rowid` : 'rowid DESC'} LIMIT ? OFFSET ?`,
+              )
+              .raw()
+              .all(expr, limit, skip) as [number][]
+          ).map((r) => r[0]);
+        if (total <= rankAll) rids = ranked(params[0] as string, request.limit, offset, true);
+        else {
+          const titleOnly = ftsExpression(parsed, TITLE_COLUMNS, { strict });
+          const acl = aclExpression(request, () => embargoDays(d));
+          const tier =
+            titleOnly === undefined ? undefined : acl === undefined ? titleOnly : `(${titleOnly}) AND ${acl}`;
+          const inTier =
+            tier === undefined
+              ? 0
+              : (
+                  d.prepare('SELECT count(*) AS n FROM docs_fts WHERE docs_fts MATCH ?').get(tier) as {
+                    n: number;
+                  }
+                ).n;
+          rids = inTier > offset ? ranked(tier!, request.limit, offset, inTier <= rankAll) : [];
+          if (rids.length < request.limit) {
+            const rest =
+              tier === undefined ? (params[0] as string) : `(${params[0] as string}) NOT (${tier})`;
+            rids.push(...ranked(rest, request.limit - rids.length, Math.max(0, offset - inTier), false));
+          }
+        }
+      } else {
+        // Browsing, or a join the filters or the sort need: rank (or sort) the matches, the total counted in the
+        // same pass (bm25() may not run under a window function, so the matches are materialised first).
+        const page = d
+          .prepare(
+            `WITH m AS MATERIALIZED (
+               SELECT ${joined ? 'd.rid AS rid' : 'docs_fts.rowid AS rid'}, ${score} AS score,
+                      ${joined ? 'd.title_sort' : 'NULL'} AS title_sort, ${joined ? 'd.date' : 'NULL'} AS date
+               FROM ${from} WHERE ${where}
+             )
+             SELECT rid, ${total === undefined ? 'count(*) OVER ()' : '0'} AS total
+             FROM m ORDER BY ${order.replaceAll('d.', '')} LIMIT ? OFFSET ?`,
+          )
+          .raw()
+          .all(...params, request.limit, offset) as [number, number][];
+        rids = page.map((r) => r[0]);
+        total ??=
+          page[0]?.[1] ??
+          (offset === 0
             ? 0
             : (d.prepare(`SELECT count(*) AS n FROM ${from} WHERE ${where}`).get(...params) as { n: number })
                 .n);
       }
-      return { total, rows: ranked, facets };
+      const rows = rids.map(
+        (rid) =>
+          d
+            .prepare(
+              'SELECT d.rid, b.doc, d.n_segs FROM docs d JOIN bodies b ON b.rid = d.rid WHERE d.rid = ?',
+            )
+            .get(rid) as { rid: number; doc: string; n_segs: number },
+      );
+      return { total, rows, facets };
     })();
 
     const needles = needlesOf(parsed);
@@ -647,7 +702,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
         .n,
       rows: d
         .prepare(
-          `SELECT d.id, d.kind, d.doc, s.file, s.start, s."end" AS end, s.speaker, s.text FROM ${from}
+          `SELECT d.id, d.kind, (SELECT doc FROM bodies b WHERE b.rid = d.rid) AS doc, s.file, s.start, s."end" AS end, s.speaker, s.text FROM ${from}
            WHERE ${where} ORDER BY bm25(segs_fts, 1, 1), s.rid LIMIT ? OFFSET ?`,
         )
         .all(...params, request.limit, (request.page - 1) * request.limit) as {
