@@ -20,7 +20,13 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { corpusAvailable } from '../corpus/ich-corpus.ts';
 import { analyzer } from '../../services/search/analyzer.ts';
-import { makeQueries, writeDataset, type BenchDoc, type BenchQuery, type QueryClass } from './search-dataset.ts';
+import {
+  makeQueries,
+  writeDataset,
+  type BenchDoc,
+  type BenchQuery,
+  type QueryClass,
+} from './search-dataset.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,7 +40,9 @@ const { values: args } = parseArgs({
 });
 
 if (!corpusAvailable()) {
-  console.error('bench:search skipped: ../shared/corpus is missing (the corpus is read from ../shared, never copied)');
+  console.error(
+    'bench:search skipped: ../shared/corpus is missing (the corpus is read from ../shared, never copied)',
+  );
   process.exit(0);
 }
 
@@ -93,7 +101,11 @@ const pct = (xs: number[], p: number) => {
 };
 const mib = (b: number) => b / 1024 / 1024;
 
-const report: Record<string, unknown> = { date: new Date().toISOString(), host: os.hostname(), cpus: os.cpus().length };
+const report: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  host: os.hostname(),
+  cpus: os.cpus().length,
+};
 const a = analyzer();
 for (const set of args.sets.split(',') as ('corpus' | 'synthetic')[]) {
   const n = Number(args.docs);
@@ -192,7 +204,9 @@ for (const set of args.sets.split(',') as ('corpus' | 'synthetic')[]) {
   const peers = rows.filter(([e, r]) => e !== 'sqlite' && !('error' in r)).map(([, r]) => r);
   if (ours && !('error' in ours) && peers.length > 0) {
     const goals = {
-      recallVsBestPeer: +((ours.recall as number) - Math.max(...peers.map((p) => p.recall as number))).toFixed(4),
+      recallVsBestPeer: +(
+        (ours.recall as number) - Math.max(...peers.map((p) => p.recall as number))
+      ).toFixed(4),
       p95VsFastestPeer: +((ours.p95 as number) / Math.min(...peers.map((p) => p.p95 as number))).toFixed(2),
       peakRssVsSmallestPeer: +(
         (ours.peakRssMiB as number) / Math.min(...peers.map((p) => p.peakRssMiB as number))

@@ -41,21 +41,34 @@ export function rng(seed: number): () => number {
   };
 }
 
+/** A metadata field as text ('' when absent or not a string). */
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+
 function fromItem(item: ItemView): BenchDoc {
   const m = item.metadata;
   return {
     id: item.id,
     kind: item.kind,
     title: String(m.title),
-    text: String(m.description ?? m.biography ?? ''),
-    category: String(m.category ?? ''),
-    province: String(m.province ?? ''),
+    text: text(m.description) || text(m.biography),
+    category: text(m.category),
+    province: text(m.province),
     year: Number(m.date ?? 2000),
   };
 }
 
 const KINDS = ['archive_document', 'collection_object', 'inheritor', 'ich_project', 'oral_history', 'media'];
-const QUALIFIERS = ['档案', '调查记录', '照片', '口述', '藏品登记', '保护规划', '普查表', '传习记录', '展览资料'];
+const QUALIFIERS = [
+  '档案',
+  '调查记录',
+  '照片',
+  '口述',
+  '藏品登记',
+  '保护规划',
+  '普查表',
+  '传习记录',
+  '展览资料',
+];
 
 export async function writeDataset(dir: string, set: 'corpus' | 'synthetic', n: number): Promise<string> {
   mkdirSync(dir, { recursive: true });
@@ -72,14 +85,14 @@ export async function writeDataset(dir: string, set: 'corpus' | 'synthetic', n: 
     const random = rng(8493);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
     const sentences = items.flatMap((it) =>
-      String(it.metadata.description ?? it.metadata.biography ?? '')
+      (text(it.metadata.description) || text(it.metadata.biography))
         .split(/(?<=[。！？；])/u)
         .map((s) => s.trim())
         .filter((s) => s.length >= 12 && s.length <= 160),
     );
     const names = items.map((it) => String(it.metadata.title));
-    const categories = [...new Set(items.map((it) => String(it.metadata.category ?? '')))].filter(Boolean);
-    const provinces = [...new Set(items.map((it) => String(it.metadata.province ?? '')))].filter(Boolean);
+    const categories = [...new Set(items.map((it) => text(it.metadata.category)))].filter(Boolean);
+    const provinces = [...new Set(items.map((it) => text(it.metadata.province)))].filter(Boolean);
     for (let i = 0; i < n; i++) {
       let text = '';
       const target = 150 + Math.floor(random() * 100);

@@ -109,10 +109,15 @@ interface Stored {
 }
 
 function facetCounts(ids: Iterable<string>, stored: (id: string) => Stored | undefined) {
-  const counts = { kind: new Map<string, number>(), category: new Map<string, number>(), province: new Map<string, number>() };
+  const counts = {
+    kind: new Map<string, number>(),
+    category: new Map<string, number>(),
+    province: new Map<string, number>(),
+  };
   for (const id of ids) {
     const s = stored(id)!;
-    for (const f of ['kind', 'category', 'province'] as const) counts[f].set(s[f], (counts[f].get(s[f]) ?? 0) + 1);
+    for (const f of ['kind', 'category', 'province'] as const)
+      counts[f].set(s[f], (counts[f].get(s[f]) ?? 0) + 1);
   }
   return counts;
 }
@@ -122,7 +127,9 @@ function miniEngine(): Engine {
     fields: ['title', 'text', 'meta'],
     storeFields: ['kind', 'category', 'province'],
     extractField: (doc, field) =>
-      field === 'meta' ? `${doc.category}\n${doc.province}` : String((doc as unknown as Record<string, unknown>)[field]),
+      field === 'meta'
+        ? `${doc.category}\n${doc.province}`
+        : String((doc as unknown as Record<string, unknown>)[field]),
     tokenize: tokens,
     processTerm: (t) => t,
     searchOptions: {
@@ -147,7 +154,11 @@ function miniEngine(): Engine {
       batch = [];
     },
     query(q) {
-      if (!q.category) return mini.search(q.q).slice(0, 10).map((r) => String(r.id));
+      if (!q.category)
+        return mini
+          .search(q.q)
+          .slice(0, 10)
+          .map((r) => String(r.id));
       const results = mini.search(q.q, { filter: (r) => r.category === q.category });
       facetCounts(
         results.map((r) => String(r.id)),
