@@ -1,13 +1,22 @@
 import { readFileSync } from 'node:fs';
-import { Jieba } from '@node-rs/jieba';
-import { dict } from '@node-rs/jieba/dict.js';
-import * as OpenCC from 'opencc-js';
+import { createRequire } from 'node:module';
+import type { Jieba as JiebaClass } from '@node-rs/jieba';
 
-/** opencc-js ships types that do not resolve under NodeNext (extension-less imports): the one call we use. */
-const { Converter } = OpenCC as unknown as {
-  Converter: (options: { from: string; to: string }) => (text: string) => string;
-};
-import { pinyin } from 'pinyin-pro';
+/**
+ * The analysis libraries are loaded on first use, not at import: a process that never analyses text (an API
+ * server that only streams uploads) does not carry jieba, OpenCC and pinyin-pro (~40 MiB of RSS together).
+ */
+const load = createRequire(import.meta.url);
+/** The one pinyin-pro call we make: toneless syllables as an array. */
+type PinyinArray = (
+  text: string,
+  options: { toneType: 'none'; type: 'array'; v: boolean; multiple?: false },
+) => string[];
+let pinyinFn: PinyinArray | undefined;
+function pinyin(...args: Parameters<PinyinArray>): string[] {
+  pinyinFn ??= (load('pinyin-pro') as { pinyin: PinyinArray }).pinyin;
+  return pinyinFn(...args);
+}
 
 /**
  * Chinese-first text analysis, shared by the embedded engine (its whole analysis) and by Meilisearch (companion
@@ -56,6 +65,12 @@ export function analyzer(): Analyzer {
 export type Analyzer = ReturnType<typeof createAnalyzer>;
 
 export function createAnalyzer(options: { userDict?: string } = {}) {
+  const { Jieba } = load('@node-rs/jieba') as { Jieba: typeof JiebaClass };
+  const { dict } = load('@node-rs/jieba/dict') as { dict: Uint8Array };
+  // opencc-js ships types that do not resolve under NodeNext (extension-less imports): the one call we use.
+  const { Converter } = load('opencc-js') as {
+    Converter: (options: { from: string; to: string }) => (text: string) => string;
+  };
   const jieba = Jieba.withDict(dict);
   const userDict =
     options.userDict ?? new URL('../../storage-config/jieba/user-dict.txt', import.meta.url).pathname;

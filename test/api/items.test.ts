@@ -179,11 +179,22 @@ t.test('health, readiness and the OpenAPI document', async (t) => {
   t.equal((await app.inject({ url: '/healthz' })).json<{ status: string }>().status, 'ok');
   const ready = await app.inject({ url: '/readyz' });
   t.equal(ready.statusCode, 200);
-  t.same(ready.json<{ checks: object }>().checks, { store: { ok: true }, redis: { ok: true } });
+  t.same(ready.json<{ checks: object }>().checks, {
+    store: { ok: true },
+    redis: { ok: true },
+    search: { ok: true },
+  });
   const spec = await app.inject({ url: '/docs/json' });
   t.equal(spec.statusCode, 200);
   const paths = Object.keys(spec.json<{ paths: object }>().paths);
-  for (const p of ['/v1/items', '/v1/items/{id}', '/v1/items/{id}/files/{name}', '/v1/items/{id}/events'])
+  for (const p of [
+    '/v1/items',
+    '/v1/items/{id}',
+    '/v1/items/{id}/files/{name}',
+    '/v1/items/{id}/events',
+    '/v1/search',
+    '/v1/search/segments',
+  ])
     t.ok(paths.includes(p), `documents ${p}`);
 });
 
