@@ -90,18 +90,38 @@ export function markAll(text: string, needles: string[]): string {
  * the first non-empty text), with `…` where it was cut.
  */
 export function snippet(texts: string[], needles: string[], width = 120): string | undefined {
+  const a = analyzer();
   let fallback: string | undefined;
   for (const text of texts) {
     if (text === '') continue;
-    const { chars, ranges } = matches(text, needles);
-    if (ranges.length === 0) {
-      fallback ??= render(chars, [], 0, Math.min(width, chars.length)) + (chars.length > width ? '…' : '');
+    // Find the first match on the folded text (one OpenCC pass), then mark only the window around it.
+    const folded = a.fold(text);
+    let first = -1;
+    for (const n of needles) {
+      const at = folded.indexOf(n);
+      if (at >= 0 && (first < 0 || at < first)) first = at;
+    }
+    if (first < 0) {
+      if (fallback === undefined) {
+        const head = Array.from(text.slice(0, width * 2)).slice(0, width);
+        fallback = escapeHtml(head.join('')) + (Array.from(text).length > width ? '…' : '');
+      }
       continue;
     }
-    const first = ranges[0]![0];
-    const from = Math.max(0, first - Math.floor(width / 3));
-    const to = Math.min(chars.length, from + width);
-    return (from > 0 ? '…' : '') + render(chars, ranges, from, to) + (to < chars.length ? '…' : '');
+    if (folded.length !== text.length) {
+      // Folding changed lengths (NFKC expansions): map character by character over the whole text.
+      const { chars, ranges } = matches(text, needles);
+      const start = ranges[0]?.[0] ?? 0;
+      const from = Math.max(0, start - Math.floor(width / 3));
+      const to = Math.min(chars.length, from + width);
+      return (from > 0 ? '…' : '') + render(chars, ranges, from, to) + (to < chars.length ? '…' : '');
+    }
+    let from = Math.max(0, first - Math.floor(width / 3));
+    let to = Math.min(text.length, from + width);
+    // Never cut a surrogate pair.
+    if (from > 0 && /[\udc00-\udfff]/.test(text[from]!)) from--;
+    if (to < text.length && /[\udc00-\udfff]/.test(text[to]!)) to++;
+    return (from > 0 ? '…' : '') + markAll(text.slice(from, to), needles) + (to < text.length ? '…' : '');
   }
   return fallback;
 }

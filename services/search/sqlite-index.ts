@@ -403,8 +403,22 @@ function facetKey(field: FacetField, value: unknown): string {
   return String(value);
 }
 
+/** Prepared statements per database handle (the SQL of a search varies little; preparing is ~5% of a query). */
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+function prep(d: Db, sql: string): Database.Statement {
+  let cache = statements.get(d);
+  if (!cache) statements.set(d, (cache = new Map<string, Database.Statement>()));
+  let st = cache.get(sql);
+  if (!st) {
+    if (cache.size >= 256) cache.clear();
+    st = d.prepare(sql);
+    cache.set(sql, st);
+  }
+  return st;
+}
+
 function embargoDays(d: Db): string[] {
-  return (d.prepare('SELECT day FROM embargo_dates').raw().all() as [string][]).map((r) => r[0]);
+  return (prep(d, 'SELECT day FROM embargo_dates').raw().all() as [string][]).map((r) => r[0]);
 }
 
 export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
@@ -531,11 +545,12 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
       if (request.facets.length > 0) {
         // One pass for every facet (and the total): counts per combination of the facet values, summed here.
         const cols = request.facets.map((f) => `d.${FACET_COLUMNS[f]}`);
-        const combos = d
-          .prepare(
-            `SELECT ${cols.join(', ')}, count(*) AS n FROM ${joined ? from : 'docs_fts JOIN docs d ON d.rid = docs_fts.rowid'}
+        const combos = prep(
+          d,
+
+          `SELECT ${cols.join(', ')}, count(*) AS n FROM ${joined ? from : 'docs_fts JOIN docs d ON d.rid = docs_fts.rowid'}
              WHERE ${where} GROUP BY ${cols.join(', ')}`,
-          )
+        )
           .raw()
           .all(...params) as unknown[][];
         const counted = request.facets.map(() => new Map<string, number>());
@@ -562,17 +577,18 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
         // word) the page comes from the matches in titles (ranked while they are few, else newest first) and
         // then from the other matches, newest first: every hit still matches, and no query scores a million rows.
         total ??= (
-          d.prepare('SELECT count(*) AS n FROM docs_fts WHERE docs_fts MATCH ?').get(params[0]) as {
+          prep(d, 'SELECT count(*) AS n FROM docs_fts WHERE docs_fts MATCH ?').get(params[0]) as {
             n: number;
           }
         ).n;
         const ranked = (expr: string, limit: number, skip: number, rank: boolean) =>
           (
-            d
-              .prepare(
-                `SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?
+            prep(
+              d,
+
+              `SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?
                  ORDER BY ${rank ? `bm25(docs_fts, ${WEIGHTS.join(', ')}), rowid` : 'rowid DESC'} LIMIT ? OFFSET ?`,
-              )
+            )
               .raw()
               .all(expr, limit, skip) as [number][]
           ).map((r) => r[0]);
@@ -586,7 +602,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
             tier === undefined
               ? 0
               : (
-                  d.prepare('SELECT count(*) AS n FROM docs_fts WHERE docs_fts MATCH ?').get(tier) as {
+                  prep(d, 'SELECT count(*) AS n FROM docs_fts WHERE docs_fts MATCH ?').get(tier) as {
                     n: number;
                   }
                 ).n;
@@ -600,16 +616,17 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
       } else {
         // Browsing, or a join the filters or the sort need: rank (or sort) the matches, the total counted in the
         // same pass (bm25() may not run under a window function, so the matches are materialised first).
-        const page = d
-          .prepare(
-            `WITH m AS MATERIALIZED (
+        const page = prep(
+          d,
+
+          `WITH m AS MATERIALIZED (
                SELECT ${joined ? 'd.rid AS rid' : 'docs_fts.rowid AS rid'}, ${score} AS score,
                       ${joined ? 'd.title_sort' : 'NULL'} AS title_sort, ${joined ? 'd.date' : 'NULL'} AS date
                FROM ${from} WHERE ${where}
              )
              SELECT rid, ${total === undefined ? 'count(*) OVER ()' : '0'} AS total
              FROM m ORDER BY ${order.replaceAll('d.', '')} LIMIT ? OFFSET ?`,
-          )
+        )
           .raw()
           .all(...params, request.limit, offset) as [number, number][];
         rids = page.map((r) => r[0]);
@@ -617,16 +634,16 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
           page[0]?.[1] ??
           (offset === 0
             ? 0
-            : (d.prepare(`SELECT count(*) AS n FROM ${from} WHERE ${where}`).get(...params) as { n: number })
+            : (prep(d, `SELECT count(*) AS n FROM ${from} WHERE ${where}`).get(...params) as { n: number })
                 .n);
       }
       const rows = rids.map(
         (rid) =>
-          d
-            .prepare(
-              'SELECT d.rid, b.doc, d.n_segs FROM docs d JOIN bodies b ON b.rid = d.rid WHERE d.rid = ?',
-            )
-            .get(rid) as { rid: number; doc: string; n_segs: number },
+          prep(
+            d,
+
+            'SELECT d.rid, b.doc, d.n_segs FROM docs d JOIN bodies b ON b.rid = d.rid WHERE d.rid = ?',
+          ).get(rid) as { rid: number; doc: string; n_segs: number },
       );
       return { total, rows, facets };
     })();
@@ -648,7 +665,8 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     if (match !== undefined && answer.rows.some((r) => r.n_segs > 0)) {
       const segMatch = ftsExpression(parsed, SEG_COLUMNS, { strict });
       if (segMatch !== undefined) {
-        const stmt = d.prepare(
+        const stmt = prep(
+          d,
           `SELECT s.file, s.start, s."end" AS end, s.speaker, s.text FROM segs_fts JOIN segs s ON s.rid = segs_fts.rowid
            WHERE segs_fts MATCH ? AND s.item_rid = ? ORDER BY bm25(segs_fts, 1, 1) LIMIT 3`,
         );
@@ -698,14 +716,13 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     }
     const from = 'segs_fts JOIN segs s ON s.rid = segs_fts.rowid JOIN docs d ON d.rid = s.item_rid';
     const { total, rows } = d.transaction(() => ({
-      total: (d.prepare(`SELECT count(*) AS n FROM ${from} WHERE ${where}`).get(...params) as { n: number })
-        .n,
-      rows: d
-        .prepare(
-          `SELECT d.id, d.kind, (SELECT doc FROM bodies b WHERE b.rid = d.rid) AS doc, s.file, s.start, s."end" AS end, s.speaker, s.text FROM ${from}
+      total: (prep(d, `SELECT count(*) AS n FROM ${from} WHERE ${where}`).get(...params) as { n: number }).n,
+      rows: prep(
+        d,
+
+        `SELECT d.id, d.kind, (SELECT doc FROM bodies b WHERE b.rid = d.rid) AS doc, s.file, s.start, s."end" AS end, s.speaker, s.text FROM ${from}
            WHERE ${where} ORDER BY bm25(segs_fts, 1, 1), s.rid LIMIT ? OFFSET ?`,
-        )
-        .all(...params, request.limit, (request.page - 1) * request.limit) as {
+      ).all(...params, request.limit, (request.page - 1) * request.limit) as {
         id: string;
         kind: string;
         doc: string;
@@ -738,7 +755,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
   }
 
   function indexedVersion(itemId: string): Promise<string | undefined> {
-    const row = live().prepare('SELECT version FROM docs WHERE id = ?').get(itemId) as
+    const row = prep(live(), 'SELECT version FROM docs WHERE id = ?').get(itemId) as
       { version: string } | undefined;
     return Promise.resolve(row?.version);
   }
@@ -746,14 +763,14 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
   function statsOf(d: Db): IndexStats {
     const hash = createHash('sha256');
     let documents = 0;
-    for (const row of d.prepare('SELECT id, hash FROM docs ORDER BY id').iterate() as Iterable<{
+    for (const row of prep(d, 'SELECT id, hash FROM docs ORDER BY id').iterate() as Iterable<{
       id: string;
       hash: string;
     }>) {
       hash.update(`${row.id}\t${row.hash}\n`);
       documents++;
     }
-    const segments = (d.prepare('SELECT count(*) AS n FROM segs').get() as { n: number }).n;
+    const segments = (prep(d, 'SELECT count(*) AS n FROM segs').get() as { n: number }).n;
     return { documents, segments, contentHash: hash.digest('hex') };
   }
 
@@ -831,7 +848,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     stats: () => Promise.resolve(statsOf(live())),
     rebuild,
     ping() {
-      live().prepare('SELECT 1').get();
+      prep(live(), 'SELECT 1').get();
       return Promise.resolve();
     },
     close() {
