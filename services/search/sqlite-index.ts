@@ -507,21 +507,18 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
   function searchOnce(request: SearchRequest, parsed: ParsedQuery, strict: boolean): SearchAnswerT {
     const d = live();
     const match = matchOrNothing(parsed, DOC_COLUMNS, strict);
-    const empty: SearchAnswerT = { total: 0, page: request.page, limit: request.limit, hits: [], facets: {} };
-    if (match === null) {
-      for (const f of request.facets) empty.facets[f] = {};
-      return empty;
-    }
-    if (
-      Object.values(pick(request.filters, [...LIST_FILTERS])).some((v) => Array.isArray(v) && v.length === 0)
-    ) {
-      for (const f of request.facets) empty.facets[f] = {};
-      return empty;
+    const emptyFilter = Object.values(pick(request.filters, [...LIST_FILTERS])).some(
+      (v) => Array.isArray(v) && v.length === 0,
+    );
+    if (match === null || emptyFilter) {
+      const facets = Object.fromEntries(request.facets.map((f) => [f, {}]));
+      return { total: 0, page: request.page, limit: request.limit, hits: [], facets };
     }
     const params: unknown[] = [];
     let from: string;
     let where: string;
     let joined = true;
+    let acl: string | undefined;
     if (match === undefined) {
       // Browsing (no words): the docs table and plain SQL filters.
       from = 'docs d';
@@ -529,7 +526,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     } else {
       // Access and list filters are index tokens: the MATCH answers them without a row lookup per match; the
       // docs table is joined only for what tokens cannot say (years, geography), facets and non-relevance sorts.
-      const acl = aclExpression(request, () => embargoDays(d));
+      acl = aclExpression(request, () => embargoDays(d));
       params.push(acl === undefined ? match : `(${match}) AND ${acl}`);
       const residual = residualSql(request, params);
       joined = residual.length > 0 || request.sort !== 'relevance';
@@ -547,7 +544,6 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
         const cols = request.facets.map((f) => `d.${FACET_COLUMNS[f]}`);
         const combos = prep(
           d,
-
           `SELECT ${cols.join(', ')}, count(*) AS n FROM ${joined ? from : 'docs_fts JOIN docs d ON d.rid = docs_fts.rowid'}
              WHERE ${where} GROUP BY ${cols.join(', ')}`,
         )
@@ -585,7 +581,6 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
           (
             prep(
               d,
-
               `SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?
                  ORDER BY ${rank ? `bm25(docs_fts, ${WEIGHTS.join(', ')}), rowid` : 'rowid DESC'} LIMIT ? OFFSET ?`,
             )
@@ -595,7 +590,6 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
         if (total <= rankAll) rids = ranked(params[0] as string, request.limit, offset, true);
         else {
           const titleOnly = ftsExpression(parsed, TITLE_COLUMNS, { strict });
-          const acl = aclExpression(request, () => embargoDays(d));
           const tier =
             titleOnly === undefined ? undefined : acl === undefined ? titleOnly : `(${titleOnly}) AND ${acl}`;
           const inTier =
@@ -618,7 +612,6 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
         // same pass (bm25() may not run under a window function, so the matches are materialised first).
         const page = prep(
           d,
-
           `WITH m AS MATERIALIZED (
                SELECT ${joined ? 'd.rid AS rid' : 'docs_fts.rowid AS rid'}, ${score} AS score,
                       ${joined ? 'd.title_sort' : 'NULL'} AS title_sort, ${joined ? 'd.date' : 'NULL'} AS date
@@ -641,7 +634,6 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
         (rid) =>
           prep(
             d,
-
             'SELECT d.rid, b.doc, d.n_segs FROM docs d JOIN bodies b ON b.rid = d.rid WHERE d.rid = ?',
           ).get(rid) as { rid: number; doc: string; n_segs: number },
       );
@@ -719,7 +711,6 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
       total: (prep(d, `SELECT count(*) AS n FROM ${from} WHERE ${where}`).get(...params) as { n: number }).n,
       rows: prep(
         d,
-
         `SELECT d.id, d.kind, (SELECT doc FROM bodies b WHERE b.rid = d.rid) AS doc, s.file, s.start, s."end" AS end, s.speaker, s.text FROM ${from}
            WHERE ${where} ORDER BY bm25(segs_fts, 1, 1), s.rid LIMIT ? OFFSET ?`,
       ).all(...params, request.limit, (request.page - 1) * request.limit) as {
