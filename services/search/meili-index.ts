@@ -214,6 +214,17 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
     },
     async search(request) {
       await ready();
+      const lists = [
+        request.filters.batch,
+        ...(['kind', 'category', 'province', 'region', 'level', 'museum', 'period', 'series'] as const).map(
+          (k) => request.filters[k],
+        ),
+      ];
+      if (lists.some((v) => v !== undefined && v.length === 0)) {
+        // `x IN []` is not valid filter syntax: an empty value list matches nothing.
+        const facets = Object.fromEntries(request.facets.map((f) => [f, {}]));
+        return { total: 0, page: request.page, limit: request.limit, hits: [], facets };
+      }
       const parsed = analyzer().parseQuery(request.q);
       const { q, pinyin } = meiliQuery(request.q);
       const sort = sortOf(request.sort);
