@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Access } from '../../schemas/item.ts';
 import type { ItemView } from '../../services/archive/items.ts';
+import { projectFile } from '../../services/project-file.ts';
 
 /**
  * The national ICH lists in ../shared/corpus (see its SOURCES.md) as item views: projects → `ich_project`,
@@ -12,7 +13,7 @@ import type { ItemView } from '../../services/archive/items.ts';
 
 export const corpusDir = process.env.CIKU_SHARED_DIR
   ? path.join(process.env.CIKU_SHARED_DIR, 'corpus')
-  : new URL('../../../shared/corpus/', import.meta.url).pathname;
+  : path.join(path.dirname(projectFile(import.meta.url, 'package.json')), '..', 'shared', 'corpus');
 
 export function corpusAvailable(): boolean {
   return existsSync(path.join(corpusDir, 'ich_national_projects.csv'));

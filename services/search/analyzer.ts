@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Jieba as JiebaClass } from '@node-rs/jieba';
+import { projectFile } from '../project-file.ts';
 
 /**
  * The analysis libraries are loaded on first use, not at import: a process that never analyses text (an API
@@ -72,8 +73,7 @@ export function createAnalyzer(options: { userDict?: string } = {}) {
     Converter: (options: { from: string; to: string }) => (text: string) => string;
   };
   const jieba = Jieba.withDict(dict);
-  const userDict =
-    options.userDict ?? new URL('../../storage-config/jieba/user-dict.txt', import.meta.url).pathname;
+  const userDict = options.userDict ?? projectFile(import.meta.url, 'storage-config/jieba/user-dict.txt');
   jieba.loadDict(readFileSync(userDict));
   const t2s = Converter({ from: 't', to: 'cn' });
 

@@ -10,6 +10,7 @@ import type {
   SegmentDocumentT,
 } from '../../schemas/search.ts';
 import { CikuError } from '../errors.ts';
+import { projectFile } from '../project-file.ts';
 import { analyzer, splitPinyin } from './analyzer.ts';
 import { docSnippet, markAll, needlesOf } from './highlight.ts';
 import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentRequest } from './search-index.ts';
@@ -27,11 +28,11 @@ import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentReque
  * searchable per segment for transcripts); totals are exact up to `pagination.maxTotalHits`.
  */
 
-const SETTINGS_DIR = new URL('../../storage-config/meilisearch/', import.meta.url).pathname;
 const MAX_BODY_CHARS = 30_000;
 
 export function meiliSettings(which: 'items' | 'segments'): Settings {
-  return JSON.parse(readFileSync(`${SETTINGS_DIR}${which}.json`, 'utf8')) as Settings;
+  const file = projectFile(import.meta.url, `storage-config/meilisearch/${which}.json`);
+  return JSON.parse(readFileSync(file, 'utf8')) as Settings;
 }
 
 /** Meilisearch document ids allow [A-Za-z0-9_-]: item ids (which also allow `.`) go in as base64url. */
