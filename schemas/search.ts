@@ -22,6 +22,20 @@ export const facetFields = [
 ] as const;
 export type FacetField = (typeof facetFields)[number];
 
+/** Facet fields that filter by a list of values (`kind=a&kind=b`): every facet but `year` and `has_media`. */
+export const listFilterFields = [
+  'kind',
+  'category',
+  'province',
+  'region',
+  'level',
+  'batch',
+  'museum',
+  'period',
+  'series',
+] as const;
+export type ListFilterField = (typeof listFilterFields)[number];
+
 export const SearchDocument = Type.Object({
   id: Type.String(),
   kind: Type.Union(itemKinds.map((k) => Type.Literal(k))),

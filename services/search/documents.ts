@@ -1,5 +1,10 @@
 import type { ItemView } from '../archive/items.ts';
-import type { SearchDocumentT, SegmentDocumentT } from '../../schemas/search.ts';
+import {
+  listFilterFields,
+  type ListFilterField,
+  type SearchDocumentT,
+  type SegmentDocumentT,
+} from '../../schemas/search.ts';
 import { analyzer } from './analyzer.ts';
 
 /**
@@ -146,4 +151,12 @@ export function buildDocuments(
 
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** A document's list-filter fields, `null` where absent: the columns (sqlite) and attributes (Meilisearch) stored. */
+export function listFilterValues(doc: SearchDocumentT): Record<ListFilterField, string | number | null> {
+  return Object.fromEntries(listFilterFields.map((f) => [f, doc[f] ?? null])) as Record<
+    ListFilterField,
+    string | number | null
+  >;
 }

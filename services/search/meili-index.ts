@@ -2,16 +2,18 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Meilisearch, type Index, type Settings } from 'meilisearch';
 import type { ReadScope } from '../archive/access.ts';
-import type {
-  SearchAnswerT,
-  SearchDocumentT,
-  SearchHitT,
-  SegmentAnswerT,
-  SegmentDocumentT,
+import {
+  listFilterFields,
+  type SearchAnswerT,
+  type SearchDocumentT,
+  type SearchHitT,
+  type SegmentAnswerT,
+  type SegmentDocumentT,
 } from '../../schemas/search.ts';
 import { CikuError } from '../errors.ts';
 import { projectFile } from '../project-file.ts';
 import { analyzer, splitPinyin } from './analyzer.ts';
+import { listFilterValues } from './documents.ts';
 import { docSnippet, markAll, needlesOf } from './highlight.ts';
 import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentRequest } from './search-index.ts';
 
@@ -69,20 +71,12 @@ function toMeili(doc: SearchDocumentT, segments: SegmentDocumentT[]): MeiliItem 
   return {
     id: docId(doc.id),
     item_id: doc.id,
-    kind: doc.kind,
     version: doc.version,
     title: a.fold(doc.title),
     title_sort: doc.title_sort,
     date: doc.date ?? null,
     year: doc.year ?? null,
-    category: doc.category ?? null,
-    province: doc.province ?? null,
-    region: doc.region ?? null,
-    level: doc.level ?? null,
-    batch: doc.batch ?? null,
-    museum: doc.museum ?? null,
-    period: doc.period ?? null,
-    series: doc.series ?? null,
+    ...listFilterValues(doc),
     has_media: doc.has_media,
     ...(doc.geo ? { _geo: { lat: doc.geo.lat, lng: doc.geo.lon } } : {}),
     acc_level: doc.access.level,
@@ -171,20 +165,10 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
     const out: string[] = [];
     const scope = scopeFilter(request.scope);
     if (scope) out.push(scope);
-    for (const key of [
-      'kind',
-      'category',
-      'province',
-      'region',
-      'level',
-      'museum',
-      'period',
-      'series',
-    ] as const) {
-      const values = f[key];
+    for (const key of listFilterFields) {
+      const values: (string | number)[] | undefined = f[key];
       if (values !== undefined) out.push(`${key} IN [${values.map(lit).join(', ')}]`);
     }
-    if (f.batch !== undefined) out.push(`batch IN [${f.batch.map(lit).join(', ')}]`);
     if (f.year_from !== undefined) out.push(`year >= ${f.year_from}`);
     if (f.year_to !== undefined) out.push(`year <= ${f.year_to}`);
     if (f.has_media !== undefined) out.push(`has_media = ${f.has_media}`);
@@ -215,13 +199,7 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
     },
     async search(request) {
       await ready();
-      const lists = [
-        request.filters.batch,
-        ...(['kind', 'category', 'province', 'region', 'level', 'museum', 'period', 'series'] as const).map(
-          (k) => request.filters[k],
-        ),
-      ];
-      if (lists.some((v) => v !== undefined && v.length === 0)) {
+      if (listFilterFields.some((k) => request.filters[k]?.length === 0)) {
         // `x IN []` is not valid filter syntax: an empty value list matches nothing.
         const facets = Object.fromEntries(request.facets.map((f) => [f, {}]));
         return { total: 0, page: request.page, limit: request.limit, hits: [], facets };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ReadScope } from '../archive/access.ts';
 import {
+  listFilterFields,
   type FacetField,
   type SearchAnswerT,
   type SearchDocumentT,
@@ -14,6 +15,7 @@ import {
 import { CikuError } from '../errors.ts';
 import { analyzer, type ParsedQuery } from './analyzer.ts';
 import { canRelax, ftsExpression, type FtsColumns } from './fts-query.ts';
+import { listFilterValues } from './documents.ts';
 import { docSnippet, markAll, needlesOf } from './highlight.ts';
 import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentRequest } from './search-index.ts';
 
@@ -91,17 +93,7 @@ const FACET_COLUMNS: Record<FacetField, string> = {
   year: 'year',
   has_media: 'has_media',
 };
-const LIST_FILTERS = [
-  'kind',
-  'category',
-  'province',
-  'region',
-  'level',
-  'batch',
-  'museum',
-  'period',
-  'series',
-] as const;
+const LIST_FILTERS = listFilterFields;
 
 export interface SqliteIndexOptions {
   /** Folder holding CURRENT and the index files. */
@@ -198,19 +190,11 @@ function writer(db: Db) {
     remove(doc.id);
     const info = insDoc.run({
       id: doc.id,
-      kind: doc.kind,
       version: doc.version,
       title_sort: doc.title_sort,
       date: doc.date ?? null,
       year: doc.year ?? null,
-      category: doc.category ?? null,
-      province: doc.province ?? null,
-      region: doc.region ?? null,
-      level: doc.level ?? null,
-      batch: doc.batch ?? null,
-      museum: doc.museum ?? null,
-      period: doc.period ?? null,
-      series: doc.series ?? null,
+      ...listFilterValues(doc),
       has_media: doc.has_media ? 1 : 0,
       lat: doc.geo?.lat ?? null,
       lon: doc.geo?.lon ?? null,

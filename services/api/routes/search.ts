@@ -8,6 +8,7 @@ import {
   SearchAnswer,
   SegmentAnswer,
   facetFields,
+  listFilterFields,
   sortOrders,
   type FacetField,
   type SearchFiltersT,
@@ -115,19 +116,10 @@ export const searchRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         const qs = request.query;
         window(qs.page, qs.limit);
         const filters: SearchFiltersT = {};
-        for (const key of [
-          'kind',
-          'category',
-          'province',
-          'region',
-          'level',
-          'museum',
-          'period',
-          'series',
-        ] as const) {
-          if (qs[key] !== undefined) filters[key] = qs[key];
+        for (const key of listFilterFields) {
+          const values: (string | number)[] | undefined = qs[key];
+          if (values !== undefined) (filters as Record<string, unknown>)[key] = values;
         }
-        if (qs.batch !== undefined) filters.batch = qs.batch;
         if (qs.year_from !== undefined) filters.year_from = qs.year_from;
         if (qs.year_to !== undefined) filters.year_to = qs.year_to;
         if (qs.has_media !== undefined) filters.has_media = qs.has_media;
