@@ -6,23 +6,7 @@ import { AccessLevel, itemKinds } from './item.ts';
  * transcript segment; both carry the item's access block so that an engine filters by access inside the query.
  */
 
-/** Single-valued fields an engine counts and filters on. */
-export const facetFields = [
-  'kind',
-  'category',
-  'province',
-  'region',
-  'level',
-  'batch',
-  'museum',
-  'period',
-  'series',
-  'year',
-  'has_media',
-] as const;
-export type FacetField = (typeof facetFields)[number];
-
-/** Facet fields that filter by a list of values (`kind=a&kind=b`): every facet but `year` and `has_media`. */
+/** Facet fields that filter by a list of values (`kind=a&kind=b`). */
 export const listFilterFields = [
   'kind',
   'category',
@@ -34,6 +18,9 @@ export const listFilterFields = [
   'period',
   'series',
 ] as const;
+/** Single-valued fields an engine counts and filters on: the list filters, the year and `has_media`. */
+export const facetFields = [...listFilterFields, 'year', 'has_media'] as const;
+export type FacetField = (typeof facetFields)[number];
 export type ListFilterField = (typeof listFilterFields)[number];
 
 export const SearchDocument = Type.Object({

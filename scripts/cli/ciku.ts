@@ -31,7 +31,8 @@ import cliProgress from 'cli-progress';
 import { openSearchIndex } from '../../services/runtime.ts';
 import { createIndexer, type ReindexProgress } from '../../services/search/indexer.ts';
 import { readScope, type Role } from '../../services/archive/access.ts';
-import { facetFields, sortOrders, type FacetField, type SortOrder } from '../../schemas/search.ts';
+import { facetFields, sortOrders, type SortOrder } from '../../schemas/search.ts';
+import { facetList } from '../../services/search/search-index.ts';
 
 const program = new Command('ciku')
   .description('瓷库 ciku — the Jingdezhen ceramic heritage archive')
@@ -321,6 +322,8 @@ program
           .replace(/&quot;/g, '"')
           .replace(/&#39;/g, "'")
           .replace(/&amp;/g, '&');
+      /** Seconds as hh:mm:ss. */
+      const clock = (seconds: number) => new Date(seconds * 1000).toISOString().slice(11, 19);
       try {
         if (opts.segments) {
           const answer = await index.searchSegments({ q, page: 1, limit, scope });
@@ -329,23 +332,19 @@ program
             for (const item of answer.items) {
               process.stdout.write(`${item.id}  ${item.title}\n`);
               for (const s of item.segments) {
-                const at = new Date(s.start * 1000).toISOString().slice(11, 19);
-                process.stdout.write(`  ${at}  ${s.speaker ? `${s.speaker}：` : ''}${mark(s.text)}\n`);
+                process.stdout.write(
+                  `  ${clock(s.start)}  ${s.speaker ? `${s.speaker}：` : ''}${mark(s.text)}\n`,
+                );
               }
             }
             process.stderr.write(`${answer.total} moment(s)\n`);
           }
           return;
         }
-        const facets = (opts.facets ?? '').split(',').filter((f) => f !== '');
-        const unknown = facets.find((f) => !(facetFields as readonly string[]).includes(f));
-        if (unknown !== undefined) {
-          throw new CikuError('CIKU_ERR_REQUEST_INVALID', `unknown facet ${JSON.stringify(unknown)}`);
-        }
         const answer = await index.search({
           q,
           filters: opts.kind ? { kind: opts.kind } : {},
-          facets: facets as FacetField[],
+          facets: facetList(opts.facets === undefined ? [] : [opts.facets]),
           sort: opts.sort,
           page: 1,
           limit,
@@ -359,8 +358,7 @@ program
           process.stdout.write(`${h.id}  [${h.kind}]  ${mark(h.highlights.title)}\n`);
           if (h.highlights.text) process.stdout.write(`    ${mark(h.highlights.text).replace(/\n/g, ' ')}\n`);
           for (const m of h.moments ?? []) {
-            const at = new Date(m.start * 1000).toISOString().slice(11, 19);
-            process.stdout.write(`    ▶ ${at}  ${mark(m.text)}\n`);
+            process.stdout.write(`    ▶ ${clock(m.start)}  ${mark(m.text)}\n`);
           }
         }
         for (const [field, counts] of Object.entries(answer.facets).filter(
@@ -473,7 +471,7 @@ program
       }
       // A first start (or a lost index file): build the search index from the archive before serving.
       const index = await openSearchIndex(config);
-      const indexed = (await index.stats()).documents;
+      const indexed = await index.count();
       await index.close();
       if (indexed === 0 && count > 0) {
         const result = await reindex(config, true);

@@ -14,7 +14,8 @@ import { CikuError } from '../errors.ts';
 import { projectFile } from '../project-file.ts';
 import { analyzer, splitPinyin } from './analyzer.ts';
 import { listFilterValues } from './documents.ts';
-import { docSnippet, markAll, needlesOf } from './highlight.ts';
+import { emptyAnswer, groupSegments, hasEmptyListFilter, toHit, type SegmentRow } from './answers.ts';
+import { needlesOf } from './highlight.ts';
 import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentRequest } from './search-index.ts';
 
 /**
@@ -199,11 +200,8 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
     },
     async search(request) {
       await ready();
-      if (listFilterFields.some((k) => request.filters[k]?.length === 0)) {
-        // `x IN []` is not valid filter syntax: an empty value list matches nothing.
-        const facets = Object.fromEntries(request.facets.map((f) => [f, {}]));
-        return { total: 0, page: request.page, limit: request.limit, hits: [], facets };
-      }
+      // `x IN []` is not valid filter syntax: an empty value list matches nothing.
+      if (hasEmptyListFilter(request.filters)) return emptyAnswer(request);
       const parsed = analyzer().parseQuery(request.q);
       const { q, pinyin } = meiliQuery(request.q);
       const sort = sortOf(request.sort);
@@ -218,18 +216,9 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
         ...(sort ? { sort } : {}),
       });
       const needles = needlesOf(parsed);
-      const hits: SearchHitT[] = res.hits.map((h) => {
-        const doc = JSON.parse(h.doc as string) as SearchDocumentT;
-        const text = docSnippet(doc.text, needles);
-        return {
-          id: doc.id,
-          kind: doc.kind,
-          version: doc.version,
-          title: doc.title,
-          ...(doc.year === undefined ? {} : { year: doc.year }),
-          highlights: { title: markAll(doc.title, needles), ...(text === undefined ? {} : { text }) },
-        };
-      });
+      const hits: SearchHitT[] = res.hits.map((h) =>
+        toHit(JSON.parse(h.doc as string) as SearchDocumentT, needles),
+      );
       const facets: SearchAnswerT['facets'] = {};
       for (const f of request.facets) facets[f] = res.facetDistribution?.[f] ?? {};
       return { total: res.totalHits, page: request.page, limit: request.limit, hits, facets };
@@ -251,25 +240,17 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
         hitsPerPage: request.limit,
         matchingStrategy: 'all',
       });
-      const needles = needlesOf(parsed);
-      const byItem = new Map<string, SegmentAnswerT['items'][number]>();
-      for (const h of res.hits) {
-        const id = h.item_id as string;
-        let group = byItem.get(id);
-        if (!group) {
-          group = { id, kind: h.kind as string, title: h.title as string, segments: [] };
-          byItem.set(id, group);
-        }
-        group.segments.push({
-          file: h.file as string,
-          start: h.start as number,
-          end: h.end as number,
-          ...(h.speaker === null ? {} : { speaker: h.speaker as string }),
-          text: markAll(h.raw as string, needles),
-        });
-      }
-      for (const g of byItem.values()) g.segments.sort((x, y) => x.start - y.start);
-      return { total: res.totalHits, page: request.page, limit: request.limit, items: [...byItem.values()] };
+      const rows: SegmentRow[] = res.hits.map((h) => ({
+        id: h.item_id as string,
+        kind: h.kind as string,
+        title: h.title as string,
+        file: h.file as string,
+        start: h.start as number,
+        end: h.end as number,
+        speaker: h.speaker as string | null,
+        text: h.raw as string,
+      }));
+      return groupSegments(request, res.totalHits, rows, needlesOf(parsed));
     },
     async indexedVersion(itemId) {
       await ready();
@@ -299,6 +280,10 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
         segments: segStats.numberOfDocuments,
         contentHash: hash.digest('hex'),
       };
+    },
+    async count() {
+      await ready();
+      return (await client.index(itemsUid).getStats()).numberOfDocuments;
     },
     async rebuild(): Promise<IndexRebuild> {
       await ready();

@@ -1,13 +1,31 @@
 import type { ReadScope } from '../archive/access.ts';
-import type {
-  FacetField,
-  SearchAnswerT,
-  SearchDocumentT,
-  SearchFiltersT,
-  SegmentAnswerT,
-  SegmentDocumentT,
-  SortOrder,
+import { CikuError } from '../errors.ts';
+import {
+  facetFields,
+  type FacetField,
+  type SearchAnswerT,
+  type SearchDocumentT,
+  type SearchFiltersT,
+  type SegmentAnswerT,
+  type SegmentDocumentT,
+  type SortOrder,
 } from '../../schemas/search.ts';
+
+/**
+ * Facet names as a caller gives them (repeated and/or comma-separated) → the fields, each once; an unknown name
+ * is a coded 400.
+ */
+export function facetList(raw: string[]): FacetField[] {
+  const names = raw.flatMap((f) => f.split(',')).filter((f) => f !== '');
+  const unknown = names.find((f) => !(facetFields as readonly string[]).includes(f));
+  if (unknown !== undefined) {
+    throw new CikuError(
+      'CIKU_ERR_REQUEST_INVALID',
+      `unknown facet ${JSON.stringify(unknown)}: choose from ${facetFields.join(', ')}`,
+    );
+  }
+  return [...new Set(names)] as FacetField[];
+}
 
 /** A validated search request. `scope` is the caller's read scope: engines apply it inside the query. */
 export interface SearchRequest {
@@ -57,7 +75,10 @@ export interface SearchIndex extends IndexWriter {
   searchSegments(request: SegmentRequest): Promise<SegmentAnswerT>;
   /** The item version the index holds for an item, if any. */
   indexedVersion(itemId: string): Promise<string | undefined>;
+  /** Every document's content hashed: for comparing indexes (reads them all). */
   stats(): Promise<IndexStats>;
+  /** How many item documents the index holds (cheap). */
+  count(): Promise<number>;
   rebuild(): Promise<IndexRebuild>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -16,7 +16,8 @@ import { CikuError } from '../errors.ts';
 import { analyzer, type ParsedQuery } from './analyzer.ts';
 import { canRelax, ftsExpression, type FtsColumns } from './fts-query.ts';
 import { listFilterValues } from './documents.ts';
-import { docSnippet, markAll, needlesOf } from './highlight.ts';
+import { emptyAnswer, groupSegments, hasEmptyListFilter, toHit, type SegmentRow } from './answers.ts';
+import { markAll, needlesOf } from './highlight.ts';
 import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentRequest } from './search-index.ts';
 
 /**
@@ -93,7 +94,6 @@ const FACET_COLUMNS: Record<FacetField, string> = {
   year: 'year',
   has_media: 'has_media',
 };
-const LIST_FILTERS = listFilterFields;
 
 export interface SqliteIndexOptions {
   /** Folder holding CURRENT and the index files. */
@@ -235,7 +235,7 @@ function writer(db: Db) {
  * Access and list filters as index tokens in the `acl` column, so the engine answers them inside the MATCH (no
  * row lookups per match): `al<level>`, `ao<org hash>`, `ae<yyyymmdd>` or `aenone`, and `f<field><value hash>`.
  */
-const FILTER_CODES: Record<(typeof LIST_FILTERS)[number] | 'has_media', string> = {
+const FILTER_CODES: Record<(typeof listFilterFields)[number] | 'has_media', string> = {
   kind: 'k',
   category: 'c',
   province: 'p',
@@ -258,7 +258,7 @@ function aclTokens(doc: SearchDocumentT): string[] {
   out.push(
     doc.access.embargo_until === undefined ? 'aenone' : `ae${doc.access.embargo_until.replaceAll('-', '')}`,
   );
-  for (const key of LIST_FILTERS) {
+  for (const key of listFilterFields) {
     const v = doc[key];
     if (v !== undefined) out.push(hashToken(`f${FILTER_CODES[key]}`, v));
   }
@@ -283,7 +283,7 @@ function aclExpression(
     );
   }
   const f = request.filters;
-  for (const key of LIST_FILTERS) {
+  for (const key of listFilterFields) {
     const values = f[key];
     if (values === undefined) continue;
     parts.push(`acl : (${values.map((v) => hashToken(`f${FILTER_CODES[key]}`, v)).join(' OR ')})`);
@@ -324,7 +324,7 @@ function filterSql(request: Pick<SearchRequest, 'filters' | 'scope'>, params: un
 function filterConditions(request: Pick<SearchRequest, 'filters' | 'scope'>, params: unknown[]): string[] {
   const f = request.filters;
   const where = [scopeSql(request.scope, params)];
-  for (const key of LIST_FILTERS) {
+  for (const key of listFilterFields) {
     const values = f[key];
     if (values === undefined) continue;
     if (values.length === 0) {
@@ -491,13 +491,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
   function searchOnce(request: SearchRequest, parsed: ParsedQuery, strict: boolean): SearchAnswerT {
     const d = live();
     const match = matchOrNothing(parsed, DOC_COLUMNS, strict);
-    const emptyFilter = Object.values(pick(request.filters, [...LIST_FILTERS])).some(
-      (v) => Array.isArray(v) && v.length === 0,
-    );
-    if (match === null || emptyFilter) {
-      const facets = Object.fromEntries(request.facets.map((f) => [f, {}]));
-      return { total: 0, page: request.page, limit: request.limit, hits: [], facets };
-    }
+    if (match === null || hasEmptyListFilter(request.filters)) return emptyAnswer(request);
     const params: unknown[] = [];
     let from: string;
     let where: string;
@@ -625,18 +619,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     })();
 
     const needles = needlesOf(parsed);
-    const hits: SearchHitT[] = answer.rows.map((r) => {
-      const doc = JSON.parse(r.doc) as SearchDocumentT;
-      const text = docSnippet(doc.text, needles);
-      return {
-        id: doc.id,
-        kind: doc.kind,
-        version: doc.version,
-        title: doc.title,
-        ...(doc.year === undefined ? {} : { year: doc.year }),
-        highlights: { title: markAll(doc.title, needles), ...(text === undefined ? {} : { text }) },
-      };
-    });
+    const hits: SearchHitT[] = answer.rows.map((r) => toHit(JSON.parse(r.doc) as SearchDocumentT, needles));
     // Interviews: the moments the words are spoken (top 3 segments per hit item).
     if (match !== undefined && answer.rows.some((r) => r.n_segs > 0)) {
       const segMatch = ftsExpression(parsed, SEG_COLUMNS, { strict });
@@ -695,38 +678,12 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
       total: (prep(d, `SELECT count(*) AS n FROM ${from} WHERE ${where}`).get(...params) as { n: number }).n,
       rows: prep(
         d,
-        `SELECT d.id, d.kind, (SELECT doc FROM bodies b WHERE b.rid = d.rid) AS doc, s.file, s.start, s."end" AS end, s.speaker, s.text FROM ${from}
+        `SELECT d.id, d.kind, (SELECT json_extract(b.doc, '$.title') FROM bodies b WHERE b.rid = d.rid) AS title,
+                s.file, s.start, s."end" AS end, s.speaker, s.text FROM ${from}
            WHERE ${where} ORDER BY bm25(segs_fts, 1, 1), s.rid LIMIT ? OFFSET ?`,
-      ).all(...params, request.limit, (request.page - 1) * request.limit) as {
-        id: string;
-        kind: string;
-        doc: string;
-        file: string;
-        start: number;
-        end: number;
-        speaker: string | null;
-        text: string;
-      }[],
+      ).all(...params, request.limit, (request.page - 1) * request.limit) as SegmentRow[],
     }))();
-    const needles = needlesOf(parsed);
-    const byItem = new Map<string, SegmentAnswerT['items'][number]>();
-    for (const r of rows) {
-      let group = byItem.get(r.id);
-      if (!group) {
-        const doc = JSON.parse(r.doc) as SearchDocumentT;
-        group = { id: r.id, kind: r.kind, title: doc.title, segments: [] };
-        byItem.set(r.id, group);
-      }
-      group.segments.push({
-        file: r.file,
-        start: r.start,
-        end: r.end,
-        ...(r.speaker === null ? {} : { speaker: r.speaker }),
-        text: markAll(r.text, needles),
-      });
-    }
-    for (const g of byItem.values()) g.segments.sort((x, y) => x.start - y.start);
-    return { total, page: request.page, limit: request.limit, items: [...byItem.values()] };
+    return groupSegments(request, total, rows, needlesOf(parsed));
   }
 
   function indexedVersion(itemId: string): Promise<string | undefined> {
@@ -821,6 +778,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     },
     indexedVersion,
     stats: () => Promise.resolve(statsOf(live())),
+    count: () => Promise.resolve((prep(live(), 'SELECT count(*) AS n FROM docs').get() as { n: number }).n),
     rebuild,
     ping() {
       prep(live(), 'SELECT 1').get();

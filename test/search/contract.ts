@@ -351,6 +351,7 @@ export function contract(t: Test, name: string, open: (t: Test) => Promise<Searc
     await load(index);
     const before = await index.stats();
     t.equal(before.documents, sample.length);
+    t.equal(await index.count(), sample.length, 'count agrees with stats');
     t.equal(before.segments, 3);
     await load(index);
     t.same(await index.stats(), before, 'putting the same items again changes nothing');
@@ -365,6 +366,7 @@ export function contract(t: Test, name: string, open: (t: Test) => Promise<Searc
     t.same(await ids(index, '松柴'), []);
     t.equal((await index.stats()).segments, 0, 'segments went with their item');
     t.equal(await index.indexedVersion('O-1'), undefined);
+    t.equal(await index.count(), sample.length - 1, 'count after a removal');
     await index.remove('NOT-THERE');
   });
 

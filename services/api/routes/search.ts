@@ -7,14 +7,13 @@ import {
   MAX_WINDOW,
   SearchAnswer,
   SegmentAnswer,
-  facetFields,
   listFilterFields,
   sortOrders,
-  type FacetField,
   type SearchFiltersT,
 } from '../../../schemas/search.ts';
 import { readScope } from '../../archive/access.ts';
 import { CikuError } from '../../errors.ts';
+import { facetList } from '../../search/search-index.ts';
 import type { AppDeps } from '../build-app.ts';
 
 const Strings = Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 }));
@@ -75,18 +74,6 @@ function numbers(text: string): number[] {
   return text.split(',').map(Number);
 }
 
-function facetList(raw: string[] | undefined): FacetField[] {
-  const names = (raw ?? []).flatMap((f) => f.split(',')).filter((f) => f !== '');
-  const unknown = names.filter((f) => !(facetFields as readonly string[]).includes(f));
-  if (unknown.length > 0) {
-    throw new CikuError(
-      'CIKU_ERR_REQUEST_INVALID',
-      `unknown facet ${JSON.stringify(unknown[0])}: choose from ${facetFields.join(', ')}`,
-    );
-  }
-  return [...new Set(names)] as FacetField[];
-}
-
 function window(page: number, limit: number): void {
   if (page * limit > MAX_WINDOW) {
     throw new CikuError(
@@ -143,7 +130,7 @@ export const searchRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         return deps.search.search({
           q: qs.q,
           filters,
-          facets: facetList(qs.facets),
+          facets: facetList(qs.facets ?? []),
           sort: qs.sort,
           page: qs.page,
           limit: qs.limit,
