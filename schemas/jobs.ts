@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { BatchId, BatchRow } from './batch.ts';
 import { derivativeKinds } from './technical.ts';
 
 /**
@@ -42,11 +43,25 @@ export const jobSchemas = {
     },
     { additionalProperties: false },
   ),
+  /** One row of a batch (a child in the batch's flow): the planned item, ingested idempotently. */
+  'batch-row': Type.Object({ batchId: BatchId, row: BatchRow }, { additionalProperties: false }),
+  /** The batch's flow parent: runs once every row job has ended, writes the report. */
+  'batch-finish': Type.Object({ batchId: BatchId }, { additionalProperties: false }),
+  /** The fixity audit (nightly by scheduler, or `ciku fixity`); one report per run. */
+  'fixity-audit': Type.Object(
+    { runId: Type.Optional(Type.String({ pattern: '^[0-9a-z-]{1,80}$' })) },
+    { additionalProperties: false },
+  ),
+  /** The drop-zone scan (nightly by scheduler): new bags and manifests become batches, each once. */
+  'drop-scan': Type.Object(
+    { runId: Type.Optional(Type.String({ pattern: '^[0-9a-z-]{1,80}$' })) },
+    { additionalProperties: false },
+  ),
 } as const;
 
 export type JobName = keyof typeof jobSchemas;
 export type JobPayload<N extends JobName> = Static<(typeof jobSchemas)[N]>;
-export type DeriveJobName = Exclude<JobName, 'index-item'>;
+export type DeriveJobName = 'derive-image' | 'derive-av' | 'derive-transcript';
 export type DerivePayload = JobPayload<DeriveJobName>;
 
 export const jobNames = Object.keys(jobSchemas) as JobName[];
@@ -59,6 +74,21 @@ export function jobIdFor<N extends JobName>(name: N, payload: JobPayload<N>): st
   if (name === 'index-item') {
     const p = payload as JobPayload<'index-item'>;
     return `index-item-${p.itemId}-${p.version}${p.after === undefined ? '' : `-${p.after}`}`;
+  }
+  if (name === 'batch-row') {
+    const p = payload as JobPayload<'batch-row'>;
+    return `batch-row-${p.batchId}-${p.row.row}`;
+  }
+  if (name === 'batch-finish') return `batch-finish-${(payload as JobPayload<'batch-finish'>).batchId}`;
+  if (name === 'fixity-audit' || name === 'drop-scan') {
+    const p = payload as JobPayload<'fixity-audit'>;
+    return `${name}-${
+      p.runId ??
+      new Date()
+        .toISOString()
+        .replace(/[^0-9]/g, '')
+        .slice(0, 14)
+    }`;
   }
   return `${name}-${(payload as DerivePayload).sha512}`;
 }

@@ -30,6 +30,18 @@ export interface Config {
     /** Scratch space for derivatives in the making (per job, cleared when the job starts and ends). */
     tmpDir: string;
   };
+  /** Batches and the scheduled jobs (cron patterns in UTC; `off` disables a schedule). */
+  batch: {
+    /** Batch rows ingested at once (each row streams and hashes its files; the rest of the machine stays free). */
+    concurrency: number;
+    dropDir: string;
+    dropCron: string | undefined;
+    /** A drop-zone entry changed more recently than this is left for the next scan (it may still be copying). */
+    settleMs: number;
+    fixityCron: string | undefined;
+    /** Bytes per second the fixity audit reads at most. */
+    fixityRateBytes: number;
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -76,6 +88,17 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       new URL(raw);
     } catch {
       problems.push(`${key}=${JSON.stringify(raw)}: not a URL`);
+    }
+    return raw;
+  };
+
+  const cron = (key: string, fallback: string): string | undefined => {
+    const raw = str(key, fallback).trim();
+    if (raw === 'off') return undefined;
+    const fields = raw.split(/\s+/);
+    if (fields.length < 5 || fields.length > 6 || !fields.every((f) => /^[0-9*/,?LW#A-Za-z-]+$/.test(f))) {
+      problems.push(`${key}=${JSON.stringify(raw)}: expected a cron pattern (5 or 6 fields) or off`);
+      return undefined;
     }
     return raw;
   };
@@ -132,6 +155,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       graceMs: int('CIKU_WORKER_GRACE_MS', 30_000, 0, 3_600_000),
       maxImagePixels: int('CIKU_IMAGE_MAX_PIXELS', 200_000_000, 1, 2_000_000_000),
       tmpDir: path.join(dataDir, 'tmp'),
+    },
+    batch: {
+      concurrency: int('CIKU_BATCH_CONCURRENCY', 2, 1, 64),
+      dropDir: path.resolve(cwd, str('CIKU_DROP_DIR', path.join(dataDir, 'dropzone'))),
+      dropCron: cron('CIKU_DROP_CRON', '15 1 * * *'),
+      settleMs: int('CIKU_DROP_SETTLE_S', 60, 0, 86_400) * 1000,
+      fixityCron: cron('CIKU_FIXITY_CRON', '30 2 * * *'),
+      fixityRateBytes: int('CIKU_FIXITY_RATE_MB', 50, 1, 100_000) * 1024 * 1024,
     },
     logLevel: oneOf('LOG_LEVEL', logLevels, 'info'),
   };

@@ -13,6 +13,8 @@ import { deriveAv } from './derive-av.job.ts';
 import { deriveImage } from './derive-image.job.ts';
 import { deriveTranscript } from './derive-transcript.job.ts';
 import { indexItem } from './index-item.job.ts';
+import { batchFinish, batchRow } from './batch-row.job.ts';
+import { dropScan, fixityAudit } from './scheduled.job.ts';
 import type { JobDeps } from './job-deps.ts';
 import {
   checkRegistry,
@@ -27,6 +29,10 @@ export interface WorkersDeps extends JobDeps {
   redisUrl: string;
   prefix?: string;
   config: Config['worker'];
+  /** Rows of a batch at once (default 2). */
+  batchConcurrency?: number;
+  /** Run only these queues (a CLI running a batch by itself runs just the batch queues). */
+  only?: readonly JobName[];
   /** Replace handlers (tests); the result is checked like the default registry. */
   registry?: Partial<Record<string, unknown>>;
 }
@@ -47,11 +53,21 @@ export function defaultRegistry(deps: JobDeps): Registry {
     'derive-av': deriveAv(deps),
     'derive-transcript': deriveTranscript(deps),
     'index-item': indexItem(deps),
+    'batch-row': batchRow(deps),
+    'batch-finish': batchFinish(deps),
+    'fixity-audit': fixityAudit(deps),
+    'drop-scan': dropScan(deps),
   };
 }
 
-function concurrencyOf(name: JobName, c: Config['worker']['concurrency']): number {
+function concurrencyOf(name: JobName, c: Config['worker']['concurrency'], batch: number): number {
   switch (name) {
+    case 'batch-row':
+      return batch;
+    case 'batch-finish':
+    case 'fixity-audit':
+    case 'drop-scan':
+      return 1;
     case 'derive-image':
       return c.image;
     case 'derive-av':
@@ -142,7 +158,8 @@ export function buildWorkers(deps: WorkersDeps): Workers {
     }
   };
 
-  const workers = (Object.keys(registry) as JobName[]).map((name) => {
+  const names = (Object.keys(registry) as JobName[]).filter((n) => deps.only?.includes(n) ?? true);
+  const workers = names.map((name) => {
     const w = createJobWorker(
       deps.redisUrl,
       name,
@@ -153,7 +170,7 @@ export function buildWorkers(deps: WorkersDeps): Workers {
       },
       {
         ...(deps.prefix === undefined ? {} : { prefix: deps.prefix }),
-        concurrency: concurrencyOf(name, deps.config.concurrency),
+        concurrency: concurrencyOf(name, deps.config.concurrency, deps.batchConcurrency ?? 2),
         lockMs: deps.config.lockMs,
       },
     );

@@ -8,6 +8,9 @@ import type { JobQueue } from '../services/adapters/queue.ts';
 import type { BlobStore } from '../services/archive/blob-store.ts';
 import type { DerivativeStore } from '../services/archive/derivatives.ts';
 import type { Items } from '../services/archive/items.ts';
+import type { OcflStore } from '../services/archive/ocfl/store.ts';
+import type { Config } from '../services/config.ts';
+import type { Batches } from '../services/batch/batches.ts';
 import { CikuError } from '../services/errors.ts';
 
 /** A search engine's write side, as the index job needs it (services/search/indexer.ts). */
@@ -22,9 +25,19 @@ export interface JobDeps {
   blobs: BlobStore;
   derivatives: DerivativeStore;
   queue: Pick<JobQueue, 'enqueue'>;
+  /** Batch bookkeeping (batch jobs only). */
+  batches?: Batches;
+  /** The OCFL store and the batch settings (fixity audit, drop-zone scan). */
+  ocfl?: OcflStore;
+  batchConfig?: Config['batch'];
   limits: { maxImagePixels: number };
   search?: SearchSink;
   logger: Logger;
+}
+
+export function needBatches(deps: JobDeps): Batches {
+  if (!deps.batches) throw new CikuError('CIKU_ERR_INTERNAL', 'batch jobs need the batch store wired in');
+  return deps.batches;
 }
 
 /**

@@ -7,6 +7,9 @@ import type { Config } from '../services/config.ts';
 import { openArchive, openSearchIndex } from '../services/runtime.ts';
 import { createIndexer } from '../services/search/indexer.ts';
 import { buildWorkers, type Workers } from './build-workers.ts';
+import type { JobName } from '../schemas/jobs.ts';
+import { createBatchState } from '../services/adapters/batch-state.ts';
+import { createBatches } from '../services/batch/batches.ts';
 
 /**
  * `ciku work`: the job workers against the archive and Redis the config names. Closes gracefully on SIGTERM:
@@ -14,7 +17,7 @@ import { buildWorkers, type Workers } from './build-workers.ts';
  */
 export async function startWorkers(
   config: Config,
-  options: { handleSignals?: boolean } = {},
+  options: { handleSignals?: boolean; only?: readonly JobName[]; schedules?: boolean } = {},
 ): Promise<{ workers: Workers; close: () => Promise<void> }> {
   const logger = createLogger(config.logLevel, { name: 'ciku-worker' });
   const archive = await openArchive(config);
@@ -22,7 +25,17 @@ export async function startWorkers(
   configureImageEngine({});
   const derivatives = createDerivativeStore({ blobs: archive.blobs });
   const index = await openSearchIndex(config);
+  const batches = createBatches({
+    blobs: archive.blobs,
+    state: createBatchState(archive.redis, config.redis.queuePrefix),
+    queue,
+  });
   const workers = buildWorkers({
+    ...(options.only === undefined ? {} : { only: options.only }),
+    batches,
+    ocfl: archive.ocfl,
+    batchConfig: config.batch,
+    batchConcurrency: config.batch.concurrency,
     items: archive.items,
     blobs: archive.blobs,
     derivatives,
@@ -35,6 +48,15 @@ export async function startWorkers(
     config: config.worker,
   });
   await workers.ready();
+  if (options.schedules !== false && options.only === undefined) {
+    // Job schedulers (one per id, replaced on every start, so a changed cron takes effect on restart).
+    await queue.schedule('drop-scan', 'nightly-drop-scan', config.batch.dropCron, {});
+    await queue.schedule('fixity-audit', 'nightly-fixity-audit', config.batch.fixityCron, {});
+    logger.info(
+      { dropCron: config.batch.dropCron ?? 'off', fixityCron: config.batch.fixityCron ?? 'off' },
+      'schedules set',
+    );
+  }
   logger.info({ concurrency: config.worker.concurrency }, 'workers ready');
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

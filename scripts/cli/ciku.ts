@@ -33,6 +33,9 @@ import { createIndexer, type ReindexProgress } from '../../services/search/index
 import { readScope, type Role } from '../../services/archive/access.ts';
 import { facetFields, sortOrders, type SortOrder } from '../../schemas/search.ts';
 import { facetList } from '../../services/search/search-index.ts';
+import { createBatchState } from '../../services/adapters/batch-state.ts';
+import { createBatches } from '../../services/batch/batches.ts';
+import { auditFixity } from '../../services/archive/fixity.ts';
 
 const program = new Command('ciku')
   .description('瓷库 ciku — the Jingdezhen ceramic heritage archive')
@@ -375,6 +378,220 @@ program
       }
     },
   );
+
+/** Opens what batch commands need: the archive, the queues, the batch store. */
+async function openBatches(config: ReturnType<typeof loadConfig>) {
+  const archive = await openArchive(config);
+  const queue = createJobQueue(archive.redis, { prefix: config.redis.queuePrefix });
+  const state = createBatchState(archive.redis, config.redis.queuePrefix);
+  const batches = createBatches({ blobs: archive.blobs, state, queue });
+  return {
+    archive,
+    queue,
+    batches,
+    async close() {
+      await queue.close();
+      await archive.close();
+    },
+  };
+}
+
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+
+program
+  .command('batch')
+  .description(
+    'ingest a folder with a manifest, a CSV / JSON-lines file or a BagIt bag as one batch (idempotent: rows already in the archive are skipped)',
+  )
+  .argument(
+    '<paths...>',
+    'bags, folders with manifest.csv / manifest.jsonl, or .csv / .jsonl files (one batch each)',
+  )
+  .option('--dry-run', 'validate only: the verdict on the bag and every row, nothing ingested')
+  .option(
+    '--mapping <file>',
+    'column mapping (JSON); default: mapping.json beside the manifest, else columns by name',
+  )
+  .option('--kind <kind>', 'kind for rows that name none')
+  .addOption(
+    new Option('--access <level>', 'access for rows that name none').choices([
+      'public',
+      'restricted',
+      'private',
+    ]),
+  )
+  .option('--organisation <org>', 'the organisation every row belongs to')
+  .option('--report <file>', 'also write the per-row report (CSV) to this file')
+  .option('--no-wait', 'queue the batch and exit (follow it with GET /v1/batches/:id)')
+  .option('--json', 'print the final batch state as JSON')
+  .action(
+    async (
+      sources: string[],
+      opts: {
+        dryRun?: boolean;
+        mapping?: string;
+        kind?: string;
+        access?: 'public' | 'restricted' | 'private';
+        organisation?: string;
+        report?: string;
+        wait: boolean;
+        json?: boolean;
+      },
+    ) => {
+      const config = loadConfig();
+      const ctx = await openBatches(config);
+      let local: Awaited<ReturnType<typeof startWorkers>> | undefined;
+      let failures = 0;
+      try {
+        for (const source of sources) {
+          const { view, plan } = await ctx.batches.start(source, {
+            by: cliAgent.name,
+            ...(opts.dryRun ? { dryRun: true } : {}),
+            ...(opts.mapping === undefined ? {} : { mapping: opts.mapping }),
+            ...(opts.kind === undefined ? {} : { kind: opts.kind }),
+            ...(opts.access === undefined ? {} : { access: { level: opts.access } }),
+            ...(opts.organisation === undefined ? {} : { organisation: opts.organisation }),
+          });
+          const err = process.stderr;
+          err.write(
+            `batch ${view.id}: ${plan.source.type} ${plan.source.path} (${plan.rows.length} row(s), ${mb(plan.bytes)} MB${plan.source.encoding && plan.source.encoding.toLowerCase() !== 'utf-8' ? `, ${plan.source.encoding}` : ''})\n`,
+          );
+          if (plan.bag)
+            err.write(
+              `bag: ${plan.bag.valid ? 'valid' : 'INVALID'} (BagIt ${plan.bag.version ?? '?'}, ${plan.bag.payload.length} payload file(s))\n`,
+            );
+          for (const e of plan.bag?.errors ?? []) err.write(`  error: ${e}\n`);
+          for (const w of view.warnings) err.write(`  warning: ${w}\n`);
+          let final = view;
+          if (view.status === 'running' && opts.wait) {
+            if ((await ctx.queue.workerCount('batch-row')) === 0) {
+              err.write('no workers are running: this process runs the batch rows itself\n');
+              local = await startWorkers(config, {
+                handleSignals: false,
+                only: ['batch-row', 'batch-finish'],
+              });
+            }
+            const bar = err.isTTY
+              ? new cliProgress.SingleBar(
+                  {
+                    stream: err,
+                    format:
+                      'batch [{bar}] {value}/{total} rows · {failed} failed · {skipped} skipped · {rate} MB/s · {eta_formatted} left',
+                  },
+                  cliProgress.Presets.shades_classic,
+                )
+              : undefined;
+            bar?.start(view.counts.total, 0, { failed: 0, skipped: 0, rate: '0.0' });
+            const started = Date.now();
+            let lastLog = 0;
+            for (;;) {
+              final = await ctx.batches.view(view.id);
+              const c = final.counts;
+              const rate = mb(c.bytes / Math.max(0.001, (Date.now() - started) / 1000));
+              bar?.update(c.done, { failed: c.failed, skipped: c.skipped, rate });
+              if (!bar && Date.now() - lastLog > 10_000) {
+                lastLog = Date.now();
+                err.write(
+                  `  ${c.done}/${c.total} rows, ${c.failed} failed, ${c.skipped} skipped, ${rate} MB/s\n`,
+                );
+              }
+              if (final.status !== 'running') break;
+              await new Promise((r) => setTimeout(r, 300));
+            }
+            bar?.stop();
+          }
+          const c = final.counts;
+          const rows = await ctx.batches.reportCsv(view.id);
+          if (opts.report) await fs.writeFile(opts.report, rows);
+          if (opts.json) process.stdout.write(`${JSON.stringify(final, null, 2)}\n`);
+          else {
+            const failedLines = rows
+              .split('\r\n')
+              .slice(1)
+              .filter((l) => /^\d+,[^,]*,failed,/.test(l));
+            for (const l of failedLines.slice(0, 50)) process.stdout.write(`failed row ${l}\n`);
+            if (failedLines.length > 50)
+              process.stdout.write(`… and ${failedLines.length - 50} more (see the report)\n`);
+            process.stdout.write(
+              `${final.status === 'dry-run' ? 'dry run' : `batch ${final.status}`}: ${c.total} row(s) · ` +
+                (final.status === 'dry-run'
+                  ? `${c.total - c.failed} valid · ${c.failed} invalid\n`
+                  : `${c.ingested} ingested · ${c.updated} updated · ${c.skipped} skipped · ${c.failed} failed · ${mb(c.bytes)} MB\n`),
+            );
+            if (final.refused) process.stdout.write(`refused: ${final.refused}\n`);
+            process.stdout.write(`report: ciku batch-report ${final.id}  (or GET ${final.report})\n`);
+          }
+          const complete = final.status !== 'running';
+          if (final.refused || c.failed > 0 || (!complete && opts.wait)) failures += 1;
+        }
+        process.exitCode = failures > 0 ? 1 : 0;
+      } finally {
+        await local?.close();
+        await ctx.close();
+      }
+    },
+  );
+
+program
+  .command('batch-report')
+  .description('print the per-row report of a batch (CSV: row, item, status, version, reason)')
+  .argument('<id>', 'batch id (b-…)')
+  .action(async (id: string) => {
+    const ctx = await openBatches(loadConfig());
+    try {
+      process.stdout.write(await ctx.batches.reportCsv(id));
+    } finally {
+      await ctx.close();
+    }
+  });
+
+program
+  .command('fixity')
+  .description('re-read stored content and check it against the inventories: the nightly audit, by hand')
+  .option('--item <id...>', 'only these items')
+  .option('--rate <MBps>', 'read at most this many MB/s (default: CIKU_FIXITY_RATE_MB)', (v) => Number(v))
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: { item?: string[]; rate?: number; json?: boolean }) => {
+    const config = loadConfig();
+    const archive = await openArchive(config);
+    const bar = process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: 'fixity {value} file(s) · {objects} object(s) · {mb} MB · {findings} finding(s)',
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+    try {
+      bar?.start(0, 0, { objects: 0, mb: '0.0', findings: 0 });
+      const report = await auditFixity(
+        { ocfl: archive.ocfl, blobs: archive.blobs },
+        {
+          rateBytesPerSec: opts.rate === undefined ? config.batch.fixityRateBytes : opts.rate * 1024 * 1024,
+          ...(opts.item ? { items: opts.item } : {}),
+          agent: cliAgent.name,
+          onProgress: (p) =>
+            bar?.update(p.files, { objects: p.objects, mb: mb(p.bytes), findings: p.findings }),
+        },
+      );
+      bar?.stop();
+      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else {
+        for (const f of report.findings)
+          process.stdout.write(
+            `${f.status} ${f.item} ${f.files.join(', ') || f.content} (${f.version}) expected sha512:${f.expected}${f.actual ? ` actual sha512:${f.actual}` : ''}\n`,
+          );
+        process.stderr.write(
+          `fixity run ${report.run}: ${report.objects} object(s), ${report.files} file(s), ${mb(report.bytes)} MB, ${report.ok} ok, ${report.findings.length} finding(s)\n`,
+        );
+      }
+      process.exitCode = report.findings.length > 0 ? 1 : 0;
+    } finally {
+      bar?.stop();
+      await archive.close();
+    }
+  });
 
 const keysCommand = program
   .command('keys')

@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { FlowProducer, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { jobIdFor, jobNames, priorities, type JobName, type JobPayload } from '../../schemas/jobs.ts';
 
@@ -18,6 +18,27 @@ export interface JobQueue {
   ): Promise<string>;
   /** State of a job by id (`missing` when unknown), with its failure reason if it failed. */
   state(name: JobName, jobId: string): Promise<{ state: string; reason?: string; progress?: unknown }>;
+  /**
+   * A parent job that runs once all its children have ended (a BullMQ flow): how a batch's report is written after
+   * its last row. A child that fails for good does not hold the parent back. Children are added in chunks.
+   */
+  enqueueFlow<P extends JobName, C extends JobName>(
+    parent: { name: P; payload: JobPayload<P> },
+    childName: C,
+    children: JobPayload<C>[],
+    options?: { backfill?: boolean },
+  ): Promise<string>;
+  /** A BullMQ job scheduler (cron pattern, UTC): one per id, replaced when called again; `undefined` removes it. */
+  schedule<N extends JobName>(
+    name: N,
+    schedulerId: string,
+    cron: string | undefined,
+    payload: JobPayload<N>,
+  ): Promise<void>;
+  /** Workers connected to a queue right now (a CLI decides whether to run its own). */
+  workerCount(name: JobName): Promise<number>;
+  /** The underlying BullMQ queues (for the admin dashboard). */
+  rawQueues(): Queue[];
   ping(): Promise<boolean>;
   /** Ids of the jobs waiting, delayed, active or prioritised in every queue (for operators and tests). */
   jobIds(): Promise<string[]>;
@@ -60,6 +81,47 @@ export function createJobQueue(redis: Redis, options: { prefix?: string } = {}):
         priority: opts.backfill ? priorities.backfill : priorities.interactive,
       });
       return jobId;
+    },
+    async enqueueFlow(parent, childName, children, opts = {}) {
+      const flows = new FlowProducer({ connection: redis, prefix });
+      try {
+        const parentId = jobIdFor(parent.name, parent.payload);
+        const priority = opts.backfill ? priorities.backfill : priorities.interactive;
+        await flows.add({
+          name: parent.name,
+          queueName: parent.name,
+          data: parent.payload,
+          opts: { ...defaultJobOptions, jobId: parentId },
+          children: children.map((payload) => ({
+            name: childName,
+            queueName: childName,
+            data: payload,
+            opts: {
+              ...defaultJobOptions,
+              jobId: jobIdFor(childName, payload),
+              priority,
+              ignoreDependencyOnFailure: true,
+            },
+          })),
+        });
+        return parentId;
+      } finally {
+        await flows.close();
+      }
+    },
+    async schedule(name, schedulerId, cron, payload) {
+      const q = queueFor(name);
+      if (cron === undefined) {
+        await q.removeJobScheduler(schedulerId);
+        return;
+      }
+      await q.upsertJobScheduler(schedulerId, { pattern: cron, tz: 'UTC' }, { name, data: payload });
+    },
+    async workerCount(name) {
+      return queueFor(name).getWorkersCount();
+    },
+    rawQueues() {
+      return queueNames.map((n) => queueFor(n));
     },
     async jobIds() {
       const out: string[] = [];

@@ -13,6 +13,7 @@ import type { Items } from '../archive/items.ts';
 import type { OcflStore } from '../archive/ocfl/store.ts';
 import type { ApiKeys } from '../auth/api-keys.ts';
 import { createGuards, type Guards } from './guards.ts';
+import { CikuError } from '../errors.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { fileRoutes } from './routes/files.ts';
@@ -22,6 +23,11 @@ import { uploadRoutes } from './routes/uploads.ts';
 import { derivativeRoutes } from './routes/derivatives.ts';
 import { searchRoutes } from './routes/search.ts';
 import type { SearchIndex } from '../search/search-index.ts';
+import type { Batches } from '../batch/batches.ts';
+import { batchRoutes } from './routes/batches.ts';
+import { FastifyAdapter } from '@bull-board/fastify';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 
 export interface AppOptions {
   /** Requests per minute per IP for anonymous callers; authenticated callers are not limited. */
@@ -42,6 +48,9 @@ export interface AppDeps {
   keys: ApiKeys;
   queue: JobQueue;
   search: SearchIndex;
+  /** Batches (POST/GET /v1/batches) from sources in `dropDir`; absent: batches are refused. */
+  batches?: Batches;
+  dropDir?: string;
   clock: () => Date;
   logger: Logger | false;
   options: AppOptions;
@@ -103,5 +112,33 @@ export async function buildApp(input: Omit<AppDeps, 'guards' | 'derivatives'>): 
   await app.register(uploadRoutes(deps));
   await app.register(derivativeRoutes(deps));
   await app.register(searchRoutes(deps));
+  await app.register(batchRoutes(deps));
+  await app.register(queueDashboard(deps));
   return app;
+}
+
+/** bull-board at /admin/queues: every queue, for admins only (others get the same 404 as an unknown path). */
+function queueDashboard(deps: AppDeps) {
+  return async (app: FastifyInstance) => {
+    const board = new FastifyAdapter();
+    board.setBasePath('/admin/queues');
+    createBullBoard({
+      queues: deps.queue.rawQueues().map((q) => new BullMQAdapter(q)),
+      serverAdapter: board,
+      options: { uiConfig: { boardTitle: 'ciku 瓷库 queues' } },
+    });
+    await app.register(
+      async (scope) => {
+        scope.addHook('onRequest', async (request) => {
+          if (request.principal.role !== 'admin')
+            throw new CikuError(
+              'CIKU_ERR_NOT_FOUND',
+              `no route ${request.method} ${request.url.split('?')[0]}`,
+            );
+        });
+        await scope.register(board.registerPlugin());
+      },
+      { prefix: '/admin/queues' },
+    );
+  };
 }

@@ -9,23 +9,32 @@ import { agentOf } from './agent.ts';
  * After a commit: one derivative job per new file of a media family (technical metadata + derivatives, keyed by
  * digest), and a reindex of the item version.
  */
-export async function enqueueFollowUps(queue: JobQueue, item: ItemView, files: ItemFile[]): Promise<void> {
+export async function enqueueFollowUps(
+  queue: Pick<JobQueue, 'enqueue'>,
+  item: ItemView,
+  files: ItemFile[],
+  options: { backfill?: boolean } = {},
+): Promise<void> {
   const jobs: Promise<string>[] = [];
   for (const f of files) {
     const mediaType = f.media_type ?? 'application/octet-stream';
     const name = deriveJobFor(mediaType);
     if (name === undefined) continue;
     jobs.push(
-      queue.enqueue(name, {
-        itemId: item.id,
-        version: item.version,
-        file: f.name,
-        sha512: f.digests.sha512,
-        mediaType,
-      }),
+      queue.enqueue(
+        name,
+        {
+          itemId: item.id,
+          version: item.version,
+          file: f.name,
+          sha512: f.digests.sha512,
+          mediaType,
+        },
+        options,
+      ),
     );
   }
-  jobs.push(queue.enqueue('index-item', { itemId: item.id, version: item.version }));
+  jobs.push(queue.enqueue('index-item', { itemId: item.id, version: item.version }, options));
   await Promise.all(jobs);
 }
 

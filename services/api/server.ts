@@ -7,6 +7,8 @@ import { createIngest } from '../archive/ingest.ts';
 import { createApiKeys } from '../auth/api-keys.ts';
 import type { Config } from '../config.ts';
 import { openArchive, openSearchIndex } from '../runtime.ts';
+import { createBatchState } from '../adapters/batch-state.ts';
+import { createBatches } from '../batch/batches.ts';
 import { buildApp } from './build-app.ts';
 
 const INSTANCE_TTL_S = 30;
@@ -67,7 +69,14 @@ export async function startServer(
   if (orphans > 0) logger.info({ removed: orphans }, 'removed staging left by stopped processes');
 
   const search = await openSearchIndex(config);
+  const batches = createBatches({
+    blobs: archive.blobs,
+    state: createBatchState(archive.redis, config.redis.queuePrefix),
+    queue,
+  });
   const app = await buildApp({
+    batches,
+    dropDir: config.batch.dropDir,
     blobs: archive.blobs,
     ocfl: archive.ocfl,
     items: archive.items,

@@ -289,6 +289,7 @@ export function createItems(deps: ItemsDeps) {
   async function create(
     input: { id?: string; kind: string; metadata: unknown; access?: unknown; files?: NewFile[] },
     agent: Agent,
+    options: { message?: string } = {},
   ): Promise<ItemView> {
     const id = assertItemId(input.id ?? generateItemId(clock()));
     const metadata = validateMetadata(input.kind, input.metadata);
@@ -307,7 +308,7 @@ export function createItems(deps: ItemsDeps) {
       const result = await ocfl.writeVersion(
         ocflIdFor(id),
         { put, finalize },
-        { message: `create ${input.kind} item`, user: agent },
+        { message: options.message ?? `create ${input.kind} item`, user: agent },
         { expectHead: null },
       );
       return toView(written.record!, result.inventory, result.version);
@@ -326,7 +327,7 @@ export function createItems(deps: ItemsDeps) {
     id: string,
     patch: ItemPatch,
     agent: Agent,
-    options: { ifVersion?: string } = {},
+    options: { ifVersion?: string; message?: string } = {},
   ): Promise<ItemView> {
     assertItemId(id);
     const inv = await inventoryOf(id);
@@ -402,7 +403,7 @@ export function createItems(deps: ItemsDeps) {
         put: fileInputs(files),
         finalize,
       },
-      { message: describe(patch), user: agent },
+      { message: options.message ?? describe(patch), user: agent },
       options.ifVersion === undefined ? {} : { expectHead: options.ifVersion },
     );
     return toView(written.record!, result.inventory, result.version);

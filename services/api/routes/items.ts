@@ -15,6 +15,7 @@ import {
 import { canCreate, canRead } from '../../archive/access.ts';
 import { CikuError } from '../../errors.ts';
 import type { AppDeps } from '../build-app.ts';
+import { fixityEvents } from '../../archive/fixity.ts';
 import { agentOf } from '../agent.ts';
 
 const errors = errorResponses;
@@ -228,7 +229,11 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         const head = await guards.readable(request.principal, request.params.id, undefined, {
           allowDeleted: true,
         });
-        return { events: await items.events(head.id) };
+        // The item's own log (in its OCFL versions) and the fixity checks audits recorded beside it.
+        const all = [...(await items.events(head.id)), ...(await fixityEvents(deps.blobs, head.id))];
+        return {
+          events: all.sort((a, b) => (a.date_time < b.date_time ? -1 : a.date_time > b.date_time ? 1 : 0)),
+        };
       },
     );
   };

@@ -1,0 +1,61 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Access, FileRole, ItemId } from './item.ts';
+
+/**
+ * A batch row as planned from its source (manifest, CSV, bag) and carried by its row job: the item it becomes,
+ * with its files as absolute local paths the planner checked to lie inside the source folder.
+ */
+export const BatchRow = Type.Object(
+  {
+    row: Type.Integer({ minimum: 1 }),
+    id: ItemId,
+    kind: Type.String({ maxLength: 50 }),
+    access: Access,
+    metadata: Type.Record(Type.String(), Type.Unknown()),
+    files: Type.Array(
+      Type.Object(
+        {
+          path: Type.String({ minLength: 1, maxLength: 8192 }),
+          name: Type.String({ minLength: 1 }),
+          role: FileRole,
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 10_000 },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type BatchRow = Static<typeof BatchRow>;
+
+export const BatchId = Type.String({ pattern: '^b-[0-9a-z-]{6,80}$' });
+
+/** What happened to a row: `ingested` (new item), `updated` (new version), `skipped` (already so), `failed`. */
+export const rowStatuses = ['ingested', 'updated', 'skipped', 'failed'] as const;
+export type RowStatus = (typeof rowStatuses)[number];
+
+export const BatchCounts = Type.Object({
+  total: Type.Integer(),
+  done: Type.Integer(),
+  ingested: Type.Integer(),
+  updated: Type.Integer(),
+  skipped: Type.Integer(),
+  failed: Type.Integer(),
+  bytes: Type.Integer(),
+});
+export type BatchCounts = Static<typeof BatchCounts>;
+
+export const BatchView = Type.Object({
+  id: Type.String(),
+  status: Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('dry-run')]),
+  source: Type.Object({ type: Type.String(), path: Type.String(), encoding: Type.Optional(Type.String()) }),
+  created: Type.String(),
+  finished: Type.Optional(Type.String()),
+  by: Type.String(),
+  counts: BatchCounts,
+  warnings: Type.Array(Type.String()),
+  /** Set when the whole source was refused (an invalid bag, an unreadable manifest): nothing was ingested. */
+  refused: Type.Optional(Type.String()),
+  report: Type.String({ description: 'where the per-row CSV report is served' }),
+});
+export type BatchView = Static<typeof BatchView>;

@@ -1,0 +1,429 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * A BagIt (RFC 8493, and the drafts 0.93–0.97 before it) validator for bags on a local disk. Written here because
+ * npm holds no maintained BagIt library: this one checks what RFC 8493 §2–§3 and the 0.97 draft ask, reads tag
+ * files in their declared encoding, hashes every payload file once for all its manifests (streaming), never
+ * follows a symbolic link and never fetches: a `fetch.txt` is accepted only when every file it lists is present.
+ *
+ * The verdict is `valid` (possibly with warnings) or invalid with every reason found; nothing is ingested from an
+ * invalid bag.
+ */
+export interface BagReport {
+  path: string;
+  valid: boolean;
+  version?: string;
+  encoding?: string;
+  errors: string[];
+  warnings: string[];
+  /** bag-info.txt (package-info.txt before 0.96): labels in file order, repeated labels kept. */
+  info: [string, string][];
+  /** Payload files present and listed, relative to the bag (`data/...`), with their sizes. */
+  payload: { path: string; size: number }[];
+  /** Digests from the manifests, by payload path (lower-case hex), for the algorithms the bag has. */
+  digests: Map<string, Record<string, string>>;
+}
+
+const supportedVersions = ['0.93', '0.94', '0.95', '0.96', '0.97', '1.0'];
+const algorithms: Record<string, string> = {
+  md5: 'md5',
+  sha1: 'sha1',
+  sha224: 'sha224',
+  sha256: 'sha256',
+  sha384: 'sha384',
+  sha512: 'sha512',
+};
+/** Files operating systems drop into folders by themselves: listed but missing, they are a warning. */
+const systemFiles = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini', '.directory']);
+const MAX_TAG_FILE_BYTES = 64 * 1024 * 1024;
+
+interface Entry {
+  digest: string;
+  path: string;
+  line: number;
+}
+
+export async function validateBag(dir: string, options: { checkDigests?: boolean } = {}): Promise<BagReport> {
+  const root = path.resolve(dir);
+  const report: BagReport = {
+    path: root,
+    valid: false,
+    errors: [],
+    warnings: [],
+    info: [],
+    payload: [],
+    digests: new Map(),
+  };
+  const { errors, warnings } = report;
+  const checkDigests = options.checkDigests ?? true;
+
+  // bagit.txt: exactly the two declarations, UTF-8, no byte-order mark.
+  const declaration = await readTagBytes(root, 'bagit.txt');
+  if (declaration === undefined) {
+    errors.push('bagit.txt is missing: not a bag (RFC 8493 §2.1.1)');
+    return report;
+  }
+  if (declaration[0] === 0xef && declaration[1] === 0xbb && declaration[2] === 0xbf) {
+    errors.push('bagit.txt starts with a byte-order mark, which RFC 8493 §2.1.1 forbids');
+    return report;
+  }
+  const declared = new Map<string, string>();
+  for (const line of lines(new TextDecoder('utf-8').decode(declaration))) {
+    if (line === '') continue;
+    const m = /^([A-Za-z-]+): (\S.*)$/.exec(line);
+    if (!m) {
+      errors.push(`bagit.txt line ${JSON.stringify(line)} is not "Label: value" (RFC 8493 §2.1.1)`);
+      continue;
+    }
+    declared.set(m[1]!, m[2]!.trim());
+  }
+  const version = declared.get('BagIt-Version');
+  const encoding = declared.get('Tag-File-Character-Encoding');
+  if (version === undefined) errors.push('bagit.txt has no BagIt-Version');
+  else if (!/^\d+\.\d+$/.test(version))
+    errors.push(`BagIt-Version ${JSON.stringify(version)} is not a version number (M.N)`);
+  else if (!supportedVersions.includes(version))
+    errors.push(
+      `BagIt-Version ${version} is not supported (supported: ${supportedVersions.join(', ')}); re-bag it with a current BagIt tool`,
+    );
+  else report.version = version;
+  if (encoding === undefined) errors.push('bagit.txt has no Tag-File-Character-Encoding');
+  if (errors.length > 0) return report;
+  const decoder = decoderFor(encoding!);
+  if (!decoder) {
+    errors.push(`Tag-File-Character-Encoding ${JSON.stringify(encoding)} is not an encoding we can read`);
+    return report;
+  }
+  report.encoding = encoding!;
+  const v1 = version === '1.0';
+  if (Number(version) < 0.97)
+    warnings.push(
+      `BagIt ${version} predates RFC 8493; checked with the 0.97 rules (${version === '0.96' ? 'same layout' : 'package-info.txt read as bag-info.txt'})`,
+    );
+
+  const readTag = async (name: string): Promise<string | undefined> => {
+    const bytes = await readTagBytes(root, name);
+    return bytes === undefined ? undefined : decoder(bytes);
+  };
+
+  // Payload: every regular file under data/ (links are refused, not followed).
+  const present = new Map<string, number>();
+  const dataDir = path.join(root, 'data');
+  if (!(await isDir(dataDir))) {
+    errors.push('the payload directory data/ is missing (RFC 8493 §2.1.2)');
+    return report;
+  }
+  await walk(dataDir, 'data', present, errors);
+
+  // Manifests.
+  const names = await fs.readdir(root);
+  const manifests = names.filter((n) => /^manifest-[a-z0-9]+\.txt$/.test(n)).sort();
+  const tagManifests = names.filter((n) => /^tagmanifest-[a-z0-9]+\.txt$/.test(n)).sort();
+  if (manifests.length === 0) errors.push('no payload manifest (manifest-<algorithm>.txt)');
+  const payloadEntries = new Map<string, Entry[]>();
+  for (const m of manifests) {
+    const alg = m.slice('manifest-'.length, -'.txt'.length);
+    if (!algorithms[alg]) {
+      warnings.push(`${m}: algorithm ${alg} is not one we can check; its entries are not verified`);
+      continue;
+    }
+    const text = await readTag(m);
+    payloadEntries.set(alg, parseManifest(text ?? '', m, version!, errors, warnings));
+  }
+  const tagEntries = new Map<string, Entry[]>();
+  for (const m of tagManifests) {
+    const alg = m.slice('tagmanifest-'.length, -'.txt'.length);
+    if (!algorithms[alg]) {
+      warnings.push(`${m}: algorithm ${alg} is not one we can check`);
+      continue;
+    }
+    tagEntries.set(alg, parseManifest((await readTag(m)) ?? '', m, version!, errors, warnings));
+  }
+
+  // fetch.txt: we never download, so every file it names must already be here.
+  const fetchText = await readTag('fetch.txt');
+  const toFetch: string[] = [];
+  if (fetchText !== undefined) {
+    let n = 0;
+    for (const line of lines(fetchText)) {
+      n += 1;
+      if (line.trim() === '') continue;
+      const m = /^(\S+)\s+(\d+|-)\s+(.+)$/.exec(line);
+      if (!m) {
+        errors.push(`fetch.txt line ${n} is not "URL LENGTH FILENAME"`);
+        continue;
+      }
+      const target = decodePath(m[3]!, v1);
+      const problem = unsafePath(target);
+      if (problem) {
+        errors.push(`fetch.txt line ${n}: ${JSON.stringify(m[3])} ${problem}`);
+        continue;
+      }
+      const p = stripDotSlash(target);
+      if (!p.startsWith('data/')) errors.push(`fetch.txt line ${n}: ${p} is outside the payload directory`);
+      else if (!present.has(p)) toFetch.push(p);
+    }
+    if (toFetch.length > 0)
+      errors.push(
+        `fetch.txt lists ${toFetch.length} file(s) that are not in the bag (e.g. ${toFetch[0]}); ciku never downloads: fetch them into the bag first`,
+      );
+  }
+
+  // Every payload file in every manifest; every manifest entry present (with the known tolerable exceptions).
+  const listed = new Set<string>();
+  const toleratedMissing = new Set<string>();
+  for (const [alg, entries] of payloadEntries) {
+    const seen = new Map<string, string>();
+    const file = `manifest-${alg}.txt`;
+    for (const e of entries) {
+      const problem = unsafePath(e.path);
+      if (problem) {
+        errors.push(`${file} line ${e.line}: ${JSON.stringify(e.path)} ${problem}`);
+        continue;
+      }
+      if (!e.path.startsWith('data/')) {
+        errors.push(`${file} line ${e.line}: ${e.path} is not in the payload directory data/`);
+        continue;
+      }
+      const before = seen.get(e.path);
+      if (before !== undefined) {
+        if (before !== e.digest)
+          errors.push(`${file}: ${e.path} is listed twice with different digests (${before}, ${e.digest})`);
+        else if (v1) errors.push(`${file}: ${e.path} is listed twice (RFC 8493 §2.1.3 allows one entry)`);
+        else warnings.push(`${file}: ${e.path} is listed twice with the same digest`);
+        continue;
+      }
+      seen.set(e.path, e.digest);
+      if (present.has(e.path)) {
+        listed.add(e.path);
+        const d = report.digests.get(e.path) ?? {};
+        d[alg] = e.digest;
+        report.digests.set(e.path, d);
+        continue;
+      }
+      const base = e.path.slice(e.path.lastIndexOf('/') + 1);
+      const forms = [e.path.normalize('NFC'), e.path.normalize('NFD')].filter((f) => f !== e.path);
+      const lower = e.path.toLowerCase();
+      if (forms.some((f) => present.has(f) || seen.has(f)))
+        warnings.push(
+          `${file}: ${JSON.stringify(e.path)} is another Unicode normalisation of a name listed or present; only one exists here`,
+        );
+      else if ([...seen.keys()].some((p) => p !== e.path && p.toLowerCase() === lower))
+        warnings.push(
+          `${file}: ${e.path} differs only in letter case from another entry; on this case-sensitive filesystem it is missing`,
+        );
+      else if (systemFiles.has(base))
+        warnings.push(`${file}: ${e.path} is an operating-system file that is not in the bag (ignored)`);
+      else {
+        errors.push(`${file}: ${e.path} is listed but missing from the payload`);
+        continue;
+      }
+      toleratedMissing.add(e.path);
+    }
+    for (const p of present.keys()) {
+      if (!seen.has(p) && !seen.has(p.normalize('NFD')) && !seen.has(p.normalize('NFC')))
+        errors.push(`${p} is in the payload but not listed in ${file}`);
+    }
+  }
+  for (const [p, size] of present) if (listed.has(p)) report.payload.push({ path: p, size });
+  report.payload.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+  // Tag manifests: every listed tag file present and matching.
+  for (const [alg, entries] of tagEntries) {
+    const file = `tagmanifest-${alg}.txt`;
+    for (const e of entries) {
+      const problem = unsafePath(e.path);
+      if (problem) {
+        errors.push(`${file} line ${e.line}: ${JSON.stringify(e.path)} ${problem}`);
+        continue;
+      }
+      if (e.path.startsWith('data/')) {
+        errors.push(`${file}: ${e.path} is a payload file, not a tag file`);
+        continue;
+      }
+      const abs = path.join(root, e.path);
+      const st = await fs.lstat(abs).catch(() => undefined);
+      if (!st?.isFile()) {
+        errors.push(`${file}: tag file ${e.path} is listed but missing`);
+        continue;
+      }
+      const actual = (await hashFile(abs, [alg]))[alg]!;
+      if (actual !== e.digest)
+        errors.push(
+          `${file}: tag file ${e.path} does not match its digest (listed ${e.digest}, actual ${actual})`,
+        );
+    }
+  }
+
+  // bag-info.txt (package-info.txt before 0.96).
+  const infoName = Number(version) < 0.96 ? 'package-info.txt' : 'bag-info.txt';
+  const infoText = (await readTag(infoName)) ?? (await readTag('bag-info.txt'));
+  if (infoText !== undefined) report.info = parseInfo(infoText, infoName, warnings);
+  const structuralErrors = errors.length;
+  const oxum = report.info.find(([k]) => k.toLowerCase() === 'payload-oxum')?.[1];
+  if (oxum !== undefined) {
+    const m = /^(\d+)\.(\d+)$/.exec(oxum.trim());
+    const octets = [...present.values()].reduce((a, b) => a + b, 0);
+    if (!m) warnings.push(`Payload-Oxum ${JSON.stringify(oxum)} is not OCTETS.COUNT`);
+    else if (Number(m[2]) === present.size + toleratedMissing.size && Number(m[1]) >= octets)
+      warnings.push(
+        `Payload-Oxum ${oxum} counts the ${toleratedMissing.size} listed file(s) that are not here; the payload holds ${octets}.${present.size}`,
+      );
+    else if (Number(m[1]) !== octets || Number(m[2]) !== present.size)
+      errors.push(`Payload-Oxum says ${oxum} but the payload holds ${octets}.${present.size} (octets.files)`);
+  }
+
+  // Digests last (the expensive part), and only when the structure is sound.
+  if (checkDigests && structuralErrors === 0) {
+    for (const p of report.payload) {
+      const expected = report.digests.get(p.path) ?? {};
+      const actual = await hashFile(path.join(root, p.path), Object.keys(expected));
+      for (const [alg, digest] of Object.entries(expected)) {
+        if (actual[alg] !== digest)
+          errors.push(
+            `${p.path} does not match manifest-${alg}.txt (listed ${digest}, actual ${actual[alg]})`,
+          );
+      }
+    }
+  }
+  report.valid = errors.length === 0;
+  return report;
+}
+
+/** Reads a tag file at the bag's top level (never through a link), bounded in size. */
+async function readTagBytes(root: string, name: string): Promise<Buffer | undefined> {
+  const abs = path.join(root, name);
+  const st = await fs.lstat(abs).catch(() => undefined);
+  if (!st?.isFile()) return undefined;
+  if (st.size > MAX_TAG_FILE_BYTES) throw new Error(`${name} is larger than ${MAX_TAG_FILE_BYTES} bytes`);
+  return fs.readFile(abs);
+}
+
+function decoderFor(encoding: string): ((b: Buffer) => string) | undefined {
+  const e = encoding.trim().toLowerCase();
+  if (e === 'utf-16' || e === 'utf16') {
+    // RFC 2781: a byte-order mark decides; big-endian without one.
+    return (b) =>
+      b[0] === 0xff && b[1] === 0xfe
+        ? new TextDecoder('utf-16le').decode(b)
+        : new TextDecoder('utf-16be').decode(b);
+  }
+  try {
+    const d = new TextDecoder(e);
+    return (b) => d.decode(b);
+  } catch {
+    return undefined;
+  }
+}
+
+function lines(text: string): string[] {
+  const out = text.split(/\r\n|\r|\n/);
+  if (out.at(-1) === '') out.pop();
+  return out;
+}
+
+/** RFC 8493 §2.1.3: in 1.0 only %0A, %0D and %25 are encoded in paths; earlier drafts encode nothing. */
+function decodePath(p: string, v1: boolean): string {
+  return v1 ? p.replace(/%0A|%0D|%25/gi, (m) => decodeURIComponent(m)) : p;
+}
+
+function stripDotSlash(p: string): string {
+  return p.startsWith('./') ? p.slice(2) : p;
+}
+
+/** Why a path in a manifest or fetch.txt is out of the bag's scope, if it is. */
+function unsafePath(p: string): string | undefined {
+  if (p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\')) return 'is an absolute path';
+  if (p.startsWith('~') || /%[A-Za-z]+%/.test(p)) return 'uses a home-directory shortcut';
+  if (
+    stripDotSlash(p)
+      .split(/[\\/]/)
+      .some((s) => s === '..')
+  )
+    return 'climbs out of the bag with ..';
+  if (p.includes('\0')) return 'contains a NUL character';
+  return undefined;
+}
+
+function parseManifest(
+  text: string,
+  file: string,
+  version: string,
+  errors: string[],
+  warnings: string[],
+): Entry[] {
+  const out: Entry[] = [];
+  let n = 0;
+  for (const line of lines(text)) {
+    n += 1;
+    if (line.trim() === '') continue;
+    const m = /^([0-9A-Fa-f]+)[ \t]+(\*?)(.+)$/.exec(line);
+    if (!m) {
+      errors.push(`${file} line ${n} is not "DIGEST PATH"`);
+      continue;
+    }
+    let p = decodePath(m[3]!, version === '1.0');
+    if (m[2] === '*')
+      warnings.push(
+        `${file} line ${n}: "*" before the path is an md5sum binary-mode marker, not part of the name`,
+      );
+    if (p.startsWith('./')) {
+      warnings.push(`${file} line ${n}: path ${p} starts with ./`);
+      p = p.slice(2);
+    }
+    out.push({ digest: m[1]!.toLowerCase(), path: p, line: n });
+  }
+  return out;
+}
+
+/** `Label: value` lines, continuation lines indented; whitespace around the colon tolerated (0.97 §2.2.2). */
+function parseInfo(text: string, file: string, warnings: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (const line of lines(text)) {
+    if (line.trim() === '') continue;
+    if (/^[ \t]/.test(line) && out.length > 0) {
+      out[out.length - 1]![1] += ` ${line.trim()}`;
+      continue;
+    }
+    const i = line.indexOf(':');
+    if (i <= 0) {
+      warnings.push(`${file}: line ${JSON.stringify(line.slice(0, 80))} is not "Label: value" (ignored)`);
+      continue;
+    }
+    out.push([line.slice(0, i).trim(), line.slice(i + 1).trim()]);
+  }
+  return out;
+}
+
+async function isDir(p: string): Promise<boolean> {
+  const st = await fs.lstat(p).catch(() => undefined);
+  return st?.isDirectory() ?? false;
+}
+
+async function walk(abs: string, rel: string, out: Map<string, number>, errors: string[]): Promise<void> {
+  for (const d of await fs.readdir(abs, { withFileTypes: true })) {
+    const childAbs = path.join(abs, d.name);
+    const childRel = `${rel}/${d.name}`;
+    if (d.isSymbolicLink())
+      errors.push(`${childRel} is a symbolic link (refused: a bag holds its own bytes)`);
+    else if (d.isDirectory()) await walk(childAbs, childRel, out, errors);
+    else if (d.isFile()) out.set(childRel, (await fs.stat(childAbs)).size);
+    else errors.push(`${childRel} is not a regular file`);
+  }
+}
+
+/** One streaming pass over a file for every algorithm asked. */
+export async function hashFile(abs: string, algs: string[]): Promise<Record<string, string>> {
+  const hashes = algs.map((a) => [a, createHash(algorithms[a] ?? a)] as const);
+  for await (const chunk of createReadStream(abs, { highWaterMark: 1024 * 1024 }))
+    for (const [, h] of hashes) h.update(chunk as Buffer);
+  return Object.fromEntries(hashes.map(([a, h]) => [a, h.digest('hex')]));
+}
+
+/** The bag-info value of a label (case-insensitive), all values when repeated. */
+export function infoValues(report: BagReport, label: string): string[] {
+  const l = label.toLowerCase();
+  return report.info.filter(([k]) => k.toLowerCase() === l).map(([, v]) => v);
+}

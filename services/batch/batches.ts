@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import type { BatchView, RowStatus } from '../../schemas/batch.ts';
+import type { BatchState, RowOutcome } from '../adapters/batch-state.ts';
+import type { JobQueue } from '../adapters/queue.ts';
+import { readAll, type BlobStore } from '../archive/blob-store.ts';
+import { CikuError, errnoCode, isCikuError } from '../errors.ts';
+import { planBatch, type BatchPlan, type PlanOptions } from './sources.ts';
+
+/**
+ * Batches: plan a source, record it (the plan summary in the blob store, live counts in Redis), run its rows as a
+ * BullMQ flow (a child job per row under one `batch-finish` parent), and answer progress and the per-row report.
+ * Rows that fail planning are recorded as failed at once; the valid ones run. The finished report is kept in the
+ * blob store beside the plan (`batches/<id>/report.csv`), so it outlives Redis.
+ */
+export interface StartOptions extends PlanOptions {
+  dryRun?: boolean;
+  /** Who asked (an API key's name or `cli:<user>`), recorded with the batch. */
+  by: string;
+}
+
+export interface Batches {
+  start(source: string, options: StartOptions): Promise<{ view: BatchView; plan: BatchPlan }>;
+  view(id: string): Promise<BatchView>;
+  reportCsv(id: string): Promise<string>;
+  /** The flow parent's work: rows whose job failed for good get their reason, the report is written. */
+  finish(id: string): Promise<BatchView>;
+  /** A row job's outcome. */
+  record(id: string, outcome: RowOutcome): Promise<void>;
+  by(id: string): Promise<string>;
+}
+
+const ID = /^b-[0-9a-z-]{6,80}$/;
+
+export function newBatchId(now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[^0-9]/g, '')
+    .slice(0, 14);
+  return `b-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+export function createBatches(deps: { blobs: BlobStore; state: BatchState; queue: JobQueue }): Batches {
+  const { blobs, state, queue } = deps;
+  const key = (id: string, name: string) => `batches/${id}/${name}`;
+  const check = (id: string) => {
+    if (!ID.test(id)) throw new CikuError('CIKU_ERR_BATCH_NOT_FOUND', `no batch ${id}`);
+  };
+
+  const readJson = async <T>(k: string): Promise<T | undefined> => {
+    try {
+      return JSON.parse((await readAll(await blobs.get(k))).toString('utf8')) as T;
+    } catch (err) {
+      if (isCikuError(err, 'CIKU_ERR_BLOB_NOT_FOUND') || errnoCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+  };
+
+  async function view(id: string): Promise<BatchView> {
+    check(id);
+    const saved = await readJson<BatchView>(key(id, 'batch.json'));
+    const live = await state.counts(id);
+    const meta = await state.meta(id);
+    if (!saved && !meta) throw new CikuError('CIKU_ERR_BATCH_NOT_FOUND', `no batch ${id}`);
+    const base = saved ?? (JSON.parse(meta!.view!) as BatchView);
+    if (live) base.counts = live;
+    if (meta?.status === 'finished' || meta?.status === 'dry-run') base.status = meta.status;
+    if (meta?.finished) base.finished = meta.finished;
+    return base;
+  }
+
+  async function writeReport(id: string): Promise<void> {
+    const rows = await state.rows(id);
+    await blobs.put(key(id, 'report.csv'), toCsv(rows), { contentType: 'text/csv; charset=utf-8' });
+  }
+
+  async function finish(id: string): Promise<BatchView> {
+    const v = await view(id);
+    const recorded = new Set((await state.rows(id)).map((r) => r.row));
+    const planned = (await readJson<number[]>(key(id, 'rows.json'))) ?? [];
+    for (const row of planned) {
+      if (recorded.has(row)) continue;
+      const st = await queue.state('batch-row', `batch-row-${id}-${row}`);
+      await state.setRow(id, {
+        row,
+        status: 'failed',
+        reason: `row job ${st.state}${st.reason ? `: ${st.reason}` : ''}`,
+      });
+    }
+    await writeReport(id);
+    const finished = new Date().toISOString();
+    await state.setMeta(id, { status: v.status === 'dry-run' ? 'dry-run' : 'finished', finished });
+    const done = await view(id);
+    await blobs.put(key(id, 'batch.json'), JSON.stringify(done, null, 2));
+    return done;
+  }
+
+  return {
+    async start(source, options) {
+      const plan = await planBatch(source, options);
+      const id = newBatchId();
+      const valid = plan.rows.filter((r) => r.plan !== undefined);
+      // An invalid bag plans no rows: its report holds one line that says why.
+      const total = plan.refused && plan.rows.length === 0 ? 1 : plan.rows.length;
+      const v: BatchView = {
+        id,
+        status: options.dryRun ? 'dry-run' : 'running',
+        source: plan.source,
+        created: new Date().toISOString(),
+        by: options.by,
+        counts: { total, done: 0, ingested: 0, updated: 0, skipped: 0, failed: 0, bytes: 0 },
+        warnings: plan.warnings,
+        ...(plan.refused ? { refused: plan.refused } : {}),
+        report: `/v1/batches/${id}/report`,
+      };
+      await state.init(id, { view: JSON.stringify(v), status: v.status, by: options.by }, total);
+      await blobs.put(key(id, 'batch.json'), JSON.stringify(v, null, 2));
+      for (const r of plan.rows) {
+        if (r.error !== undefined || plan.refused)
+          await state.setRow(id, {
+            row: r.row,
+            status: 'failed',
+            ...(r.id ? { item: r.id } : {}),
+            reason: r.error ?? plan.refused ?? '',
+          });
+      }
+      if (plan.refused && plan.rows.length === 0) {
+        // An invalid bag: nothing planned; its one line in the report says why.
+        await state.setRow(id, { row: 1, status: 'failed', reason: plan.refused });
+      }
+      if (options.dryRun || plan.refused || valid.length === 0) {
+        return { view: await finish(id), plan };
+      }
+      await blobs.put(key(id, 'rows.json'), JSON.stringify(valid.map((r) => r.row)));
+      await queue.enqueueFlow(
+        { name: 'batch-finish', payload: { batchId: id } },
+        'batch-row',
+        valid.map((r) => ({ batchId: id, row: r.plan! })),
+        { backfill: true },
+      );
+      return { view: await view(id), plan };
+    },
+    view,
+    async reportCsv(id) {
+      check(id);
+      const saved = await blobs
+        .get(key(id, 'report.csv'))
+        .then(readAll)
+        .catch((err: unknown) => {
+          if (isCikuError(err, 'CIKU_ERR_BLOB_NOT_FOUND') || errnoCode(err) === 'ENOENT') return undefined;
+          throw err;
+        });
+      if (saved) return saved.toString('utf8');
+      await view(id); // 404 for an unknown batch
+      return toCsv(await state.rows(id));
+    },
+    finish,
+    record: (id, outcome) => state.setRow(id, outcome),
+    async by(id) {
+      return (await state.meta(id))?.by ?? 'unknown';
+    },
+  };
+}
+
+const cell = (v: string | number | undefined): string => {
+  const s = String(v ?? '');
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/** The per-row report: `row,item,status,version,reason`, UTF-8 with a BOM so spreadsheets read Chinese right. */
+export function toCsv(rows: RowOutcome[]): string {
+  const lines = ['row,item,status,version,reason'];
+  for (const r of rows) lines.push([r.row, r.item, r.status, r.version, r.reason].map(cell).join(','));
+  return `\uFEFF${lines.join('\r\n')}\r\n`;
+}
+
+export const finalStatuses: readonly RowStatus[] = ['ingested', 'updated', 'skipped', 'failed'];

@@ -1,0 +1,59 @@
+import { ingestRow } from '../services/batch/ingest-row.ts';
+import { errnoCode, isCikuError } from '../services/errors.ts';
+import type { JobDeps } from './job-deps.ts';
+import { needBatches } from './job-deps.ts';
+import type { Handler } from './registry.ts';
+
+/** Faults that retrying the same row cannot fix: the row is reported failed with the reason, the batch goes on. */
+const transientCodes = new Set([
+  'CIKU_ERR_LOCK_TIMEOUT',
+  'CIKU_ERR_LOCK_LOST',
+  'CIKU_ERR_UNAVAILABLE',
+  'CIKU_ERR_INTERNAL',
+]);
+function isRowFault(err: unknown): boolean {
+  if (isCikuError(err)) return !transientCodes.has(err.code);
+  const code = errnoCode(err);
+  return code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR';
+}
+
+/** One batch row: ingest idempotently, record the outcome (exactly once per row, whatever retries happen). */
+export function batchRow(deps: JobDeps): Handler<'batch-row'> {
+  return async ({ batchId, row }) => {
+    const batches = needBatches(deps);
+    const by = await batches.by(batchId);
+    const agent = { name: `batch:${by}`, address: `urn:ciku:agent:batch:${encodeURIComponent(by)}` };
+    try {
+      const r = await ingestRow(deps, batchId, row, agent);
+      await batches.record(batchId, {
+        row: row.row,
+        status: r.status,
+        item: r.item,
+        version: r.version,
+        bytes: r.bytes,
+      });
+      return {
+        status: r.status === 'skipped' ? 'skipped' : 'done',
+        detail: `${r.status} ${r.item} ${r.version}`,
+      };
+    } catch (err) {
+      if (!isRowFault(err)) throw err;
+      await batches.record(batchId, {
+        row: row.row,
+        status: 'failed',
+        item: row.id,
+        reason: (err as Error).message,
+      });
+      return { status: 'done', detail: `row failed: ${(err as Error).message}` };
+    }
+  };
+}
+
+/** The batch flow's parent: every row job has ended; fill in rows whose job failed for good, write the report. */
+export function batchFinish(deps: JobDeps): Handler<'batch-finish'> {
+  return async ({ batchId }) => {
+    const v = await needBatches(deps).finish(batchId);
+    deps.logger.info({ batch: batchId, counts: v.counts }, 'batch finished');
+    return { status: 'done', detail: JSON.stringify(v.counts) };
+  };
+}
