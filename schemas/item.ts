@@ -9,10 +9,8 @@ const Text = (max = 4000) => Type.String({ maxLength: max });
 const TextOrList = (max = 4000) => Type.Union([Text(max), Type.Array(Text(max), { maxItems: 200 })]);
 const Year = Type.Integer({ minimum: -3000, maximum: 3000 });
 /** ISO 8601 date or partial date (YYYY, YYYY-MM, YYYY-MM-DD), or an EDTF-like range YYYY/YYYY. */
-const DateText = Type.String({
-  pattern: '^-?\\d{4}(-\\d{2}(-\\d{2})?)?(/-?\\d{4}(-\\d{2}(-\\d{2})?)?)?$',
-  maxLength: 40,
-});
+const ymd = '-?\\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\\d|3[01]))?)?';
+const DateText = Type.String({ pattern: `^${ymd}(/${ymd})?$`, maxLength: 40 });
 const Ref = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
 
 export const dublinCore = {

@@ -444,14 +444,23 @@ program
       let failures = 0;
       try {
         for (const source of sources) {
-          const { view, plan } = await ctx.batches.start(source, {
-            by: cliAgent.name,
-            ...(opts.dryRun ? { dryRun: true } : {}),
-            ...(opts.mapping === undefined ? {} : { mapping: opts.mapping }),
-            ...(opts.kind === undefined ? {} : { kind: opts.kind }),
-            ...(opts.access === undefined ? {} : { access: { level: opts.access } }),
-            ...(opts.organisation === undefined ? {} : { organisation: opts.organisation }),
-          });
+          let started;
+          try {
+            started = await ctx.batches.start(source, {
+              by: cliAgent.name,
+              ...(opts.dryRun ? { dryRun: true } : {}),
+              ...(opts.mapping === undefined ? {} : { mapping: opts.mapping }),
+              ...(opts.kind === undefined ? {} : { kind: opts.kind }),
+              ...(opts.access === undefined ? {} : { access: { level: opts.access } }),
+              ...(opts.organisation === undefined ? {} : { organisation: opts.organisation }),
+            });
+          } catch (e) {
+            if (!isCikuError(e)) throw e;
+            process.stderr.write(`${source}: ${e.code} ${e.message}\n`);
+            failures += 1;
+            continue;
+          }
+          const { view, plan } = started;
           const err = process.stderr;
           err.write(
             `batch ${view.id}: ${plan.source.type} ${plan.source.path} (${plan.rows.length} row(s), ${mb(plan.bytes)} MB${plan.source.encoding && plan.source.encoding.toLowerCase() !== 'utf-8' ? `, ${plan.source.encoding}` : ''})\n`,

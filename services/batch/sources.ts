@@ -86,7 +86,7 @@ export async function planBatch(source: string, options: PlanOptions = {}): Prom
   const st = await fs.stat(abs).catch(() => undefined);
   if (!st) throw new CikuError('CIKU_ERR_BATCH_SOURCE', `no file or folder ${source}`);
   if (st.isDirectory()) {
-    if (await exists(path.join(abs, 'bagit.txt'))) return planBag(abs, options);
+    if (await looksLikeBag(abs)) return planBag(abs, options);
     for (const m of MANIFESTS) {
       const p = path.join(abs, m);
       if (await exists(p)) return planManifest(p, abs, 'manifest', options);
@@ -299,9 +299,11 @@ async function planRow(
   };
   if (typeof record.__error === 'string') return { row, error: record.__error };
   const bad = Object.entries(record).find(([, v]) => typeof v === 'string' && hasBadBytes(v));
+  const givenId = cell('id');
   if (bad)
     return {
       row,
+      ...(givenId === undefined ? {} : { id: givenId }),
       error: `column ${bad[0]} holds bytes that are not valid in the file's encoding (GBK in a UTF-8 file?): save the manifest as UTF-8`,
     };
   let id = cell('id') ?? (mapping?.id ? template(mapping.id, record) : undefined);
@@ -466,6 +468,13 @@ async function planBag(dir: string, options: PlanOptions): Promise<BatchPlan> {
   }
   plan.rows.push(rowPlan);
   return plan;
+}
+
+/** A bag, or what is meant to be one (a payload folder or BagIt manifests, even if bagit.txt is missing). */
+async function looksLikeBag(dir: string): Promise<boolean> {
+  if (await exists(path.join(dir, 'bagit.txt'))) return true;
+  const names = await fs.readdir(dir);
+  return names.some((n) => /^(tag)?manifest-[a-z0-9]+\.txt$/.test(n));
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -14,7 +14,11 @@ import { createDerivativeStore } from '../../services/archive/derivatives.ts';
 import { createIndexer, type Indexer } from '../../services/search/indexer.ts';
 import type { SearchIndex } from '../../services/search/search-index.ts';
 import { createSqliteIndex } from '../../services/search/sqlite-index.ts';
-import { tempDir, testRedis } from './env.ts';
+import { REDIS_URL, tempDir, testRedis } from './env.ts';
+import { createBatchState } from '../../services/adapters/batch-state.ts';
+import { createBatches } from '../../services/batch/batches.ts';
+import { buildWorkers } from '../../workers/build-workers.ts';
+import { createLogger } from '../../services/adapters/logger.ts';
 
 export interface TestApi {
   app: FastifyInstance;
@@ -34,6 +38,9 @@ export interface TestApi {
     Record<string, string>
   >;
   url?: string;
+  /** The drop folder batches are started from. */
+  dropDir?: string;
+  orgA: string;
 }
 
 export const ORG_A = '景德镇中国陶瓷博物馆';
@@ -42,7 +49,7 @@ export const ORG_B = '景德镇御窑博物馆';
 /** A full API on a fresh fs store, real Redis (own key prefix), its own queue prefix, one key per role. */
 export async function startTestApi(
   t: { teardown(fn: () => unknown): void },
-  options: Partial<AppOptions> & { listen?: boolean; clock?: () => Date } = {},
+  options: Partial<AppOptions> & { listen?: boolean; clock?: () => Date; batchWorkers?: boolean } = {},
 ): Promise<TestApi> {
   const root = tempDir(t, 'ciku-api-');
   const blobs = await createFsBlobStore(root);
@@ -61,7 +68,34 @@ export async function startTestApi(
   });
   const search = createSqliteIndex({ dir: tempDir(t, 'ciku-search-') });
   const indexer = createIndexer({ items, derivatives: createDerivativeStore({ blobs }), index: search });
+  const dropDir = tempDir(t, 'ciku-drop-');
+  const batches = createBatches({ blobs, state: createBatchState(redis, `${prefix}bull`), queue });
+  const batchWorkers = options.batchWorkers
+    ? buildWorkers({
+        items,
+        blobs,
+        ocfl,
+        batches,
+        derivatives: createDerivativeStore({ blobs }),
+        queue,
+        limits: { maxImagePixels: 100_000_000 },
+        logger: createLogger('silent'),
+        redisUrl: REDIS_URL,
+        prefix: `${prefix}bull`,
+        only: ['batch-row', 'batch-finish'],
+        config: {
+          concurrency: { image: 1, av: 1, transcript: 1, index: 1 },
+          lockMs: 5_000,
+          graceMs: 1_000,
+          maxImagePixels: 100_000_000,
+          tmpDir: tempDir(t, 'ciku-batch-tmp-'),
+        },
+      })
+    : undefined;
+  await batchWorkers?.ready();
   const app = await buildApp({
+    batches,
+    dropDir,
     blobs,
     ocfl,
     items,
@@ -79,6 +113,7 @@ export async function startTestApi(
     },
   });
   t.teardown(async () => {
+    await batchWorkers?.close(1_000);
     await app.close();
     await queue.close();
     await search.close();
@@ -108,6 +143,8 @@ export async function startTestApi(
     queuePrefix: `${prefix}bull`,
     root,
     auth,
+    dropDir,
+    orgA: ORG_A,
   };
   if (options.listen) {
     await app.listen({ host: '127.0.0.1', port: 0 });
