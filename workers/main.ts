@@ -21,6 +21,8 @@ export async function startWorkers(
 ): Promise<{ workers: Workers; close: () => Promise<void> }> {
   const logger = createLogger(config.logLevel, { name: 'ciku-worker' });
   const archive = await openArchive(config);
+  // A worker killed mid-write (a batch row, a record) left an intent: finish or roll it back before taking jobs.
+  for (const r of await archive.ocfl.recoverAll()) logger.warn(r, 'recovered an interrupted version write');
   const queue = createJobQueue(archive.redis, { prefix: config.redis.queuePrefix });
   configureImageEngine({});
   const derivatives = createDerivativeStore({ blobs: archive.blobs });

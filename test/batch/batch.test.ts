@@ -207,7 +207,7 @@ t.test(
       );
     t.ok(last.some((e) => e.outcome === 'failure' && e.objects?.includes('scan.txt')));
     t.ok(
-      (await validateStorageRoot(env.blobs, 'ocfl', { checkDigests: false })).valid,
+      (await validateStorageRoot(env.blobs, 'ocfl/', { checkDigests: false })).valid,
       'the rest of the store is valid',
     );
     void createFsBlobStore;
