@@ -27,6 +27,7 @@ import { sniffMagic } from '../../services/adapters/file-type.ts';
 import { detectMediaType } from '../../services/archive/media-type.ts';
 import { rederive } from '../../workers/rederive.ts';
 import { loadDemoData } from '../demo/demo-data.ts';
+import { generateDemoSource } from '../demo/generate-demo.ts';
 import cliProgress from 'cli-progress';
 import { openSearchIndex } from '../../services/runtime.ts';
 import { createIndexer, type ReindexProgress } from '../../services/search/indexer.ts';
@@ -677,6 +678,27 @@ program
         const loaded = await loadDemoData(archive.items, config.dataDir);
         if (loaded > 0) {
           log.info({ items: loaded }, 'demo data loaded');
+          // The generated demo archive (a few hundred items, scans, audio, video, transcripts), as a batch.
+          const source = path.join(config.dataDir, 'demo-source');
+          const made = await generateDemoSource(source);
+          log.info(made, 'demo source generated');
+          const ctx = await openBatches(config);
+          const local = await startWorkers(config, {
+            handleSignals: false,
+            only: ['batch-row', 'batch-finish'],
+          });
+          try {
+            const { view } = await ctx.batches.start(source, { by: 'system:demo' });
+            let v = view;
+            while (v.status === 'running') {
+              await new Promise((r) => setTimeout(r, 200));
+              v = await ctx.batches.view(view.id);
+            }
+            log.info({ batch: v.id, counts: v.counts }, 'demo batch ingested');
+          } finally {
+            await local.close();
+            await ctx.close();
+          }
           // Their derivative jobs (a fresh archive: --missing is everything the demo needs).
           const queue = createJobQueue(archive.redis, { prefix: config.redis.queuePrefix });
           try {
