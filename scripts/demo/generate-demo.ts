@@ -157,8 +157,8 @@ const vtt = (lines: [number, string, string][]) => {
   return `WEBVTT\n\n${lines.map(([s, who, text], i) => `${i + 1}\n${ts(s)} --> ${ts(s + 4.5)}\n<v ${who}>${text}\n`).join('\n')}`;
 };
 
-const csvCell = (v: unknown): string => {
-  const s = v === undefined ? '' : String(v as string);
+const csvCell = (v: string | number | undefined): string => {
+  const s = v === undefined ? '' : String(v);
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
@@ -219,7 +219,7 @@ export async function generateDemoSource(
     'files',
     'transcript',
   ];
-  const rows: Record<string, unknown>[] = [];
+  const rows: Record<string, string | number | undefined>[] = [];
   const n = (k: number) => Math.max(1, Math.round(k * scale));
   const hasFfmpeg = await run('ffmpeg', ['-version']).then(
     () => true,

@@ -21,11 +21,11 @@ t.test('POST /v1/batches + GET /v1/batches/:id + report, confined to the drop fo
   for (const source of ['../', '/etc', 'museum-a/../../x', 'nothere']) {
     const r = await post(api.auth.archivist, { source });
     t.equal(r.statusCode, 400, `source ${source} refused`);
-    t.equal(r.json().code, 'CIKU_ERR_BATCH_SOURCE');
+    t.equal(r.json<{ code: string }>().code, 'CIKU_ERR_BATCH_SOURCE');
   }
   fs.symlinkSync('/etc', path.join(drop, 'etc-link'));
   t.equal(
-    (await post(api.auth.archivist, { source: 'etc-link' })).json().code,
+    (await post(api.auth.archivist, { source: 'etc-link' })).json<{ code: string }>().code,
     'CIKU_ERR_BATCH_SOURCE',
     'no links out',
   );
@@ -38,9 +38,11 @@ t.test('POST /v1/batches + GET /v1/batches/:id + report, confined to the drop fo
   t.equal(started.statusCode, 202);
   const id = started.json<{ id: string }>().id;
   t.equal(started.headers.location, `/v1/batches/${id}`);
-  let view;
+  let view: { status: string };
   for (;;) {
-    view = (await api.app.inject({ url: `/v1/batches/${id}`, headers: api.auth.contributorA })).json();
+    view = (await api.app.inject({ url: `/v1/batches/${id}`, headers: api.auth.contributorA })).json<{
+      status: string;
+    }>();
     if (view.status !== 'running') break;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -20,7 +20,7 @@ t.test(
   async (t) => {
     const env = await batchEnv(t);
     const csv = sharedPath(INHERITORS)!;
-    const source = parse(fs.readFileSync(csv, 'utf8'), { columns: true }) as Record<string, string>[];
+    const source = parse<Record<string, string>>(fs.readFileSync(csv, 'utf8'), { columns: true });
     const mapping = path.join(projectRoot, 'storage-config/mappings/ich-inheritors.json');
     const { view, plan } = await env.batches.start(csv, { mapping, by: 'test' });
     t.equal(plan.rows.length, 3995);
@@ -119,7 +119,7 @@ t.test(
     const done = await env.finished(view.id);
     t.same([done.counts.ingested, done.counts.failed, done.counts.total], [2, 5, 7]);
     const report = await env.batches.reportCsv(view.id);
-    const rows = parse(report.replace(/^\uFEFF/, ''), { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>(report.replace(/^\uFEFF/, ''), { columns: true });
     const reason = (id: string) => rows.find((r) => r.item === id)?.reason ?? '';
     t.match(reason('missing-file'), /nothere\.txt: is missing/);
     t.match(reason('bad-date'), /date/);
