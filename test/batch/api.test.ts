@@ -32,7 +32,12 @@ t.test('POST /v1/batches + GET /v1/batches/:id + report, confined to the drop fo
 
   const dry = await post(api.auth.archivist, { source: 'museum-a', dry_run: true });
   t.equal(dry.statusCode, 200);
-  t.match(dry.json(), { status: 'dry-run', counts: { total: 2, failed: 1 } });
+  t.match(dry.json(), {
+    status: 'dry-run',
+    counts: { total: 2, failed: 1 },
+    source: { path: 'museum-a/manifest.csv' },
+  });
+  t.notMatch(dry.body, drop, 'no server path in the answer');
 
   const started = await post(api.auth.contributorA, { source: 'museum-a' });
   t.equal(started.statusCode, 202);

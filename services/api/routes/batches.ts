@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errorResponses } from '../../../schemas/api.ts';
-import { BatchView } from '../../../schemas/batch.ts';
+import { BatchView, type BatchView as BatchViewT } from '../../../schemas/batch.ts';
 import { Access } from '../../../schemas/item.ts';
 import { CikuError } from '../../errors.ts';
 import type { Principal } from '../../archive/access.ts';
@@ -36,12 +36,21 @@ const mayBatch = (p: Principal) => p.role === 'admin' || p.role === 'archivist' 
 export function batchRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     const batches = deps.batches;
+    /** Server paths stay on the server: a source is shown relative to the drop folder. */
+    const shown = async (v: BatchViewT): Promise<BatchViewT> => {
+      const root =
+        deps.dropDir === undefined ? undefined : await fs.realpath(deps.dropDir).catch(() => undefined);
+      const p = v.source.path;
+      const rel =
+        root !== undefined && p.startsWith(root + path.sep) ? p.slice(root.length + 1) : path.basename(p);
+      return { ...v, source: { ...v.source, path: rel } };
+    };
     const visible = async (p: Principal, id: string) => {
       if (!batches || !mayBatch(p)) throw new CikuError('CIKU_ERR_BATCH_NOT_FOUND', `no batch ${id}`);
       const v = await batches.view(id);
       if (p.role === 'contributor' && v.by !== agentOf(p).name)
         throw new CikuError('CIKU_ERR_BATCH_NOT_FOUND', `no batch ${id}`);
-      return v;
+      return shown(v);
     };
 
     app.post(
@@ -82,7 +91,7 @@ export function batchRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
             : {}),
         });
         void reply.header('Location', `/v1/batches/${view.id}`);
-        return reply.code(view.status === 'running' ? 202 : 200).send(view);
+        return reply.code(view.status === 'running' ? 202 : 200).send(await shown(view));
       },
     );
 
