@@ -41,3 +41,24 @@ t.test('fails fast, listing every bad variable at once', async (t) => {
     ['CIKU_SEARCH', 'LOG_LEVEL', 'PORT', 'S3_ACCESS_KEY', 'S3_BUCKET', 'S3_ENDPOINT', 'S3_SECRET_KEY'].sort(),
   );
 });
+
+t.test('batch settings: drop folder under the data dir, cron patterns checked, off disables', async (t) => {
+  const c = loadConfig({}, '/srv/ciku');
+  t.same(c.batch, {
+    concurrency: 2,
+    dropDir: '/srv/ciku/data/dropzone',
+    dropCron: '15 1 * * *',
+    settleMs: 60_000,
+    fixityCron: '30 2 * * *',
+    fixityRateBytes: 50 * 1024 * 1024,
+  });
+  const off = loadConfig({ CIKU_DROP_CRON: 'off', CIKU_FIXITY_CRON: '0 */6 * * *' }, '/srv/ciku');
+  t.equal(off.batch.dropCron, undefined);
+  t.equal(off.batch.fixityCron, '0 */6 * * *');
+  const err = t.throws(() =>
+    loadConfig({ CIKU_FIXITY_CRON: 'nightly', CIKU_BATCH_CONCURRENCY: '0' }),
+  ) as unknown as {
+    details: string[];
+  };
+  t.same(err.details.map((d) => d.split(/[=:]/)[0]).sort(), ['CIKU_BATCH_CONCURRENCY', 'CIKU_FIXITY_CRON']);
+});
