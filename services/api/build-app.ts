@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { JobQueue } from '../adapters/queue.ts';
@@ -25,9 +25,6 @@ import { searchRoutes } from './routes/search.ts';
 import type { SearchIndex } from '../search/search-index.ts';
 import type { Batches } from '../batch/batches.ts';
 import { batchRoutes } from './routes/batches.ts';
-import { FastifyAdapter } from '@bull-board/fastify';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 
 export interface AppOptions {
   /** Requests per minute per IP for anonymous callers; authenticated callers are not limited. */
@@ -117,28 +114,62 @@ export async function buildApp(input: Omit<AppDeps, 'guards' | 'derivatives'>): 
   return app;
 }
 
-/** bull-board at /admin/queues: every queue, for admins only (others get the same 404 as an unknown path). */
+/**
+ * bull-board at /admin/queues, for admins only (others get the same 404 as an unknown path). The dashboard is a
+ * separate Fastify app built on the first admin request and reached through `inject`, so an API that no admin looks
+ * at never loads it (it adds ~10 MB to the server's RSS, which the 200 MB upload bound counts).
+ */
 function queueDashboard(deps: AppDeps) {
   return async (app: FastifyInstance) => {
-    const board = new FastifyAdapter();
-    board.setBasePath('/admin/queues');
-    createBullBoard({
-      queues: deps.queue.rawQueues().map((q) => new BullMQAdapter(q)),
-      serverAdapter: board,
-      options: { uiConfig: { boardTitle: 'ciku 瓷库 queues' } },
+    let board: Promise<FastifyInstance> | undefined;
+    const build = async (): Promise<FastifyInstance> => {
+      const [{ FastifyAdapter }, { createBullBoard }, { BullMQAdapter }] = await Promise.all([
+        import('@bull-board/fastify'),
+        import('@bull-board/api'),
+        import('@bull-board/api/bullMQAdapter'),
+      ]);
+      const adapter = new FastifyAdapter();
+      adapter.setBasePath('/admin/queues');
+      createBullBoard({
+        queues: deps.queue.rawQueues().map((q) => new BullMQAdapter(q)),
+        serverAdapter: adapter,
+        options: { uiConfig: { boardTitle: 'ciku 瓷库 queues' } },
+      });
+      const inner = Fastify({ logger: false });
+      await inner.register(adapter.registerPlugin(), { prefix: '/admin/queues' });
+      await inner.ready();
+      return inner;
+    };
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+      if (request.principal.role !== 'admin')
+        throw new CikuError('CIKU_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
+      board ??= build();
+      const res = await (
+        await board
+      ).inject({
+        method: request.method as 'GET',
+        url: request.url,
+        headers: { ...request.headers, authorization: '' },
+        ...(request.body === undefined ? {} : { payload: request.body as never }),
+      });
+      void reply.status(res.statusCode);
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v !== undefined && !['content-length', 'transfer-encoding', 'connection'].includes(k))
+          void reply.header(k, v);
+      }
+      return reply.send(res.rawPayload);
+    };
+    app.route({
+      method: ['GET', 'PUT', 'POST', 'DELETE'],
+      url: '/admin/queues',
+      handler,
+      schema: { hide: true },
     });
-    await app.register(
-      async (scope) => {
-        scope.addHook('onRequest', async (request) => {
-          if (request.principal.role !== 'admin')
-            throw new CikuError(
-              'CIKU_ERR_NOT_FOUND',
-              `no route ${request.method} ${request.url.split('?')[0]}`,
-            );
-        });
-        await scope.register(board.registerPlugin());
-      },
-      { prefix: '/admin/queues' },
-    );
+    app.route({
+      method: ['GET', 'PUT', 'POST', 'DELETE'],
+      url: '/admin/queues/*',
+      handler,
+      schema: { hide: true },
+    });
   };
 }

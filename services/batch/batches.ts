@@ -4,7 +4,7 @@ import type { BatchState, RowOutcome } from '../adapters/batch-state.ts';
 import type { JobQueue } from '../adapters/queue.ts';
 import { readAll, type BlobStore } from '../archive/blob-store.ts';
 import { CikuError, errnoCode, isCikuError } from '../errors.ts';
-import { planBatch, type BatchPlan, type PlanOptions } from './sources.ts';
+import type { BatchPlan, PlanOptions } from './sources.ts';
 
 /**
  * Batches: plan a source, record it (the plan summary in the blob store, live counts in Redis), run its rows as a
@@ -96,6 +96,8 @@ export function createBatches(deps: { blobs: BlobStore; state: BatchState; queue
 
   return {
     async start(source, options) {
+      // Loaded on first use: an API server that never starts a batch does not carry the CSV and BagIt code.
+      const { planBatch } = await import('./sources.ts');
       const plan = await planBatch(source, options);
       const id = newBatchId();
       const valid = plan.rows.filter((r) => r.plan !== undefined);
