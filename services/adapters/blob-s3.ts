@@ -4,6 +4,7 @@ import {
   assertKey,
   defaultAlgorithms,
   HashingStream,
+  readAll,
   type BlobStat,
   type BlobStore,
   type ByteRange,
@@ -135,6 +136,10 @@ export async function createS3BlobStore(options: S3Options): Promise<BlobStore> 
     }
   }
 
+  async function read(key: string, maxBytes = 64 * 1024 * 1024): Promise<Buffer> {
+    return readAll(await get(key), maxBytes);
+  }
+
   async function get(key: string, range?: ByteRange): Promise<Readable> {
     assertKey(key);
     try {
@@ -248,6 +253,7 @@ export async function createS3BlobStore(options: S3Options): Promise<BlobStore> 
     kind: 's3',
     put,
     get,
+    read,
     stat,
     list,
     listChildren,

@@ -139,9 +139,12 @@ export function createJobQueue(redis: Redis, options: { prefix?: string } = {}):
       return out;
     },
     async state(name, jobId) {
+      // State first, then the job's fields: a job read first could still be active, then fail before its state is
+      // read, and be reported failed without its reason (the reason is written together with the failed state).
+      const state = await queueFor(name).getJobState(jobId);
+      if (state === 'unknown') return { state: 'missing' };
       const job = await queueFor(name).getJob(jobId);
       if (!job) return { state: 'missing' };
-      const state = await job.getState();
       return {
         state,
         ...(job.failedReason ? { reason: job.failedReason } : {}),

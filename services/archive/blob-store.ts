@@ -60,6 +60,11 @@ export interface BlobStore {
   put(key: string, body: Readable | Buffer | string, options?: PutOptions): Promise<PutResult>;
   /** Streams the blob (or a byte range of it). Throws CIKU_ERR_BLOB_NOT_FOUND / CIKU_ERR_BLOB_RANGE. */
   get(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The whole blob as bytes, for small metadata (inventories, records, intents): no stream machinery. Throws
+   * CIKU_ERR_BLOB_NOT_FOUND, and CIKU_ERR_BLOB_RANGE past `maxBytes` (default 64 MiB).
+   */
+  read(key: string, maxBytes?: number): Promise<Buffer>;
   stat(key: string): Promise<BlobStat | undefined>;
   /** Every blob whose key starts with `prefix`, streamed page by page; order is unspecified. */
   list(prefix: string): AsyncIterable<BlobStat>;

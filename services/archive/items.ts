@@ -185,8 +185,8 @@ export function createItems(deps: ItemsDeps) {
 
   /** The record of one version, read with an inventory the caller already holds (inventories can be large). */
   async function readRecord(id: string, version: string, inventory: Inventory): Promise<ItemRecord> {
-    const { stream } = await ocfl.openFile(ocflIdFor(id), RECORD, { version, inventory });
-    return JSON.parse((await readAll(stream)).toString('utf8')) as ItemRecord;
+    const bytes = await ocfl.readContent(ocflIdFor(id), RECORD, { version, inventory });
+    return JSON.parse(bytes.toString('utf8')) as ItemRecord;
   }
 
   function toView(record: ItemRecord, inventory: Inventory, version: string): ItemView {
@@ -228,8 +228,8 @@ export function createItems(deps: ItemsDeps) {
     const versions = Object.keys(inv.versions).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
     for (const version of versions) {
       if (!ocfl.stateOf(inv, version).has(EVENTS)) continue;
-      const { stream } = await ocfl.openFile(ocflIdFor(id), EVENTS, { version, inventory: inv });
-      out.push(...(JSON.parse((await readAll(stream)).toString('utf8')) as PremisEvent[]));
+      const bytes = await ocfl.readContent(ocflIdFor(id), EVENTS, { version, inventory: inv });
+      out.push(...(JSON.parse(bytes.toString('utf8')) as PremisEvent[]));
     }
     return out;
   }

@@ -64,6 +64,26 @@ for (const name of adapters) {
       await t.rejects(store.get('range.txt', { start: 4, end: 99 }), { code: 'CIKU_ERR_BLOB_RANGE' });
     });
 
+    t.test('reads a whole small blob as bytes, with the same codes as get', async (t) => {
+      const small = Buffer.from('{"瓷":"青花"}\n');
+      const put = await store.put('meta/record.json', small);
+      t.same(await store.read('meta/record.json'), small, 'small buffer put and read back');
+      t.equal(
+        put.digests.sha512,
+        createHash('sha512').update(small).digest('hex'),
+        'digest of the small put',
+      );
+      const big = randomBytes(1024 * 1024 + 17);
+      await store.put('meta/big.bin', big);
+      t.same(await store.read('meta/big.bin'), big, 'a blob past the small-read size');
+      await t.rejects(store.read('meta/big.bin', 1024), { code: 'CIKU_ERR_BLOB_RANGE' });
+      await t.rejects(store.read('meta/none.json'), { code: 'CIKU_ERR_BLOB_NOT_FOUND' });
+      await t.rejects(store.put('meta/record.json', 'other', { ifAbsent: true }), {
+        code: 'CIKU_ERR_BLOB_EXISTS',
+      });
+      t.same(await store.read('meta/record.json'), small, 'ifAbsent kept the first');
+    });
+
     t.test('reports a missing blob with a coded error and stat undefined', async (t) => {
       await t.rejects(store.get('nope/missing.bin'), { code: 'CIKU_ERR_BLOB_NOT_FOUND' });
       t.equal(await store.stat('nope/missing.bin'), undefined);

@@ -128,7 +128,7 @@ export function createOcflStore(deps: OcflStoreDeps) {
 
   async function readJson<T>(key: string): Promise<T | undefined> {
     try {
-      return JSON.parse((await readAll(await blobs.get(key))).toString('utf8')) as T;
+      return JSON.parse((await blobs.read(key)).toString('utf8')) as T;
     } catch (err) {
       if (isCikuError(err, 'CIKU_ERR_BLOB_NOT_FOUND')) return undefined;
       throw err;
@@ -219,8 +219,23 @@ export function createOcflStore(deps: OcflStoreDeps) {
   }
 
   async function readFile(id: string, logicalPath: string, version?: string): Promise<Buffer> {
-    const opts = version === undefined ? {} : { version };
-    return readAll((await openFile(id, logicalPath, opts)).stream);
+    return readContent(id, logicalPath, version === undefined ? {} : { version });
+  }
+
+  /** A small logical file's bytes in one read (records, event logs): no stream, no separate stat. */
+  async function readContent(
+    id: string,
+    logicalPath: string,
+    options: { version?: string; inventory?: Inventory; maxBytes?: number } = {},
+  ): Promise<Buffer> {
+    const { key, contentPath, inventory: inv } = await locateFile(id, logicalPath, options);
+    try {
+      return await blobs.read(key, options.maxBytes);
+    } catch (err) {
+      if (isCikuError(err, 'CIKU_ERR_BLOB_NOT_FOUND'))
+        throw new CikuError('CIKU_ERR_OBJECT_INVALID', `object ${inv.id}: content ${contentPath} is missing`);
+      throw err;
+    }
   }
 
   async function writeVersion(
@@ -523,6 +538,7 @@ export function createOcflStore(deps: OcflStoreDeps) {
     openFile,
     locateDigest,
     readFile,
+    readContent,
     writeVersion,
     recover,
     recoverAll,
