@@ -34,7 +34,14 @@ export async function startServerProcess(
     [...serverNodeFlags, path.join(projectRoot, 'bin/ciku.js'), 'serve'],
     {
       // As bin/ciku.js's shebang runs it in production: one malloc arena per thread kind, not one per core × 8.
-      env: { ...process.env, MALLOC_ARENA_MAX: '2', REDIS_URL, PORT: String(port), LOG_LEVEL: 'warn', ...env },
+      env: {
+        ...process.env,
+        MALLOC_ARENA_MAX: '2',
+        REDIS_URL,
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
