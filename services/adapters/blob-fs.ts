@@ -282,8 +282,15 @@ export async function createFsBlobStore(
 
   async function stat(key: string): Promise<BlobStat | undefined> {
     try {
-      const s = fsSync.statSync(fileOf(key));
-      return s.isFile() ? { key, size: s.size, modified: s.mtime } : undefined;
+      const s = fsSync.statSync(fileOf(key), { bigint: true });
+      return s.isFile()
+        ? {
+            key,
+            size: Number(s.size),
+            modified: new Date(Number(s.mtimeMs)),
+            etag: `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`,
+          }
+        : undefined;
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;

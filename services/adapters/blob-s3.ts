@@ -62,7 +62,7 @@ export async function createS3BlobStore(options: S3Options): Promise<BlobStore> 
     assertKey(key);
     try {
       const s = await client.statObject(bucket, key);
-      return { key, size: s.size, modified: s.lastModified };
+      return { key, size: s.size, modified: s.lastModified, ...(s.etag ? { etag: s.etag } : {}) };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;

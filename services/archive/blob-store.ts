@@ -38,6 +38,11 @@ export interface BlobStat {
   key: string;
   size: number;
   modified: Date;
+  /**
+   * Changes whenever the blob's bytes may have changed (fs: inode + size + mtime, and every publish is a rename of a
+   * new file, so a new inode; s3: the ETag, a digest of the bytes): what a cache of parsed blobs is keyed by.
+   */
+  etag?: string;
 }
 
 /** Inclusive byte range, as in HTTP `Range: bytes=start-end`; `end` omitted = to the end of the blob. */

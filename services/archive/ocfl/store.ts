@@ -135,8 +135,42 @@ export function createOcflStore(deps: OcflStoreDeps) {
     }
   }
 
+  /**
+   * Parsed root inventories, keyed by the blob's etag as seen *before* reading it: a hit is exactly the bytes
+   * stored now, and a blob replaced between the stat and the read is cached under the older etag, which never comes
+   * back. Inventories grow with versions (every version's state); an upload reads one three times (access check,
+   * edit, under the lock), so parsing it once saves most of a small upload's CPU on long-lived objects. Callers treat
+   * inventories as immutable.
+   */
+  const inventoryCache = new Map<string, { etag: string; inventory: Inventory; bytes: number }>();
+  let cachedBytes = 0;
+  const CACHE_BYTES = 8 * 1024 * 1024;
+
   async function readInventoryAt(objectPath: string): Promise<Inventory | undefined> {
-    return readJson<Inventory>(objectKey(objectPath, 'inventory.json'));
+    const key = objectKey(objectPath, 'inventory.json');
+    const st = await blobs.stat(key);
+    if (!st) return undefined;
+    const hit = st.etag === undefined ? undefined : inventoryCache.get(key);
+    if (hit && hit.etag === st.etag) {
+      inventoryCache.delete(key);
+      inventoryCache.set(key, hit); // most recently used last
+      return hit.inventory;
+    }
+    const inventory = await readJson<Inventory>(key);
+    if (!inventory) return undefined;
+    if (st.etag !== undefined && st.size <= CACHE_BYTES / 8) {
+      const old = inventoryCache.get(key);
+      if (old) cachedBytes -= old.bytes;
+      inventoryCache.delete(key);
+      inventoryCache.set(key, { etag: st.etag, inventory, bytes: st.size });
+      cachedBytes += st.size;
+      for (const [k, v] of inventoryCache) {
+        if (cachedBytes <= CACHE_BYTES) break;
+        inventoryCache.delete(k);
+        cachedBytes -= v.bytes;
+      }
+    }
+    return inventory;
   }
 
   async function getInventory(id: string): Promise<Inventory> {
