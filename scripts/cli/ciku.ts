@@ -23,8 +23,7 @@ import { createDerivativeStore } from '../../services/archive/derivatives.ts';
 import { closeOnSignals } from '../../services/api/server.ts';
 import { startWorkers } from '../../workers/main.ts';
 import { enqueueFollowUps } from '../../services/api/follow-ups.ts';
-import { sniffMagic } from '../../services/adapters/file-type.ts';
-import { detectMediaType } from '../../services/archive/media-type.ts';
+import { typeOfLocalFile } from '../../services/batch/ingest-row.ts';
 import { rederive } from '../../workers/rederive.ts';
 import { loadDemoData } from '../demo/demo-data.ts';
 import { generateDemoSource } from '../demo/generate-demo.ts';
@@ -125,20 +124,9 @@ program
         const extra = opts.metadata ? (JSON.parse(opts.metadata) as Record<string, unknown>) : {};
         const typed = await Promise.all(
           files.map(async (f) => {
-            // The type comes from the bytes, as for uploads: the first 256 KiB, never the name.
-            const handle = await fs.open(f, 'r');
-            try {
-              const head = Buffer.alloc(256 * 1024);
-              const { bytesRead } = await handle.read(head, 0, head.length, 0);
-              const { size } = await handle.stat();
-              return {
-                name: path.basename(f),
-                body: createReadStream(f),
-                mediaType: await detectMediaType(head.subarray(0, bytesRead), size, sniffMagic),
-              };
-            } finally {
-              await handle.close();
-            }
+            // The type comes from the bytes, as for uploads and batches: the first 256 KiB, never the name.
+            const { mediaType } = await typeOfLocalFile(f);
+            return { name: path.basename(f), body: createReadStream(f), mediaType };
           }),
         );
         const item = await archive.items.create(

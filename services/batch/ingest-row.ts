@@ -20,6 +20,19 @@ export interface RowResult {
 
 const HEAD_BYTES = 256 * 1024;
 
+/** A local file's size and media type from its first 256 KiB (the bytes decide, never the name), as uploads are. */
+export async function typeOfLocalFile(file: string): Promise<{ size: number; mediaType: string }> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return { size, mediaType: await detectMediaType(head.subarray(0, bytesRead), size, sniffMagic) };
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The version message that ties a version to the batch row that wrote it (how a retried row knows its work). */
 export const rowMessage = (batchId: string, row: number): string => `batch ${batchId} row ${row}`;
 
@@ -39,31 +52,20 @@ export async function ingestRow(
   const policy = mediaPolicy[kind];
   const typed = await Promise.all(
     row.files.map(async (f) => {
-      const handle = await fs.open(f.path, 'r').catch((err: unknown) => {
+      const { size, mediaType } = await typeOfLocalFile(f.path).catch((err: unknown) => {
         throw new CikuError(
           'CIKU_ERR_FILE_NOT_FOUND',
           `file ${f.name} cannot be read: ${(err as Error).message}`,
         );
       });
-      try {
-        const { size } = await handle.stat();
-        const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
-        const { bytesRead } = await handle.read(head, 0, head.length, 0);
-        const mediaType = await detectMediaType(head.subarray(0, bytesRead), size, sniffMagic);
-        if (!policy.accept.includes(mediaType))
-          throw new CikuError(
-            'CIKU_ERR_UPLOAD_TYPE_REFUSED',
-            `${f.name} is ${mediaType}, which a ${kind} item does not take`,
-          );
-        if (size > policy.maxBytes)
-          throw new CikuError(
-            'CIKU_ERR_UPLOAD_TOO_LARGE',
-            `${f.name} is larger than ${policy.maxBytes} bytes`,
-          );
-        return { ...f, size, mediaType };
-      } finally {
-        await handle.close();
-      }
+      if (!policy.accept.includes(mediaType))
+        throw new CikuError(
+          'CIKU_ERR_UPLOAD_TYPE_REFUSED',
+          `${f.name} is ${mediaType}, which a ${kind} item does not take`,
+        );
+      if (size > policy.maxBytes)
+        throw new CikuError('CIKU_ERR_UPLOAD_TOO_LARGE', `${f.name} is larger than ${policy.maxBytes} bytes`);
+      return { ...f, size, mediaType };
     }),
   );
   const bytes = typed.reduce((a, f) => a + f.size, 0);
