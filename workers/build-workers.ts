@@ -2,6 +2,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { JobName } from '../schemas/jobs.ts';
 import type { Config } from '../services/config.ts';
+import { createLogger } from '../services/adapters/logger.ts';
+import { createDerivativeStore } from '../services/archive/derivatives.ts';
 import { isCikuError } from '../services/errors.ts';
 import {
   createJobWorker,
@@ -197,4 +199,41 @@ export function buildWorkers(deps: WorkersDeps): Workers {
       }
     },
   };
+}
+
+/**
+ * Only the batch queues (`batch-row`, `batch-finish`), with the default worker settings and a silent logger unless
+ * one is given: for tests and benches that run a batch's rows in-process. (`ciku batch` and `ciku start` use
+ * `startWorkers(config, { only })`, which wires the same two queues from the environment's config.)
+ */
+export function buildBatchWorkers(
+  deps: Pick<WorkersDeps, 'items' | 'blobs' | 'ocfl' | 'batches' | 'queue' | 'redisUrl' | 'prefix'> & {
+    tmpDir: string;
+    concurrency?: number;
+    lockMs?: number;
+    logger?: WorkersDeps['logger'];
+  },
+): Workers {
+  const maxImagePixels = 100_000_000;
+  return buildWorkers({
+    items: deps.items,
+    blobs: deps.blobs,
+    ...(deps.ocfl === undefined ? {} : { ocfl: deps.ocfl }),
+    ...(deps.batches === undefined ? {} : { batches: deps.batches }),
+    ...(deps.prefix === undefined ? {} : { prefix: deps.prefix }),
+    derivatives: createDerivativeStore({ blobs: deps.blobs }),
+    queue: deps.queue,
+    limits: { maxImagePixels },
+    logger: deps.logger ?? createLogger('silent'),
+    redisUrl: deps.redisUrl,
+    only: ['batch-row', 'batch-finish'],
+    batchConcurrency: deps.concurrency ?? 4,
+    config: {
+      concurrency: { image: 1, av: 1, transcript: 1, index: 1 },
+      lockMs: deps.lockMs ?? 5_000,
+      graceMs: 1_000,
+      maxImagePixels,
+      tmpDir: deps.tmpDir,
+    },
+  });
 }

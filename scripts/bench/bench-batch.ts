@@ -1,24 +1,18 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
 import { createBatchState } from '../../services/adapters/batch-state.ts';
-import { createLogger } from '../../services/adapters/logger.ts';
 import { createJobQueue } from '../../services/adapters/queue.ts';
 import { createRedis } from '../../services/adapters/redis.ts';
 import { createRedisLocks } from '../../services/adapters/redis-lock.ts';
-import { createDerivativeStore } from '../../services/archive/derivatives.ts';
 import { createItems } from '../../services/archive/items.ts';
 import { createOcflStore } from '../../services/archive/ocfl/store.ts';
 import { createBatches } from '../../services/batch/batches.ts';
-import { serverNodeFlags } from '../../services/node-flags.ts';
-import { buildWorkers } from '../../workers/build-workers.ts';
+import { buildBatchWorkers } from '../../workers/build-workers.ts';
+import { keepAlive, pool, request, startServer } from './http.ts';
 
 /**
  * `npm run bench:batch`: a batch of small files and a batch of large files, beside the ingest API's own rate for
@@ -37,52 +31,9 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'bench-batch.json' },
   },
 });
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ADMIN = `bench-${randomBytes(8).toString('hex')}`;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MiB = 1024 * 1024;
-const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 16 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
-
-function request(
-  url: string,
-  method: string,
-  body: Buffer | string | undefined,
-  json: boolean,
-): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { authorization: `Bearer ${ADMIN}` };
-    if (json) headers['content-type'] = 'application/json';
-    const req = http.request(url, { method, headers, agent: keepAlive }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    if (typeof body === 'string') {
-      // A file path: streamed from disk like a client would.
-      headers['content-length'] = fs.statSync(body).size;
-      req.setHeader('content-length', fs.statSync(body).size);
-      fs.createReadStream(body, { highWaterMark: MiB }).pipe(req);
-    } else req.end(body);
-  });
-}
-
-async function pool(n: number, jobs: (() => Promise<void>)[]): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < jobs.length) await jobs[next++]!();
-    }),
-  );
-}
 
 async function main(): Promise<void> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'ciku-bench-batch-'));
@@ -92,27 +43,12 @@ async function main(): Promise<void> {
     { name: 'large', count: Number(args['large-count']), bytes: Number(args['large-mib']) * MiB },
   ];
 
-  const port = await freePort();
-  const server = spawn(process.execPath, [...serverNodeFlags, path.join(root, 'bin/ciku.js'), 'serve'], {
-    env: {
-      ...process.env,
-      CIKU_DATA_DIR: path.join(base, 'api'),
-      PORT: String(port),
-      CIKU_ADMIN_KEY: ADMIN,
-      LOG_LEVEL: 'warn',
-      CIKU_QUEUE_PREFIX: `bench-batch-api-${process.pid}`,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const server = await startServer({
+    dataDir: path.join(base, 'api'),
+    adminKey: ADMIN,
+    env: { CIKU_QUEUE_PREFIX: `bench-batch-api-${process.pid}` },
   });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i += 1) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      if (i > 300) throw new Error('server did not start');
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { url } = server;
 
   const redis = createRedis(REDIS_URL);
   const prefix = `bench-batch-${process.pid}`;
@@ -122,26 +58,17 @@ async function main(): Promise<void> {
   const items = createItems({ ocfl });
   const queue = createJobQueue(redis, { prefix });
   const batches = createBatches({ blobs, state: createBatchState(redis, prefix), queue });
-  const workers = buildWorkers({
+  const workers = buildBatchWorkers({
     items,
     blobs,
     ocfl,
     batches,
-    derivatives: createDerivativeStore({ blobs }),
     queue,
-    limits: { maxImagePixels: 1e8 },
-    logger: createLogger('silent'),
     redisUrl: REDIS_URL,
     prefix,
-    only: ['batch-row', 'batch-finish'],
-    batchConcurrency: clients,
-    config: {
-      concurrency: { image: 1, av: 1, transcript: 1, index: 1 },
-      lockMs: 30_000,
-      graceMs: 1_000,
-      maxImagePixels: 1e8,
-      tmpDir: path.join(base, 'tmp'),
-    },
+    concurrency: clients,
+    lockMs: 30_000,
+    tmpDir: path.join(base, 'tmp'),
   });
   await workers.ready();
 
@@ -167,10 +94,10 @@ async function main(): Promise<void> {
       clients,
       Array.from({ length: set.count }, (_, i) => async () => {
         const id = `${set.name}-${i}`;
-        const created = await request(
-          `${url}/v1/items`,
-          'POST',
-          Buffer.from(
+        const created = await request(`${url}/v1/items`, 'POST', {
+          token: ADMIN,
+          json: true,
+          body: Buffer.from(
             JSON.stringify({
               id,
               kind: 'archive_document',
@@ -178,16 +105,13 @@ async function main(): Promise<void> {
               access: { level: 'private' },
             }),
           ),
-          true,
-        );
-        if (created !== 201) throw new Error(`create ${id}: ${created}`);
-        const put = await request(
-          `${url}/v1/items/${id}/files/f${i}.txt`,
-          'PUT',
-          path.join(dir, `f${i}.txt`),
-          false,
-        );
-        if (put !== 201) throw new Error(`put ${id}: ${put}`);
+        });
+        if (created.status !== 201) throw new Error(`create ${id}: ${created.status} ${created.text}`);
+        const put = await request(`${url}/v1/items/${id}/files/f${i}.txt`, 'PUT', {
+          token: ADMIN,
+          body: { file: path.join(dir, `f${i}.txt`) },
+        });
+        if (put.status !== 201) throw new Error(`put ${id}: ${put.status} ${put.text}`);
       }),
     );
     const apiS = Number(process.hrtime.bigint() - apiStart) / 1e9;
@@ -215,8 +139,7 @@ async function main(): Promise<void> {
   }
   await workers.close(1_000);
   await queue.close();
-  server.kill('SIGTERM');
-  await new Promise((r) => server.once('exit', r));
+  await server.stop();
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();

@@ -8,22 +8,20 @@
  * is installed (a lean client: on a 2-core machine a Node client competes with the server for CPU), else with Node.
  * Options: --large-mib N (1024) --small-count N (2000) --small-kib N (256) --clients N (4) --repeat N (2)
  *          --out FILE (bench-results/ingest.json)
+ *          --node-flags="FLAGS" (the server's V8 flags; default services/node-flags.ts, to compare GC settings)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
 import { createRedis } from '../../services/adapters/redis.ts';
 import { createRedisLocks } from '../../services/adapters/redis-lock.ts';
 import { createItems } from '../../services/archive/items.ts';
 import { createOcflStore } from '../../services/archive/ocfl/store.ts';
-import { serverNodeFlags } from '../../services/node-flags.ts';
+import { keepAlive, pool, request, startServer } from './http.ts';
 import { wavHeader } from './wav-header.ts';
 
 const { values: args } = parseArgs({
@@ -34,10 +32,10 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '4' },
     repeat: { type: 'string', default: '2' },
     out: { type: 'string', default: 'bench-results/ingest.json' },
+    'node-flags': { type: 'string' },
   },
 });
 const MiB = 1024 * 1024;
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const pattern = randomBytes(8 * MiB);
 const ADMIN = `bench-${randomBytes(8).toString('hex')}`;
 const agent = { name: 'bench', address: 'urn:ciku:agent:bench' };
@@ -53,65 +51,6 @@ function* wavChunks(size: number, seed: number): Generator<Buffer> {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
-
-function request(
-  url: string,
-  method: string,
-  body?: Iterable<Buffer> | Buffer,
-  length?: number,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { authorization: `Bearer ${ADMIN}` };
-    if (length !== undefined) headers['content-length'] = length;
-    if (Buffer.isBuffer(body)) headers['content-type'] = 'application/json';
-    const req = http.request(url, { method, headers, agent: keepAlive }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    if (body === undefined) req.end();
-    else if (Buffer.isBuffer(body)) req.end(body);
-    else {
-      // Chunks go straight to the socket with backpressure: no stream wrapper between the data and the request.
-      const chunks = body[Symbol.iterator]();
-      const pump = (): void => {
-        for (let next = chunks.next(); !next.done; next = chunks.next()) {
-          if (!req.write(next.value)) {
-            req.once('drain', pump);
-            return;
-          }
-        }
-        req.end();
-      };
-      pump();
-    }
-  });
-}
-const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 16 });
-
-async function pool<T>(n: number, jobs: (() => Promise<T>)[]): Promise<T[]> {
-  const out: T[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < jobs.length) {
-        const i = next++;
-        out[i] = await jobs[i]!();
-      }
-    }),
-  );
-  return out;
-}
-
 async function main(): Promise<void> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'ciku-bench-ingest-'));
   const largeBytes = Number(args['large-mib']) * MiB;
@@ -121,22 +60,19 @@ async function main(): Promise<void> {
   const repeat = Number(args.repeat);
 
   // The API: a real `ciku serve` process.
-  const port = await freePort();
-  const server = spawn(process.execPath, [...serverNodeFlags, path.join(root, 'bin/ciku.js'), 'serve'], {
-    env: {
-      ...process.env,
-      CIKU_DATA_DIR: path.join(base, 'api'),
-      PORT: String(port),
-      CIKU_ADMIN_KEY: ADMIN,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const server = await startServer({
+    dataDir: path.join(base, 'api'),
+    adminKey: ADMIN,
+    ...(args['node-flags'] === undefined
+      ? {}
+      : { nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean) }),
   });
+  const nodeFlags = server.flags;
   let peakRss = 0;
   const sampler = setInterval(() => {
     try {
       const kb = Number(
-        /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0,
+        /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))?.[1] ?? 0,
       );
       peakRss = Math.max(peakRss, kb * 1024);
       phasePeaks[phase] = Math.max(phasePeaks[phase] ?? 0, kb * 1024);
@@ -144,15 +80,7 @@ async function main(): Promise<void> {
       // exited
     }
   }, 50);
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i += 1) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      if (i > 300) throw new Error('server did not start');
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const { url } = server;
 
   // The core: the same archive code in this process, on its own data dir on the same disk.
   const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -208,7 +136,7 @@ async function main(): Promise<void> {
     const ids = Array.from({ length: n }, (_, i) => `bench-${round}-${i}`);
     for (const id of ids) {
       const body = Buffer.from(JSON.stringify({ id, kind: 'oral_history', metadata: { title: id } }));
-      const res = await request(`${url}/v1/items`, 'POST', body, body.length);
+      const res = await request(`${url}/v1/items`, 'POST', { token: ADMIN, json: true, body });
       if (res.status !== 201) throw new Error(res.text);
       await items.create({ id, kind: 'oral_history', metadata: { title: id } }, agent);
     }
@@ -223,6 +151,8 @@ async function main(): Promise<void> {
     return Number(process.hrtime.bigint() - start) / 1e9;
   };
   const best = { large: { api: Infinity, core: Infinity }, small: { api: Infinity, core: Infinity } };
+  /** Every timed run in order (seconds), so the spread between rounds is visible beside the best. */
+  const runs: { round: number; workload: 'large' | 'small'; side: 'api' | 'core'; seconds: number }[] = [];
   for (let r = 0; r < repeat; r += 1) {
     const order = r % 2 === 0 ? (['core', 'api'] as const) : (['api', 'core'] as const);
     for (const side of order) {
@@ -233,12 +163,11 @@ async function main(): Promise<void> {
         if (side === 'api') {
           const res = useCurl
             ? await curlPut(`${url}/v1/items/${id}/files/large.wav`, file)
-            : await request(
-                `${url}/v1/items/${id}/files/large.wav`,
-                'PUT',
-                wavChunks(largeBytes, r),
-                largeBytes + 44,
-              );
+            : await request(`${url}/v1/items/${id}/files/large.wav`, 'PUT', {
+                token: ADMIN,
+                body: wavChunks(largeBytes, r),
+                length: largeBytes + 44,
+              });
           if (res.status !== 201) throw new Error(res.text.slice(0, 300));
         } else {
           await items.update(
@@ -249,6 +178,7 @@ async function main(): Promise<void> {
         }
       });
       best.large[side] = Math.min(best.large[side], seconds);
+      runs.push({ round: r, workload: 'large', side, seconds });
     }
     for (const side of order) {
       phase = `small ${side}`;
@@ -258,12 +188,11 @@ async function main(): Promise<void> {
           const id = targets[i % targets.length]!;
           const name = `f${i}.wav`;
           if (side === 'api') {
-            const res = await request(
-              `${url}/v1/items/${id}/files/${name}`,
-              'PUT',
-              [...wavChunks(smallBytes, i + r * smallCount)],
-              smallBytes + 44,
-            );
+            const res = await request(`${url}/v1/items/${id}/files/${name}`, 'PUT', {
+              token: ADMIN,
+              body: [...wavChunks(smallBytes, i + r * smallCount)],
+              length: smallBytes + 44,
+            });
             if (res.status !== 201) throw new Error(res.text.slice(0, 300));
           } else {
             await items.update(
@@ -276,11 +205,11 @@ async function main(): Promise<void> {
         await pool(clients, jobs);
       });
       best.small[side] = Math.min(best.small[side], seconds);
+      runs.push({ round: r, workload: 'small', side, seconds });
     }
   }
   clearInterval(sampler);
-  server.kill('SIGTERM');
-  await new Promise((r) => server.once('exit', r));
+  await server.stop();
   redis.disconnect();
   keepAlive.destroy();
   fs.rmSync(base, { recursive: true, force: true });
@@ -326,10 +255,13 @@ async function main(): Promise<void> {
       .map(([k, v]) => `${k} ${(v / MiB).toFixed(0)} MiB`)
       .join(', ')}`,
   );
+  console.log(
+    `  runs (s): ${runs.map((x) => `${x.round}:${x.workload}/${x.side} ${x.seconds.toFixed(2)}`).join(', ')}`,
+  );
   fs.mkdirSync(path.dirname(args.out), { recursive: true });
   fs.writeFileSync(
     args.out,
-    `${JSON.stringify({ bench: 'ingest', client: useCurl ? 'curl' : 'node', date: new Date().toISOString(), node: process.version, clients, repeat, rows, peakServerRssBytes: peakRss, peakServerRssByPhase: phasePeaks }, null, 2)}\n`,
+    `${JSON.stringify({ bench: 'ingest', client: useCurl ? 'curl' : 'node', nodeFlags, date: new Date().toISOString(), node: process.version, clients, repeat, rows, runs, peakServerRssBytes: peakRss, peakServerRssByPhase: phasePeaks }, null, 2)}\n`,
   );
   console.log(`written ${args.out}`);
 }

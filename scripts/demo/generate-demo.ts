@@ -180,6 +180,14 @@ export async function generateDemoSource(
   const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)]!;
   await fs.mkdir(path.join(dir, 'media'), { recursive: true });
   const stats: DemoSourceStats = { rows: 0, images: 0, audio: 0, video: 0, transcripts: 0 };
+  /** Renders an SVG drawing to `file` (a JPEG at the given quality, or a PNG) and counts it. */
+  const drawScan = async (svg: string, file: string, format: { jpeg: number } | 'png'): Promise<void> => {
+    const image = sharp(Buffer.from(svg));
+    await (format === 'png' ? image.png() : image.jpeg({ quality: format.jpeg })).toFile(
+      path.join(dir, file),
+    );
+    stats.images += 1;
+  };
   const header = [
     'id',
     'kind',
@@ -233,10 +241,7 @@ export async function generateDemoSource(
     const period = pick(periods);
     const museum = pick(museums);
     const file = `media/obj-${i}.jpg`;
-    await sharp(Buffer.from(vaseSvg(glazeColour[glaze]!, i, i * 7)))
-      .jpeg({ quality: 80 })
-      .toFile(path.join(dir, file));
-    stats.images += 1;
+    await drawScan(vaseSvg(glazeColour[glaze]!, i, i * 7), file, { jpeg: 80 });
     rows.push({
       id: `demo-co-${String(i).padStart(4, '0')}`,
       kind: 'collection_object',
@@ -258,10 +263,7 @@ export async function generateDemoSource(
   for (let i = 1; i <= n(30); i += 1) {
     const name = `${pick(siteNames)}${i > 10 ? `（${i}号点）` : ''}`;
     const file = `media/site-${i}.png`;
-    await sharp(Buffer.from(siteSvg(i)))
-      .png()
-      .toFile(path.join(dir, file));
-    stats.images += 1;
+    await drawScan(siteSvg(i), file, 'png');
     rows.push({
       id: `demo-hs-${String(i).padStart(4, '0')}`,
       kind: 'heritage_site',
@@ -405,10 +407,7 @@ export async function generateDemoSource(
       ]);
       stats.video += 1;
     } else {
-      await sharp(Buffer.from(vaseSvg(glazeColour[pick(glazes)]!, i + 1, i)))
-        .jpeg({ quality: 75 })
-        .toFile(path.join(dir, file));
-      stats.images += 1;
+      await drawScan(vaseSvg(glazeColour[pick(glazes)]!, i + 1, i), file, { jpeg: 75 });
     }
     rows.push({
       id: `demo-me-${String(i).padStart(4, '0')}`,

@@ -17,8 +17,7 @@ import { createSqliteIndex } from '../../services/search/sqlite-index.ts';
 import { REDIS_URL, tempDir, testRedis } from './env.ts';
 import { createBatchState } from '../../services/adapters/batch-state.ts';
 import { createBatches } from '../../services/batch/batches.ts';
-import { buildWorkers } from '../../workers/build-workers.ts';
-import { createLogger } from '../../services/adapters/logger.ts';
+import { buildBatchWorkers } from '../../workers/build-workers.ts';
 
 export interface TestApi {
   app: FastifyInstance;
@@ -71,25 +70,16 @@ export async function startTestApi(
   const dropDir = tempDir(t, 'ciku-drop-');
   const batches = createBatches({ blobs, state: createBatchState(redis, `${prefix}bull`), queue });
   const batchWorkers = options.batchWorkers
-    ? buildWorkers({
+    ? buildBatchWorkers({
         items,
         blobs,
         ocfl,
         batches,
-        derivatives: createDerivativeStore({ blobs }),
         queue,
-        limits: { maxImagePixels: 100_000_000 },
-        logger: createLogger('silent'),
         redisUrl: REDIS_URL,
         prefix: `${prefix}bull`,
-        only: ['batch-row', 'batch-finish'],
-        config: {
-          concurrency: { image: 1, av: 1, transcript: 1, index: 1 },
-          lockMs: 5_000,
-          graceMs: 1_000,
-          maxImagePixels: 100_000_000,
-          tmpDir: tempDir(t, 'ciku-batch-tmp-'),
-        },
+        concurrency: 2,
+        tmpDir: tempDir(t, 'ciku-batch-tmp-'),
       })
     : undefined;
   await batchWorkers?.ready();

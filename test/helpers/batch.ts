@@ -2,13 +2,11 @@ import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
 import { createBatchState } from '../../services/adapters/batch-state.ts';
 import { createJobQueue } from '../../services/adapters/queue.ts';
 import { createRedisLocks } from '../../services/adapters/redis-lock.ts';
-import { createDerivativeStore } from '../../services/archive/derivatives.ts';
 import { createItems } from '../../services/archive/items.ts';
 import { createOcflStore } from '../../services/archive/ocfl/store.ts';
 import { createBatches, type Batches } from '../../services/batch/batches.ts';
-import { createLogger } from '../../services/adapters/logger.ts';
 import type { BatchView } from '../../schemas/batch.ts';
-import { buildWorkers } from '../../workers/build-workers.ts';
+import { buildBatchWorkers } from '../../workers/build-workers.ts';
 import { REDIS_URL, tempDir, testRedis } from './env.ts';
 
 /** An archive on a fresh fs store, its queues and batch store on real Redis, and in-process batch workers. */
@@ -29,26 +27,15 @@ export async function batchEnv(
   const workers =
     options.workers === false
       ? undefined
-      : buildWorkers({
+      : buildBatchWorkers({
           items,
           blobs,
           ocfl,
           batches,
-          derivatives: createDerivativeStore({ blobs }),
           queue,
-          limits: { maxImagePixels: 100_000_000 },
-          logger: createLogger('silent'),
           redisUrl: REDIS_URL,
           prefix: queuePrefix,
-          only: ['batch-row', 'batch-finish'],
-          batchConcurrency: 4,
-          config: {
-            concurrency: { image: 1, av: 1, transcript: 1, index: 1 },
-            lockMs: 5_000,
-            graceMs: 1_000,
-            maxImagePixels: 100_000_000,
-            tmpDir: tempDir(t, 'ciku-batch-tmp-'),
-          },
+          tmpDir: tempDir(t, 'ciku-batch-tmp-'),
         });
   await workers?.ready();
   t.teardown(async () => {
