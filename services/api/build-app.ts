@@ -72,6 +72,9 @@ export async function buildApp(input: Omit<AppDeps, 'guards' | 'derivatives'>): 
     },
     requestIdHeader: false,
     bodyLimit: deps.options.jsonBodyLimit,
+    // Request bodies are read from the socket in 64 KiB pieces; with Node's default 16 KiB stream buffer every
+    // piece overflows it, so the socket was stopped and restarted for each one during an upload.
+    http: { highWaterMark: 1024 * 1024 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   } as never).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
 
