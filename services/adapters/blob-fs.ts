@@ -27,6 +27,24 @@ const SMALL_PUT = 1024 * 1024;
 const fsyncFd = (fd: number): Promise<void> =>
   new Promise((resolve, reject) => fsSync.fsync(fd, (err) => (err ? reject(err) : resolve())));
 
+/** A write's error as callers see it: a name the filesystem cannot hold is the key's fault (coded), else as is. */
+function keyError(err: unknown, key: string): unknown {
+  return errnoCode(err) === 'ENAMETOOLONG'
+    ? new CikuError(
+        'CIKU_ERR_PATH_INVALID',
+        `storage key ${JSON.stringify(key)} is too long for the filesystem`,
+      )
+    : err;
+}
+
+/** An open-for-reading error as callers see it: no such file (or a folder in its place) is a missing blob. */
+function openError(err: unknown, key: string): unknown {
+  const code = errnoCode(err);
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR'
+    ? new CikuError('CIKU_ERR_BLOB_NOT_FOUND', `no blob ${key}`)
+    : err;
+}
+
 /**
  * Writes to an open file descriptor and fsyncs it in `final`, so the pipeline resolves only once the bytes are
  * durable. Callback fs calls on a plain descriptor: per chunk batch one thread-pool hop and no promise or
@@ -168,13 +186,7 @@ export async function createFsBlobStore(
     } catch (err) {
       await fs.rm(tmp, { force: true });
       if (!source.destroyed) source.destroy();
-      if (errnoCode(err) === 'ENAMETOOLONG') {
-        throw new CikuError(
-          'CIKU_ERR_PATH_INVALID',
-          `storage key ${JSON.stringify(key)} is too long for the filesystem`,
-        );
-      }
-      throw err;
+      throw keyError(err, key);
     }
   }
 
@@ -207,13 +219,7 @@ export async function createFsBlobStore(
       };
     } catch (err) {
       fsSync.rmSync(tmp, { force: true });
-      if (errnoCode(err) === 'ENAMETOOLONG') {
-        throw new CikuError(
-          'CIKU_ERR_PATH_INVALID',
-          `storage key ${JSON.stringify(key)} is too long for the filesystem`,
-        );
-      }
-      throw err;
+      throw keyError(err, key);
     }
   }
 
@@ -223,12 +229,9 @@ export async function createFsBlobStore(
     try {
       fd = fsSync.openSync(file, 'r');
     } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
-        throw new CikuError('CIKU_ERR_BLOB_NOT_FOUND', `no blob ${key}`);
-      }
-      throw err;
+      throw openError(err, key);
     }
+    let small: Buffer | undefined;
     try {
       const { size } = fsSync.fstatSync(fd);
       if (size > maxBytes)
@@ -245,12 +248,24 @@ export async function createFsBlobStore(
           if (n === 0) break;
           off += n;
         }
-        return off === size ? buf : buf.subarray(0, off);
+        small = off === size ? buf : buf.subarray(0, off);
       }
-    } finally {
+    } catch (err) {
       fsSync.closeSync(fd);
+      throw err;
     }
-    return fs.readFile(file);
+    if (small) {
+      fsSync.closeSync(fd);
+      return small;
+    }
+    // The descriptor already open (at offset 0), read whole in the thread pool: no second open of the file.
+    return new Promise((resolve, reject) =>
+      fsSync.readFile(fd, (err, buf) => {
+        fsSync.closeSync(fd);
+        if (err) reject(err);
+        else resolve(buf);
+      }),
+    );
   }
 
   async function get(key: string, range?: ByteRange): Promise<Readable> {
@@ -259,11 +274,7 @@ export async function createFsBlobStore(
     try {
       handle = await fs.open(file, 'r');
     } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
-        throw new CikuError('CIKU_ERR_BLOB_NOT_FOUND', `no blob ${key}`);
-      }
-      throw err;
+      throw openError(err, key);
     }
     const { size } = await handle.stat();
     if (range) {
