@@ -162,17 +162,8 @@ function queueDashboard(deps: AppDeps) {
       }
       return reply.send(res.rawPayload);
     };
-    app.route({
-      method: ['GET', 'PUT', 'POST', 'DELETE'],
-      url: '/admin/queues',
-      handler,
-      schema: { hide: true },
-    });
-    app.route({
-      method: ['GET', 'PUT', 'POST', 'DELETE'],
-      url: '/admin/queues/*',
-      handler,
-      schema: { hide: true },
-    });
+    for (const url of ['/admin/queues', '/admin/queues/*']) {
+      app.route({ method: ['GET', 'PUT', 'POST', 'DELETE'], url, handler, schema: { hide: true } });
+    }
   };
 }
