@@ -8,4 +8,4 @@ COPY . .
 ENV HOST=0.0.0.0
 # One glibc malloc arena per libvips thread fragments a long-running worker's memory (~370 → ~240 MiB).
 ENV MALLOC_ARENA_MAX=2
-ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=50", "bin/ciku.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=50", "--expose-gc", "bin/ciku.js"]

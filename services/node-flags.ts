@@ -9,4 +9,8 @@
  *   --heap-growing-percent=50           large 0.70–0.83, small 0.70–0.81, 155–173 MiB
  *   (no growth limit)                   large 0.71–1.06, small 0.62–0.78, 287–300 MiB
  */
-export const serverNodeFlags = ['--max-semi-space-size=2', '--heap-growing-percent=50'] as const;
+export const serverNodeFlags = [
+  '--max-semi-space-size=2',
+  '--heap-growing-percent=50',
+  '--expose-gc',
+] as const;

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { CikuError } from '../errors.ts';
+import { noteStreamed } from '../memory.ts';
 
 /**
  * The BlobStore port: a flat key space of immutable-once-published byte blobs. Keys are `/`-separated relative
@@ -128,6 +129,7 @@ export class HashingStream extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.size += chunk.length;
     for (const [, h] of this.hashes) h.update(chunk);
+    noteStreamed(chunk.length);
     done(null, chunk);
   }
 
