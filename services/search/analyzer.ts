@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Jieba as JiebaClass } from '@node-rs/jieba';
+import { loadCompacted } from '../memory.ts';
 import { projectFile } from '../project-file.ts';
 
 /**
@@ -59,7 +60,7 @@ let shared: Analyzer | undefined;
 
 /** The process-wide analyzer (the dictionaries are read once; jieba and OpenCC are pure functions after that). */
 export function analyzer(): Analyzer {
-  shared ??= createAnalyzer();
+  shared ??= loadCompacted(() => createAnalyzer());
   return shared;
 }
 
@@ -67,12 +68,15 @@ export type Analyzer = ReturnType<typeof createAnalyzer>;
 
 export function createAnalyzer(options: { userDict?: string } = {}) {
   const { Jieba } = load('@node-rs/jieba') as { Jieba: typeof JiebaClass };
-  const { dict } = load('@node-rs/jieba/dict') as { dict: Uint8Array };
-  // opencc-js ships types that do not resolve under NodeNext (extension-less imports): the one call we use.
-  const { Converter } = load('opencc-js') as {
+  // The dictionary file is read here and dropped once jieba has built its own structures: the package's
+  // `@node-rs/jieba/dict` module would keep it, and the TF-IDF table we never use, in memory for the life of the
+  // process (11 MiB).
+  const jieba = Jieba.withDict(readFileSync(load.resolve('@node-rs/jieba/dict.txt')));
+  // opencc-js ships types that do not resolve under NodeNext (extension-less imports): the one call we use. Its
+  // traditional → mainland bundle only: the full one also carries the other direction's dictionaries.
+  const { Converter } = load('opencc-js/t2cn') as {
     Converter: (options: { from: string; to: string }) => (text: string) => string;
   };
-  const jieba = Jieba.withDict(dict);
   const userDict = options.userDict ?? projectFile(import.meta.url, 'storage-config/jieba/user-dict.txt');
   jieba.loadDict(readFileSync(userDict));
   const t2s = Converter({ from: 't', to: 'cn' });
