@@ -8,6 +8,8 @@
  *   --optimize-for-size                 large 0.48–0.70, small 0.47–0.51, 138–162 MiB
  *   --heap-growing-percent=50           large 0.70–0.83, small 0.70–0.81, 155–173 MiB
  *   (no growth limit)                   large 0.71–1.06, small 0.62–0.78, 287–300 MiB
+ * `--expose-gc` gives the `gc` function that services/memory.ts uses to pace young collections while bytes stream
+ * (and to compact around the search analyzers' load); without it those are skipped and V8 keeps its own pace.
  */
 export const serverNodeFlags = [
   '--max-semi-space-size=2',
