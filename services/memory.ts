@@ -8,7 +8,8 @@
  * collection is far dearer than a young one, and a process that has searched carries a larger old generation).
  * A young-generation collection frees dead young Buffers just as well and costs well under a millisecond on our
  * 2 MiB semi-space, so one is run every `STREAMED_PER_COLLECTION` bytes that pass through a stored stream (the
- * `HashingStream` every put goes through, whatever its route: PUT, multipart, tus, batch, core).
+ * `HashingStream` every put goes through, whatever its route: PUT, multipart, tus, batch, core) or a download
+ * (`pacedStream`, in the API's one byte-sending path).
  *
  * This needs the `gc` function, which `--expose-gc` (in the project's Node flags: services/node-flags.ts) gives;
  * without it nothing is done and V8 keeps its own pace.
@@ -16,6 +17,8 @@
  * Measured on a `ciku serve` process, 1 GiB PUTs with curl (.scratch probe, same session, 2 runs each):
  * upload peak RSS over idle +33–36 → +16–22 MiB; after a search (analyzers loaded) 184–188 → 152–163 MiB.
  */
+import { pipeline, Transform, type Readable } from 'node:stream';
+
 type Gc = (options: { type: 'minor' | 'major'; execution: 'sync' }) => void;
 
 export const STREAMED_PER_COLLECTION = 4 * 1024 * 1024;
@@ -30,6 +33,22 @@ export function noteStreamed(bytes: number): void {
   if (streamed < STREAMED_PER_COLLECTION) return;
   streamed = 0;
   gc({ type: 'minor', execution: 'sync' });
+}
+
+/**
+ * `source` with each chunk counted by `noteStreamed` on its way out (a download: a file stream's 1 MiB reads are
+ * as short-lived as an upload's pieces). Errors and an early destroy (a client that goes away) pass through both
+ * ways. Without `gc` the source itself is returned.
+ */
+export function pacedStream(source: Readable): Readable {
+  if (gc === undefined) return source;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      noteStreamed(chunk.length);
+      done(null, chunk);
+    },
+  });
+  return pipeline(source, counter, () => undefined);
 }
 
 /**

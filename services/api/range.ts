@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { CikuError } from '../errors.ts';
+import { pacedStream } from '../memory.ts';
 
 /** `bytes=a-b` / `bytes=a-` / `bytes=-n` → an inclusive range, or 'unsatisfiable'; multi-range requests get the whole file. */
 export function parseRange(
@@ -52,5 +53,5 @@ export async function sendBytes(
       .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
       .header('Content-Length', range.end - range.start + 1);
   } else void reply.header('Content-Length', size);
-  return reply.send(stream);
+  return reply.send(pacedStream(stream));
 }
