@@ -21,6 +21,7 @@ import { createRedis } from '../../services/adapters/redis.ts';
 import { createRedisLocks } from '../../services/adapters/redis-lock.ts';
 import { createItems } from '../../services/archive/items.ts';
 import { createOcflStore } from '../../services/archive/ocfl/store.ts';
+import { sampleRss } from '../serve-process.ts';
 import { keepAlive, pool, request, startServer } from './http.ts';
 import { wavHeader } from './wav-header.ts';
 
@@ -68,16 +69,11 @@ async function main(): Promise<void> {
       : { nodeFlags: args['node-flags'].split(/\s+/).filter(Boolean) }),
   });
   const nodeFlags = server.flags;
-  const sampler = setInterval(() => {
-    try {
-      const kb = Number(
-        /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))?.[1] ?? 0,
-      );
-      phasePeaks[phase] = Math.max(phasePeaks[phase] ?? 0, kb * 1024);
-    } catch {
-      // exited
-    }
-  }, 50);
+  const phasePeaks: Record<string, number> = {};
+  let phase = 'start';
+  const stopSampling = sampleRss(server.child.pid!, (bytes) => {
+    phasePeaks[phase] = Math.max(phasePeaks[phase] ?? 0, bytes);
+  });
   const { url } = server;
 
   // The core: the same archive code in this process, on its own data dir on the same disk.
@@ -154,8 +150,6 @@ async function main(): Promise<void> {
     return { api: ids, core: ids };
   };
 
-  const phasePeaks: Record<string, number> = {};
-  let phase = 'start';
   const time = async (fn: () => Promise<void>): Promise<number> => {
     const start = process.hrtime.bigint();
     await fn();
@@ -221,7 +215,7 @@ async function main(): Promise<void> {
   if (searched.status !== 200) throw new Error(searched.text.slice(0, 300));
   const [warmId] = (await newItems(1)).api;
   await putLarge(warmId!, 0);
-  clearInterval(sampler);
+  stopSampling();
   const afterSearchPeak = phasePeaks[phase] ?? 0;
   await server.stop();
   redis.disconnect();

@@ -2,33 +2,11 @@
  * What the HTTP benches share: a `ciku serve` process on a free loopback port, a keep-alive client that sends a
  * Buffer, a file from disk or a sequence of chunks, and a fixed-size pool of concurrent clients.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serverNodeFlags } from '../../services/node-flags.ts';
+import { spawnServe, type ServeProcess } from '../serve-process.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MiB = 1024 * 1024;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address() as net.AddressInfo;
-      s.close(() => resolve(a.port));
-    });
-  });
-}
-
-export interface BenchServer {
-  url: string;
-  child: ChildProcess;
-  /** The V8 flags it runs with. */
-  flags: readonly string[];
-  stop(): Promise<void>;
-}
 
 /**
  * Starts `ciku serve` on a fresh data dir with an admin key, as an operator would (the project's V8 flags and
@@ -39,41 +17,11 @@ export async function startServer(options: {
   adminKey: string;
   env?: Record<string, string>;
   nodeFlags?: readonly string[];
-}): Promise<BenchServer> {
-  const port = await freePort();
-  const flags = options.nodeFlags ?? serverNodeFlags;
-  const child = spawn(process.execPath, [...flags, path.join(root, 'bin/ciku.js'), 'serve'], {
-    env: {
-      ...process.env,
-      MALLOC_ARENA_MAX: '2',
-      CIKU_DATA_DIR: options.dataDir,
-      PORT: String(port),
-      CIKU_ADMIN_KEY: options.adminKey,
-      LOG_LEVEL: 'warn',
-      ...options.env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+}): Promise<ServeProcess> {
+  return spawnServe({
+    env: { CIKU_DATA_DIR: options.dataDir, CIKU_ADMIN_KEY: options.adminKey, ...options.env },
+    ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
   });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i += 1) {
-    if (child.exitCode !== null) throw new Error(`ciku serve exited (${child.exitCode}) before it answered`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      if (i > 300) throw new Error('ciku serve did not answer /healthz within 30 s');
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    child,
-    flags,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
-  };
 }
 
 export const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 16 });
