@@ -8,7 +8,7 @@ import { CikuError } from './errors.ts';
 export interface Config {
   dataDir: string;
   http: { host: string; port: number };
-  /** Redis URL, and the key prefix of the job queues (one Redis can serve several archives). */
+  /** Redis URL, and the prefix of every key the archive keeps there: job queues, batch counts, item locks, live instances (one Redis can serve several archives). */
   redis: { url: string; queuePrefix: string };
   storage:
     | { kind: 'fs'; root: string }

@@ -34,7 +34,13 @@ export async function openBlobStore(config: Config): Promise<BlobStore> {
 export async function openArchive(config: Config): Promise<Archive> {
   const blobs = await openBlobStore(config);
   const redis = createRedis(config.redis.url);
-  const locks = createRedisLocks(redis, { ttlMs: config.lock.ttlMs, waitMs: config.lock.waitMs });
+  // Under the archive's own Redis prefix (CIKU_QUEUE_PREFIX): two archives sharing a Redis never wait on each
+  // other's item locks.
+  const locks = createRedisLocks(redis, {
+    prefix: `${config.redis.queuePrefix}:lock:`,
+    ttlMs: config.lock.ttlMs,
+    waitMs: config.lock.waitMs,
+  });
   const ocfl = createOcflStore({ blobs, locks, lockWaitMs: config.lock.waitMs });
   await ocfl.init();
   const items = createItems({ ocfl });

@@ -40,7 +40,7 @@ export async function startServer(
   const logger = createLogger(config.logLevel, { name: 'ciku-api' });
   const archive = await openArchive(config);
   const instance = randomUUID();
-  const instanceKey = (id: string): string => `ciku:instance:${id}`;
+  const instanceKey = (id: string): string => `${config.redis.queuePrefix}:instance:${id}`;
   await archive.redis.set(instanceKey(instance), String(process.pid), 'EX', INSTANCE_TTL_S);
   const heartbeat = setInterval(
     () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
 import { validateStorageRoot } from '../../services/archive/ocfl/validator.ts';
-import { tempDir } from '../helpers/env.ts';
+import { tempDir, testRedis } from '../helpers/env.ts';
 import { startServerProcess } from '../helpers/server-process.ts';
 import { wavHeader } from '../../scripts/bench/wav-header.ts';
 
@@ -154,7 +154,13 @@ t.test('SIGKILL mid-upload leaves no partial version and no staging after the ne
 
 t.test('50 parallel uploads to 10 items all commit, every version valid OCFL', async (t) => {
   const dataDir = tempDir(t, 'ciku-conc-');
-  const server = await startServerProcess(t, { CIKU_DATA_DIR: dataDir, CIKU_ADMIN_KEY: ADMIN });
+  const { redis, prefix } = testRedis(t);
+  const queuePrefix = `${prefix}archive`;
+  const server = await startServerProcess(t, {
+    CIKU_DATA_DIR: dataDir,
+    CIKU_ADMIN_KEY: ADMIN,
+    CIKU_QUEUE_PREFIX: queuePrefix,
+  });
   for (let i = 0; i < 10; i += 1) await createItem(server.url, `OH-C${i}`);
   const results = await Promise.all(
     Array.from({ length: 50 }, async (_, n) => {
@@ -175,6 +181,14 @@ t.test('50 parallel uploads to 10 items all commit, every version valid OCFL', a
     t.equal(item.version, 'v6', `OH-C${i}: 5 uploads → 5 new versions`);
     t.equal(item.files.length, 5);
   }
+  // Everything the archive keeps in Redis is under its prefix, so one Redis can serve several archives.
+  t.ok(Number(await redis.get(`${queuePrefix}:lock:fence`)) >= 60, 'item locks are taken under the prefix');
+  t.equal(
+    (await redis.keys(`${queuePrefix}:instance:*`)).length,
+    1,
+    'the live instance is recorded under it',
+  );
+  t.ok((await redis.keys(`${queuePrefix}:index-item:*`)).length > 0, 'follow-up jobs are queued under it');
   await server.stop();
   const report = await validateStorageRoot(
     await createFsBlobStore(path.join(dataDir, 'store'), { readOnly: true }),
