@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import { createRedis } from '../services/adapters/redis.ts';
 import { serverNodeFlags } from '../services/node-flags.ts';
 import { projectFile } from '../services/project-file.ts';
 
@@ -32,6 +33,9 @@ export interface ServeProcess {
 /**
  * Starts `ciku serve` with `env` over this process's environment (PORT and LOG_LEVEL=warn set unless `env` says
  * otherwise) and waits until /healthz answers; `nodeFlags` replaces the project's flags (to compare GC settings).
+ * Unless `env` names one, the server gets job queues of its own (CIKU_QUEUE_PREFIX), deleted from Redis by `stop`:
+ * a test's or a bench's follow-up jobs must not wait in the default queues for the next real worker to run them
+ * against a store that does not have their items.
  */
 export async function spawnServe(options: {
   env: Record<string, string>;
@@ -40,16 +44,29 @@ export async function spawnServe(options: {
 }): Promise<ServeProcess> {
   const port = await freePort();
   const flags = options.nodeFlags ?? serverNodeFlags;
+  const ownQueues =
+    options.env.CIKU_QUEUE_PREFIX === undefined ? `ciku-serve-${process.pid}-${port}` : undefined;
   const child = spawn(process.execPath, [...flags, projectFile(import.meta.url, 'bin/ciku.js'), 'serve'], {
     // As bin/ciku.js's shebang runs it in production: one malloc arena per thread kind, not one per core × 8.
-    env: { ...process.env, MALLOC_ARENA_MAX: '2', PORT: String(port), LOG_LEVEL: 'warn', ...options.env },
+    env: {
+      ...process.env,
+      MALLOC_ARENA_MAX: '2',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      ...(ownQueues === undefined ? {} : { CIKU_QUEUE_PREFIX: ownQueues }),
+      ...options.env,
+    },
     stdio: ['ignore', options.stdout ?? 'ignore', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    await exited;
-  };
+  let stopped: Promise<void> | undefined;
+  const stop = (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> =>
+    (stopped ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+      if (ownQueues !== undefined)
+        await deleteKeys(options.env.REDIS_URL ?? process.env.REDIS_URL, `${ownQueues}:`);
+    })());
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i += 1) {
     if (child.exitCode !== null)
@@ -63,6 +80,19 @@ export async function spawnServe(options: {
   }
   await stop('SIGKILL');
   throw new Error('ciku serve did not answer /healthz within 30 s');
+}
+
+async function deleteKeys(redisUrl: string | undefined, prefix: string): Promise<void> {
+  const redis = createRedis(redisUrl ?? 'redis://127.0.0.1:6379');
+  try {
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<
+      string[]
+    >) {
+      if (keys.length > 0) await redis.unlink(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Calls `onSample` with the RSS of process `pid` (bytes, from /proc) every `everyMs`; returns the stop function. */

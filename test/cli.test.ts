@@ -1,12 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
-import { projectRoot, sharedPath, skipUnlessShared, tempDir, REDIS_URL } from './helpers/env.ts';
+import { projectRoot, REDIS_URL, sharedPath, skipUnlessShared, tempDir, testRedis } from './helpers/env.ts';
+
+/** Redis keys of this file's commands (unless a test names its own prefix), deleted when the file ends. */
+const filePrefix = `${testRedis(t).prefix}cli`;
 
 function ciku(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [path.join(projectRoot, 'bin/ciku.js'), ...args], {
     encoding: 'utf8',
-    env: { ...process.env, REDIS_URL, ...env },
+    env: { ...process.env, REDIS_URL, CIKU_QUEUE_PREFIX: filePrefix, ...env },
     timeout: 120_000,
   });
 }
@@ -112,7 +115,7 @@ t.test(
   { skip: skipUnlessShared('fixtures/images') },
   async (t) => {
     const dataDir = tempDir(t, 'ciku-cli-rederive-');
-    const env = { CIKU_DATA_DIR: dataDir, CIKU_QUEUE_PREFIX: `ciku-test-cli-${process.pid}` };
+    const env = { CIKU_DATA_DIR: dataDir, CIKU_QUEUE_PREFIX: `${testRedis(t).prefix}cli` };
     const jpg = path.join(sharedPath('fixtures/images')!, 'noexif.jpg');
     const ingest = ciku(
       ['ingest', '--kind', 'collection_object', '--title', '青花盘', '--id', 'CO-CLI-1', jpg],
@@ -133,16 +136,12 @@ t.test(
       `queued derive-image-${item.files[0]!.digests.sha512}`,
       'the one missing job',
     );
-    const redis = (await import('../services/adapters/redis.ts')).createRedis(REDIS_URL);
-    const keys = await redis.keys(`${env.CIKU_QUEUE_PREFIX}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
   },
 );
 
 t.test('ciku start builds the search index; ciku search and ciku reindex work on it', async (t) => {
   const dataDir = tempDir(t, 'ciku-cli-');
-  const env = { CIKU_DATA_DIR: dataDir, CIKU_QUEUE_PREFIX: `ciku-cli-${process.pid}-search` };
+  const env = { CIKU_DATA_DIR: dataDir, CIKU_QUEUE_PREFIX: `${testRedis(t).prefix}cli` };
   const start = ciku(['start', '--no-serve'], env);
   t.equal(start.status, 0, start.stderr);
   const search = (args: string[]) => {

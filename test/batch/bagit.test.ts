@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { validateBag } from '../../services/batch/bagit.ts';
-import { projectRoot, REDIS_URL, sharedPath, skipUnlessShared, tempDir } from '../helpers/env.ts';
+import { projectRoot, REDIS_URL, sharedPath, skipUnlessShared, tempDir, testRedis } from '../helpers/env.ts';
 
 const run = promisify(execFile);
 const FIXTURES = 'fixtures/bagit';
@@ -92,7 +92,7 @@ t.test('ciku batch --dry-run gives the same verdicts', { skip: skipUnlessShared(
     ...process.env,
     CIKU_DATA_DIR: dataDir,
     REDIS_URL,
-    CIKU_QUEUE_PREFIX: `ciku-test-dry-${process.pid}`,
+    CIKU_QUEUE_PREFIX: `${testRedis(t).prefix}dry`,
     LOG_LEVEL: 'silent',
   };
   const check = async (subset: Expected[]) => {
