@@ -7,7 +7,7 @@
  * The large file is written once to a temp file that both sides read; the HTTP side sends it with curl when curl
  * is installed (a lean client: on a 2-core machine a Node client competes with the server for CPU), else with Node.
  * Options: --large-mib N (1024) --small-count N (2000) --small-kib N (256) --clients N (4) --repeat N (2)
- *          --out FILE (bench-results/ingest.json)
+ *          --out FILE (bench-results/ingest.json) --settle-s N (10: pause before each timed run, see `time`)
  *          --node-flags="FLAGS" (the server's V8 flags; default services/node-flags.ts, to compare GC settings)
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     repeat: { type: 'string', default: '2' },
     out: { type: 'string', default: 'bench-results/ingest.json' },
     'node-flags': { type: 'string' },
+    'settle-s': { type: 'string', default: '10' },
   },
 });
 const MiB = 1024 * 1024;
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
   const smallBytes = Number(args['small-kib']) * 1024 - 44;
   const clients = Number(args.clients);
   const repeat = Number(args.repeat);
+  const settleMs = Number(args['settle-s']) * 1000;
 
   // The API: a real `ciku serve` process.
   const server = await startServer({
@@ -77,11 +79,12 @@ async function main(): Promise<void> {
   const { url } = server;
 
   // The core: the same archive code in this process, on its own data dir on the same disk.
+  const lockPrefix = `ciku-bench-ingest:${process.pid}:`;
   const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   const blobs = await createFsBlobStore(path.join(base, 'core'));
   const ocfl = createOcflStore({
     blobs,
-    locks: createRedisLocks(redis, { prefix: `ciku-bench-ingest:${process.pid}:` }),
+    locks: createRedisLocks(redis, { prefix: lockPrefix }),
   });
   await ocfl.init();
   const items = createItems({ ocfl });
@@ -150,7 +153,14 @@ async function main(): Promise<void> {
     return { api: ids, core: ids };
   };
 
+  /**
+   * Every timed run starts on a settled disk: sync, then `--settle-s` seconds. This box's disk slows for tens of
+   * seconds after a 1 GiB write (4 back-to-back 1 GiB PUTs: 2.7, 3.6, 4.8, 4.5 s; with 10 s pauses: 2.6, 2.6, 2.5,
+   * 2.5 s), so without it whichever side ran second paid for the first one's writes.
+   */
   const time = async (fn: () => Promise<void>): Promise<number> => {
+    spawnSync('sync');
+    await new Promise((r) => setTimeout(r, settleMs));
     const start = process.hrtime.bigint();
     await fn();
     return Number(process.hrtime.bigint() - start) / 1e9;
@@ -158,9 +168,12 @@ async function main(): Promise<void> {
   const best = { large: { api: Infinity, core: Infinity }, small: { api: Infinity, core: Infinity } };
   /** Every timed run in order (seconds), so the spread between rounds is visible beside the best. */
   const runs: { round: number; workload: 'large' | 'small'; side: 'api' | 'core'; seconds: number }[] = [];
+  /** Round r runs core then API when r is even, API then core when odd (ABBA): neither side always goes second. */
+  const orderOf = (r: number) => (r % 2 === 0 ? (['core', 'api'] as const) : (['api', 'core'] as const));
+  // All large-file rounds first, then all small-file rounds: the large runs of a later round must not follow
+  // another workload's thousands of fsyncs that the first round's did not (they ran ~40% slower there).
   for (let r = 0; r < repeat; r += 1) {
-    const order = r % 2 === 0 ? (['core', 'api'] as const) : (['api', 'core'] as const);
-    for (const side of order) {
+    for (const side of orderOf(r)) {
       phase = `large ${side}`;
       const [id] = (await newItems(1))[side];
       const file = largeFile(r);
@@ -178,7 +191,9 @@ async function main(): Promise<void> {
       best.large[side] = Math.min(best.large[side], seconds);
       runs.push({ round: r, workload: 'large', side, seconds });
     }
-    for (const side of order) {
+  }
+  for (let r = 0; r < repeat; r += 1) {
+    for (const side of orderOf(r)) {
       phase = `small ${side}`;
       const targets = (await newItems(20))[side];
       const seconds = await time(async () => {
@@ -218,6 +233,7 @@ async function main(): Promise<void> {
   stopSampling();
   const afterSearchPeak = phasePeaks[phase] ?? 0;
   await server.stop();
+  await redis.unlink(`${lockPrefix}fence`); // the locks themselves are gone once released
   redis.disconnect();
   keepAlive.destroy();
   fs.rmSync(base, { recursive: true, force: true });
