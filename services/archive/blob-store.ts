@@ -1,7 +1,8 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { CikuError } from '../errors.ts';
 import { noteStreamed } from '../memory.ts';
+import { ThreadHash } from './hash-thread.ts';
 
 /**
  * The BlobStore port: a flat key space of immutable-once-published byte blobs. Keys are `/`-separated relative
@@ -116,27 +117,44 @@ export function assertKey(key: string, { allowPrefix = false } = {}): void {
   }
 }
 
-/** A pass-through that hashes and counts every byte on its way, for the single-pass put. */
+/**
+ * A pass-through that hashes and counts every byte on its way, for the single-pass put. The hashing runs on a
+ * worker thread once a stream passes 1 MiB (hash-thread.ts), so the event loop keeps receiving meanwhile; the
+ * digests are ready once the stream has ended (`digests()` after the pipeline resolves).
+ */
 export class HashingStream extends Transform {
-  private readonly hashes: [DigestAlgorithm, Hash][];
+  private readonly hash: ThreadHash;
+  private result: Digests | undefined;
   size = 0;
 
   constructor(algorithms: readonly DigestAlgorithm[]) {
     super();
-    this.hashes = [...new Set(algorithms)].map((a) => [a, createHash(a)]);
+    this.hash = new ThreadHash([...new Set(algorithms)]);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.size += chunk.length;
-    for (const [, h] of this.hashes) h.update(chunk);
     noteStreamed(chunk.length);
-    done(null, chunk);
+    const wait = this.hash.update(chunk);
+    if (wait) wait.then(() => done(null, chunk), done);
+    else done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.hash.digests().then((d) => {
+      this.result = d;
+      done();
+    }, done);
+  }
+
+  override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
+    if (this.result === undefined) this.hash.close();
+    done(err);
   }
 
   digests(): Digests {
-    const out: Digests = {};
-    for (const [a, h] of this.hashes) out[a] = h.digest('hex');
-    return out;
+    if (this.result === undefined) throw new Error('HashingStream.digests() before the stream ended');
+    return this.result;
   }
 }
 
