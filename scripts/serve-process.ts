@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import { createRedis } from '../services/adapters/redis.ts';
+import { createRedis, deleteKeysWithPrefix } from '../services/adapters/redis.ts';
 import { serverNodeFlags } from '../services/node-flags.ts';
 import { projectFile } from '../services/project-file.ts';
 
@@ -65,7 +65,7 @@ export async function spawnServe(options: {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
       if (ownQueues !== undefined)
-        await deleteKeys(options.env.REDIS_URL ?? process.env.REDIS_URL, `${ownQueues}:`);
+        await deleteQueues(options.env.REDIS_URL ?? process.env.REDIS_URL, `${ownQueues}:`);
     })());
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i += 1) {
@@ -82,14 +82,10 @@ export async function spawnServe(options: {
   throw new Error('ciku serve did not answer /healthz within 30 s');
 }
 
-async function deleteKeys(redisUrl: string | undefined, prefix: string): Promise<void> {
+async function deleteQueues(redisUrl: string | undefined, prefix: string): Promise<void> {
   const redis = createRedis(redisUrl ?? 'redis://127.0.0.1:6379');
   try {
-    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<
-      string[]
-    >) {
-      if (keys.length > 0) await redis.unlink(...keys);
-    }
+    await deleteKeysWithPrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
 import { createBatchState } from '../../services/adapters/batch-state.ts';
 import { createJobQueue } from '../../services/adapters/queue.ts';
-import { createRedis } from '../../services/adapters/redis.ts';
+import { createRedis, deleteKeysWithPrefix } from '../../services/adapters/redis.ts';
 import { createRedisLocks } from '../../services/adapters/redis-lock.ts';
 import { createItems } from '../../services/archive/items.ts';
 import { createOcflStore } from '../../services/archive/ocfl/store.ts';
@@ -140,8 +140,7 @@ async function main(): Promise<void> {
   await workers.close(1_000);
   await queue.close();
   await server.stop();
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeysWithPrefix(redis, prefix);
   redis.disconnect();
   keepAlive.destroy();
   fs.rmSync(base, { recursive: true, force: true });

@@ -24,7 +24,7 @@ import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
 import { configureImageEngine, makePreviewAndThumbnail } from '../../services/adapters/image.ts';
 import { createLogger } from '../../services/adapters/logger.ts';
 import { createJobQueue } from '../../services/adapters/queue.ts';
-import { createRedis } from '../../services/adapters/redis.ts';
+import { createRedis, deleteKeysWithPrefix } from '../../services/adapters/redis.ts';
 import { createDerivativeStore } from '../../services/archive/derivatives.ts';
 import { createItems } from '../../services/archive/items.ts';
 import { createMemoryLocks } from '../../services/archive/locks.ts';
@@ -234,7 +234,7 @@ try {
   const finish = async (): Promise<void> => {
     await workers.close(5_000);
     await queue.close();
-    for (const k of await redis.keys(`${prefix}:*`)) await redis.del(k);
+    await deleteKeysWithPrefix(redis, `${prefix}:`);
     redis.disconnect();
     clearInterval(sampler);
   };

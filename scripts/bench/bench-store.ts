@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
 import { createS3BlobStore } from '../../services/adapters/blob-s3.ts';
-import { createRedis } from '../../services/adapters/redis.ts';
+import { createRedis, deleteKeysWithPrefix } from '../../services/adapters/redis.ts';
 import { createRedisLocks } from '../../services/adapters/redis-lock.ts';
 import type { BlobStore } from '../../services/archive/blob-store.ts';
 import { createOcflStore } from '../../services/archive/ocfl/store.ts';
@@ -237,8 +237,7 @@ async function run(): Promise<void> {
     await server.close();
   }
 
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeysWithPrefix(redis, prefix);
   redis.disconnect();
   if (!args.dir) fs.rmSync(base, { recursive: true, force: true });
 

@@ -27,4 +27,13 @@ export async function pingRedis(url: string, timeoutMs = 1000): Promise<boolean>
   }
 }
 
+/**
+ * Deletes every key that starts with `prefix` (a test's, a bench's or a removed archive's keyspace). SCAN and
+ * UNLINK, not KEYS and DEL: a large keyspace does not block the server.
+ */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  const scan = redis.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>;
+  for await (const keys of scan) if (keys.length > 0) await redis.unlink(...keys);
+}
+
 export type { Redis };

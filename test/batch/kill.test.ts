@@ -10,7 +10,7 @@ import { createItems } from '../../services/archive/items.ts';
 import { createOcflStore } from '../../services/archive/ocfl/store.ts';
 import { validateStorageRoot } from '../../services/archive/ocfl/validator.ts';
 import { createBatches } from '../../services/batch/batches.ts';
-import { createRedis } from '../../services/adapters/redis.ts';
+import { createRedis, deleteKeysWithPrefix } from '../../services/adapters/redis.ts';
 import { projectRoot, REDIS_URL, tempDir } from '../helpers/env.ts';
 
 const ROWS = 2000;
@@ -22,8 +22,7 @@ t.test(
     const prefix = `ciku-test-kill-${process.pid}-${Date.now()}`;
     const redis = createRedis(REDIS_URL);
     t.teardown(async () => {
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await deleteKeysWithPrefix(redis, prefix);
       redis.disconnect();
     });
     const src = path.join(dataDir, 'source');

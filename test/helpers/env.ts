@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import S3rver from 's3rver';
-import { createRedis, type Redis } from '../../services/adapters/redis.ts';
+import { createRedis, deleteKeysWithPrefix, type Redis } from '../../services/adapters/redis.ts';
 import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
 import { createS3BlobStore } from '../../services/adapters/blob-s3.ts';
 import type { BlobStore } from '../../services/archive/blob-store.ts';
@@ -39,8 +39,7 @@ export function testRedis(t: { teardown(fn: () => unknown): void }): { redis: Re
   const redis = createRedis(REDIS_URL);
   const prefix = `ciku-test:${process.pid}:${Math.random().toString(36).slice(2)}:`;
   t.teardown(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
+    await deleteKeysWithPrefix(redis, prefix);
     redis.disconnect();
   });
   return { redis, prefix };

@@ -1,8 +1,6 @@
 import { sampleRss, spawnServe, type ServeProcess } from '../../scripts/serve-process.ts';
 import { REDIS_URL } from './env.ts';
 
-export { freePort } from '../../scripts/serve-process.ts';
-
 export interface ServerProcess extends ServeProcess {
   /** Peak resident set size seen so far (bytes), sampled from /proc every 50 ms. */
   peakRss(): number;
