@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { CikuError } from '../errors.ts';
 import { noteStreamed } from '../memory.ts';
 import { ThreadHash } from './hash-thread.ts';
+
+export { digestBuffer } from './hash-thread.ts';
 
 /**
  * The BlobStore port: a flat key space of immutable-once-published byte blobs. Keys are `/`-separated relative
@@ -148,7 +149,7 @@ export class HashingStream extends Transform {
   }
 
   override _destroy(err: Error | null, done: (error?: Error | null) => void): void {
-    if (this.result === undefined) this.hash.close();
+    this.hash.close(); // nothing to do once the digests are in
     done(err);
   }
 
@@ -156,12 +157,6 @@ export class HashingStream extends Transform {
     if (this.result === undefined) throw new Error('HashingStream.digests() before the stream ended');
     return this.result;
   }
-}
-
-export function digestBuffer(buf: Buffer | string, algorithms: readonly DigestAlgorithm[]): Digests {
-  const out: Digests = {};
-  for (const a of new Set(algorithms)) out[a] = createHash(a).update(buf).digest('hex');
-  return out;
 }
 
 export const defaultAlgorithms: readonly DigestAlgorithm[] = ['sha512'];

@@ -18,6 +18,13 @@ import type { DigestAlgorithm, Digests } from './blob-store.ts';
 const BUFFER_BYTES = 1024 * 1024;
 const IN_FLIGHT = 4;
 
+/** The digests of bytes already in memory, hex by algorithm, hashed here (also a short stream's, below). */
+export function digestBuffer(buf: Buffer | string, algorithms: readonly DigestAlgorithm[]): Digests {
+  const out: Digests = {};
+  for (const a of new Set(algorithms)) out[a] = createHash(a).update(buf).digest('hex');
+  return out;
+}
+
 /** The worker: a hash per open stream, updated with each buffer, which is sent straight back. CommonJS, eval'd. */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -73,14 +80,15 @@ export function threadHashesOpen(): number {
   return open.size;
 }
 
-/** Keeps the process alive while streams are being hashed, and not otherwise. */
+/**
+ * Keeps the process alive while streams are being hashed, and not otherwise. Every open stream is the current
+ * worker's: a dead worker's streams are failed (and so removed) as it dies.
+ */
 function track(s: ThreadHash, opened: boolean): void {
   if (opened) open.set(s.id, s);
   else open.delete(s.id);
-  if (worker) {
-    if ([...open.values()].some((x) => x.worker === worker)) worker.ref();
-    else worker.unref();
-  }
+  if (open.size > 0) worker?.ref();
+  else worker?.unref();
 }
 
 /** One stream's digests: `update` with every chunk (await its answer when it gives one), then `digests`. */
@@ -117,9 +125,7 @@ export class ThreadHash {
     if (this.error) return Promise.reject(this.error);
     if (!this.worker) {
       // Never reached the worker: a short stream, hashed here.
-      const bytes = this.current?.subarray(0, this.used) ?? Buffer.alloc(0);
-      const out: Digests = {};
-      for (const a of this.algorithms) out[a] = createHash(a).update(bytes).digest('hex');
+      const out = digestBuffer(this.current?.subarray(0, this.used) ?? Buffer.alloc(0), this.algorithms);
       this.current = undefined;
       return Promise.resolve(out);
     }
