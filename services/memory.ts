@@ -14,7 +14,7 @@
  * This needs the `gc` function, which `--expose-gc` (in the project's Node flags: services/node-flags.ts) gives;
  * without it nothing is done and V8 keeps its own pace.
  *
- * Measured on a `ciku serve` process, 1 GiB PUTs with curl (.scratch probe, same session, 2 runs each):
+ * Measured on a `ciku serve` process, 1 GiB PUTs with curl, its RSS sampled every 20 ms (same session, 2 runs each):
  * upload peak RSS over idle +33–36 → +16–22 MiB; after a search (analyzers loaded) 184–188 → 152–163 MiB.
  */
 import { pipeline, Transform, type Readable } from 'node:stream';
