@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { Semaphore } from 'async-mutex';
 import sharp, { type OutputInfo } from 'sharp';
 import { CikuError } from '../errors.ts';
 
@@ -7,6 +8,45 @@ import { CikuError } from '../errors.ts';
  * The one module that imports sharp. Decoding is bounded (`limitInputPixels`), so a decompression bomb fails
  * cleanly instead of exhausting memory; work runs on libvips' own threads, never on the event loop.
  */
+/** More than libvips could ever run at once: ordinary operations never wait for each other. */
+const VIPS_SLOTS = 1 << 16;
+const vipsSlots = new Semaphore(VIPS_SLOTS);
+let vipsStarted = 0;
+let vipsRunning = 0;
+
+/**
+ * Runs one libvips operation (`op` builds its own pipeline, so it can be run again). libvips keeps one error log per
+ * process (libvips#707): an operation that fails while another runs can report the other's text, or none at all
+ * (sharp then says only "Warning treated as error due to failOn setting"; CI saw this for a HEIC whose reason is
+ * HEVC). So a failure that overlapped another operation is run once more alone — it waits for the running ones and
+ * new ones wait for it — and that run's outcome is the one reported. Failures are rare and successes never wait.
+ */
+export async function runVips<T>(op: () => Promise<T>): Promise<T> {
+  const first = await vipsSlots.runExclusive(async () => {
+    const ticket = ++vipsStarted;
+    const alone = vipsRunning === 0;
+    vipsRunning += 1;
+    try {
+      return { ok: true as const, value: await op() };
+    } catch (err) {
+      return { ok: false as const, err, overlapped: !alone || vipsStarted !== ticket };
+    } finally {
+      vipsRunning -= 1;
+    }
+  }, 1);
+  if (first.ok) return first.value;
+  if (!first.overlapped) throw first.err;
+  return vipsSlots.runExclusive(async () => {
+    vipsStarted += 1;
+    vipsRunning += 1;
+    try {
+      return await op();
+    } finally {
+      vipsRunning -= 1;
+    }
+  }, VIPS_SLOTS);
+}
+
 export interface ImageInfo {
   format: string;
   width: number;
@@ -64,7 +104,7 @@ const input = (file: string, limits: ImageLimits) =>
 
 export async function probeImage(file: string, limits: ImageLimits): Promise<ImageInfo> {
   try {
-    const m = await sharp(file, { limitInputPixels: limits.maxPixels }).metadata();
+    const m = await runVips(() => sharp(file, { limitInputPixels: limits.maxPixels }).metadata());
     if (!m.width || !m.height || !m.format) throw new Error('no dimensions');
     if (m.width * m.height > limits.maxPixels) {
       throw new CikuError(
@@ -106,12 +146,14 @@ export async function makePreviewAndThumbnail(
       fit: 'inside' as const,
       withoutEnlargement: true,
     });
-    const first = await input(file, options)
-      .rotate()
-      .resize(resize(want.preview ? options.previewSide : options.thumbnailSide))
-      .toColourspace('srgb')
-      .webp({ quality: 82, effort: 2 })
-      .toBuffer({ resolveWithObject: true });
+    const first = await runVips(() =>
+      input(file, options)
+        .rotate()
+        .resize(resize(want.preview ? options.previewSide : options.thumbnailSide))
+        .toColourspace('srgb')
+        .webp({ quality: 82, effort: 2 })
+        .toBuffer({ resolveWithObject: true }),
+    );
     const made = (r: { data: Buffer; info: OutputInfo }): MadeImage => ({
       data: r.data,
       width: r.info.width,
@@ -122,10 +164,12 @@ export async function makePreviewAndThumbnail(
     if (want.thumbnail) {
       result.thumbnail = want.preview
         ? made(
-            await sharp(first.data)
-              .resize(resize(options.thumbnailSide))
-              .webp({ quality: 80, effort: 2 })
-              .toBuffer({ resolveWithObject: true }),
+            await runVips(() =>
+              sharp(first.data)
+                .resize(resize(options.thumbnailSide))
+                .webp({ quality: 80, effort: 2 })
+                .toBuffer({ resolveWithObject: true }),
+            ),
           )
         : made(first);
     }
@@ -147,13 +191,15 @@ export async function makeIiifTiles(
   try {
     await fs.mkdir(dir, { recursive: true });
     const target = path.join(dir, 'iiif');
-    await input(file, limits)
-      .rotate()
-      .toColourspace('srgb')
-      .flatten({ background: '#ffffff' })
-      .jpeg({ quality: 85 })
-      .tile({ size: 512, layout: 'iiif3', id: 'https://ciku.invalid' })
-      .toFile(target);
+    await runVips(() =>
+      input(file, limits)
+        .rotate()
+        .toColourspace('srgb')
+        .flatten({ background: '#ffffff' })
+        .jpeg({ quality: 85 })
+        .tile({ size: 512, layout: 'iiif3', id: 'https://ciku.invalid' })
+        .toFile(target),
+    );
     const files = (await fs.readdir(target, { recursive: true, withFileTypes: true }))
       .filter((e) => e.isFile())
       .map((e) => path.relative(target, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
@@ -168,7 +214,7 @@ export async function makeIiifTiles(
 export async function imageSize(
   file: string | Buffer,
 ): Promise<{ format: string; width: number; height: number }> {
-  const m = await sharp(file).metadata();
+  const m = await runVips(() => sharp(file).metadata());
   return { format: m.format ?? 'unknown', width: m.width ?? 0, height: m.height ?? 0 };
 }
 
