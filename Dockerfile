@@ -8,4 +8,5 @@ COPY . .
 ENV HOST=0.0.0.0
 # One glibc malloc arena per libvips thread fragments a long-running worker's memory (~370 → ~240 MiB).
 ENV MALLOC_ARENA_MAX=2
-ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=50", "--expose-gc", "bin/ciku.js"]
+# bin/ciku.js's shebang carries the Node flags (services/node-flags.ts; test/node-flags.test.ts keeps them equal).
+ENTRYPOINT ["/app/bin/ciku.js"]

@@ -1,5 +1,6 @@
 /**
- * V8 flags for long-running ciku processes (also in bin/ciku.js's shebang, `npm start` and the Dockerfile).
+ * V8 flags for long-running ciku processes, also spelled out in bin/ciku.js's shebang (which `npm start` and the
+ * Dockerfile run) and in `bench:ingest`'s script: test/node-flags.test.ts keeps them equal.
  * A small young generation is scavenged often, so the Buffers a streaming upload leaves behind are freed promptly;
  * a fixed old-generation growth of 50% keeps the heap from using the machine's RAM as slack (V8's default grows it
  * up to 4× when collections look cheap) without the cost of --optimize-for-size, which we used before: its
