@@ -8,8 +8,12 @@ import { CikuError } from '../errors.ts';
  * The one module that imports sharp. Decoding is bounded (`limitInputPixels`), so a decompression bomb fails
  * cleanly instead of exhausting memory; work runs on libvips' own threads, never on the event loop.
  */
-/** More than libvips could ever run at once: ordinary operations never wait for each other. */
-const VIPS_SLOTS = 1 << 16;
+/**
+ * Operations at once. sharp runs each on libuv's thread pool (4 threads, 16 in `ciku work`: UV_THREADPOOL_SIZE), so
+ * more than 64 would only queue there instead. Kept small: the semaphore's release walks its slot count (with
+ * 65,536 slots a call cost ~350 µs; with 64, ~3 µs, against milliseconds for any libvips operation).
+ */
+const VIPS_SLOTS = 64;
 const vipsSlots = new Semaphore(VIPS_SLOTS);
 let vipsStarted = 0;
 let vipsRunning = 0;
@@ -19,7 +23,8 @@ let vipsRunning = 0;
  * process (libvips#707): an operation that fails while another runs can report the other's text, or none at all
  * (sharp then says only "Warning treated as error due to failOn setting"; CI saw this for a HEIC whose reason is
  * HEVC). So a failure that overlapped another operation is run once more alone — it waits for the running ones and
- * new ones wait for it — and that run's outcome is the one reported. Failures are rare and successes never wait.
+ * new ones wait for it — and that run's outcome is the one reported. Failures are rare and successes do not wait
+ * for each other.
  */
 export async function runVips<T>(op: () => Promise<T>): Promise<T> {
   const first = await vipsSlots.runExclusive(async () => {
