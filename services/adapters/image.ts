@@ -6,8 +6,10 @@ import { CikuError } from '../errors.ts';
 
 /**
  * The one module that imports sharp. Decoding is bounded (`limitInputPixels`), so a decompression bomb fails
- * cleanly instead of exhausting memory; work runs on libvips' own threads, never on the event loop.
+ * cleanly instead of exhausting memory; work runs on libvips' own threads, never on the event loop. Every sharp
+ * call goes through `runVips`.
  */
+
 /**
  * Operations at once. sharp runs each on libuv's thread pool (4 threads, 16 in `ciku work`: UV_THREADPOOL_SIZE), so
  * more than 64 would only queue there instead. Kept small: the semaphore's release walks its slot count (with
