@@ -17,8 +17,8 @@ import { CikuError } from '../errors.ts';
  */
 const VIPS_SLOTS = 64;
 const vipsSlots = new Semaphore(VIPS_SLOTS);
+/** Operations started so far: a failure with a different count than at its start overlapped a later one. */
 let vipsStarted = 0;
-let vipsRunning = 0;
 
 /**
  * Runs one libvips operation (`op` builds its own pipeline, so it can be run again). libvips keeps one error log per
@@ -31,27 +31,17 @@ let vipsRunning = 0;
 export async function runVips<T>(op: () => Promise<T>): Promise<T> {
   const first = await vipsSlots.runExclusive(async () => {
     const ticket = ++vipsStarted;
-    const alone = vipsRunning === 0;
-    vipsRunning += 1;
+    const alone = vipsSlots.getValue() === VIPS_SLOTS - 1; // this operation holds the only slot taken
     try {
       return { ok: true as const, value: await op() };
     } catch (err) {
       return { ok: false as const, err, overlapped: !alone || vipsStarted !== ticket };
-    } finally {
-      vipsRunning -= 1;
     }
   }, 1);
   if (first.ok) return first.value;
   if (!first.overlapped) throw first.err;
-  return vipsSlots.runExclusive(async () => {
-    vipsStarted += 1;
-    vipsRunning += 1;
-    try {
-      return await op();
-    } finally {
-      vipsRunning -= 1;
-    }
-  }, VIPS_SLOTS);
+  // All slots: it runs alone, so no other operation can overlap it and the start count need not move.
+  return vipsSlots.runExclusive(op, VIPS_SLOTS);
 }
 
 export interface ImageInfo {

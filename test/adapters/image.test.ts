@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { setImmediate as tick } from 'node:timers/promises';
 import t from 'tap';
 import { makePreviewAndThumbnail, probeImage, runVips } from '../../services/adapters/image.ts';
 import { sharedPath, skipUnlessShared } from '../helpers/env.ts';
@@ -13,8 +14,6 @@ function deferred<T = void>() {
   });
   return { promise, resolve, reject };
 }
-
-const tick = () => new Promise<void>((r) => setImmediate(r));
 
 t.test('runVips: a failure that overlapped another operation is run again alone', async (t) => {
   const log: string[] = [];
