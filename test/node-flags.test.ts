@@ -11,6 +11,10 @@ import { projectRoot } from './helpers/env.ts';
  */
 const read = (file: string) => readFileSync(path.join(projectRoot, file), 'utf8');
 const flagsIn = (line: string) => line.split(/\s+/).filter((w) => w.startsWith('--'));
+const pkg = JSON.parse(read('package.json')) as {
+  scripts: Record<string, string>;
+  tap: { 'node-arg': string[] };
+};
 
 t.test('bin/ciku.js’s shebang runs node with exactly the server flags', async (t) => {
   const shebang = read('bin/ciku.js').split('\n')[0]!;
@@ -19,7 +23,6 @@ t.test('bin/ciku.js’s shebang runs node with exactly the server flags', async 
 });
 
 t.test('npm start and the Dockerfile start through bin/ciku.js (so through its shebang)', async (t) => {
-  const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
   t.match(pkg.scripts.start, /(^|&& )\.\/bin\/ciku\.js start$/);
   t.notMatch(pkg.scripts.start, /\bnode\b/, 'not through a bare node, which would drop the flags');
   const entry = /^ENTRYPOINT (.*)$/m.exec(read('Dockerfile'))?.[1];
@@ -29,7 +32,6 @@ t.test('npm start and the Dockerfile start through bin/ciku.js (so through its s
 t.test(
   'bench:ingest runs its in-process core side with the same flags as the server it compares with',
   async (t) => {
-    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
     const cmd = pkg.scripts['bench:ingest']!.split('&&').find((c) => c.includes('bench-ingest.ts'))!;
     t.same(
       flagsIn(cmd).filter((f) => !f.startsWith('--import')),
@@ -39,6 +41,5 @@ t.test(
 );
 
 t.test('tap runs the tests with --expose-gc (the paced-collection tests need it)', async (t) => {
-  const pkg = JSON.parse(read('package.json')) as { tap: { 'node-arg': string[] } };
   t.ok(pkg.tap['node-arg'].includes('--expose-gc'));
 });
