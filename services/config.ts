@@ -8,6 +8,14 @@ import { CikuError } from './errors.ts';
 export interface Config {
   dataDir: string;
   http: { host: string; port: number };
+  /**
+   * The origin users and harvesters see (`CIKU_PUBLIC_URL`, default `http://HOST:PORT`), without a trailing
+   * slash; it may carry a path prefix. Every absolute URL the service writes starts with it: the Host header is
+   * never used for them (DESIGN.md principle 10).
+   */
+  publicUrl: string;
+  /** Fastify's `trustProxy`: which proxies' X-Forwarded-For to believe for client addresses (never for URLs). */
+  trustProxy: boolean | string | number;
   /** Redis URL, and the prefix of every key the archive keeps there: job queues, batch counts, item locks, live instances (one Redis can serve several archives). */
   redis: { url: string; queuePrefix: string };
   storage:
@@ -27,6 +35,13 @@ export interface Config {
     graceMs: number;
     /** Largest image (width × height) decoded; bigger ones fail cleanly as possible decompression bombs. */
     maxImagePixels: number;
+    /**
+     * Bounds on audio/video work (a file past one fails with `media-limits-exceeded: …`, nothing is transcoded).
+     * Defaults fit a 3-hour 4K interview, not a bomb.
+     */
+    av: AvLimits;
+    /** Bounds on transcripts (WebVTT / SRT): bytes read and cues kept. */
+    transcript: { maxBytes: number; maxCues: number };
     /** Scratch space for derivatives in the making (per job, cleared when the job starts and ends). */
     tmpDir: string;
   };
@@ -43,6 +58,27 @@ export interface Config {
     fixityRateBytes: number;
   };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export interface AvLimits {
+  /** Longest duration (seconds) worked on. */
+  maxDurationS: number;
+  /** Largest video frame (width × height). */
+  maxFramePixels: number;
+  /** Most decoded pixels (width × height × frames) over the whole duration. */
+  maxPixelFrames: number;
+  /** Most decoded pixels per stored byte: a few KB declaring minutes of 4K is a decompression bomb. */
+  maxPixelsPerByte: number;
+  /** Audio sample rates outside this range are refused (a 1 Hz WAV makes hours of output from 8 KB). */
+  minSampleRate: number;
+  maxSampleRate: number;
+  maxChannels: number;
+  /** ffmpeg's wall-clock budget: `budgetBaseS + budgetPerMediaS × duration` seconds, then it is stopped. */
+  budgetBaseS: number;
+  budgetPerMediaS: number;
+  /** Largest proxy: `proxyBaseBytes + proxyBytesPerS × duration`. */
+  proxyBaseBytes: number;
+  proxyBytesPerS: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -104,6 +140,35 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   };
 
   const dataDir = path.resolve(cwd, str('CIKU_DATA_DIR', './data'));
+  const host = str('HOST', '127.0.0.1');
+  const port = int('PORT', 3000, 0, 65535);
+  const publicUrl = (() => {
+    const fallback = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const raw = str('CIKU_PUBLIC_URL', fallback);
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      problems.push(`CIKU_PUBLIC_URL=${JSON.stringify(raw)}: not a URL`);
+      return fallback;
+    }
+    if (!['http:', 'https:'].includes(parsed.protocol) || parsed.search !== '' || parsed.hash !== '') {
+      problems.push(`CIKU_PUBLIC_URL=${JSON.stringify(raw)}: expected an http(s) origin (and path), no query`);
+      return fallback;
+    }
+    return `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '');
+  })();
+  const trustProxy = ((): Config['trustProxy'] => {
+    const raw = str('CIKU_TRUST_PROXY', 'off').trim();
+    if (raw === 'off' || raw === 'false') return false;
+    if (raw === 'on' || raw === 'true') return true;
+    if (/^\d{1,2}$/.test(raw)) return Number(raw);
+    if (/^[0-9a-fA-F.:/, ]+$/.test(raw)) return raw;
+    problems.push(
+      `CIKU_TRUST_PROXY=${JSON.stringify(raw)}: expected off, on, a hop count or addresses/CIDRs separated by commas`,
+    );
+    return false;
+  })();
   const storageKind = oneOf('CIKU_STORAGE', ['fs', 's3'] as const, 'fs');
   const storage: Config['storage'] =
     storageKind === 's3'
@@ -129,7 +194,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const config: Config = {
     dataDir,
-    http: { host: str('HOST', '127.0.0.1'), port: int('PORT', 3000, 0, 65535) },
+    http: { host, port },
+    publicUrl,
+    trustProxy,
     redis: { url: url('REDIS_URL', 'redis://127.0.0.1:6379'), queuePrefix: str('CIKU_QUEUE_PREFIX', 'ciku') },
     storage,
     search,
@@ -154,6 +221,24 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       lockMs: int('CIKU_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
       graceMs: int('CIKU_WORKER_GRACE_MS', 30_000, 0, 3_600_000),
       maxImagePixels: int('CIKU_IMAGE_MAX_PIXELS', 200_000_000, 1, 2_000_000_000),
+      av: {
+        maxDurationS: int('CIKU_AV_MAX_DURATION_S', 8 * 3600, 1, 7 * 86_400),
+        // 8K frames; 4K at 60 fps for 4 hours.
+        maxFramePixels: int('CIKU_AV_MAX_FRAME_PIXELS', 7680 * 4320, 1, 2_000_000_000),
+        maxPixelFrames: int('CIKU_AV_MAX_PIXEL_FRAMES', 3840 * 2160 * 60 * 4 * 3600, 1, Number.MAX_SAFE_INTEGER),
+        maxPixelsPerByte: int('CIKU_AV_MAX_PIXELS_PER_BYTE', 100_000, 1, Number.MAX_SAFE_INTEGER),
+        minSampleRate: int('CIKU_AV_MIN_SAMPLE_RATE', 4_000, 1, 10_000_000),
+        maxSampleRate: int('CIKU_AV_MAX_SAMPLE_RATE', 768_000, 1, 10_000_000),
+        maxChannels: int('CIKU_AV_MAX_CHANNELS', 32, 1, 1024),
+        budgetBaseS: int('CIKU_AV_BUDGET_BASE_S', 120, 1, 7 * 86_400),
+        budgetPerMediaS: int('CIKU_AV_BUDGET_PER_MEDIA_S', 4, 1, 1000),
+        proxyBaseBytes: int('CIKU_AV_PROXY_BASE_BYTES', 64 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
+        proxyBytesPerS: int('CIKU_AV_PROXY_BYTES_PER_S', 2 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
+      },
+      transcript: {
+        maxBytes: int('CIKU_TRANSCRIPT_MAX_BYTES', 64 * 1024 * 1024, 1024, 1024 ** 3),
+        maxCues: int('CIKU_TRANSCRIPT_MAX_CUES', 500_000, 1, 100_000_000),
+      },
       tmpDir: path.join(dataDir, 'tmp'),
     },
     batch: {
@@ -166,6 +251,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     logLevel: oneOf('LOG_LEVEL', logLevels, 'info'),
   };
+  if (config.worker.av.minSampleRate > config.worker.av.maxSampleRate)
+    problems.push('CIKU_AV_MIN_SAMPLE_RATE is above CIKU_AV_MAX_SAMPLE_RATE');
   if (problems.length > 0) {
     throw new CikuError(
       'CIKU_ERR_CONFIG_INVALID',

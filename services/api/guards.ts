@@ -1,13 +1,21 @@
-import { canRead, canWrite, type Principal } from '../archive/access.ts';
+import { canRead, canReadVersion, canWrite, isStaff, type Principal } from '../archive/access.ts';
 import type { Items, ItemView } from '../archive/items.ts';
 import { CikuError, isCikuError } from '../errors.ts';
 
 /**
  * Loads items through the access decision. An item the caller may not read answers exactly like a missing one
- * (404 CIKU_ERR_ITEM_NOT_FOUND), so restricted items' existence does not leak.
+ * (404 CIKU_ERR_ITEM_NOT_FOUND), so restricted items' existence does not leak. Access over time (DESIGN.md): a
+ * deleted item is a takedown (410 for everyone but admins and archivists, whatever version or file is asked for),
+ * and an earlier version is read only under the head's access and its own (else 404, as a missing version).
  */
 export function createGuards(items: Items, clock: () => Date) {
   const hidden = (id: string): CikuError => new CikuError('CIKU_ERR_ITEM_NOT_FOUND', `no item ${id}`);
+  const gone = (head: ItemView): CikuError =>
+    new CikuError('CIKU_ERR_ITEM_DELETED', `item ${head.id} was deleted`, {
+      details: { version: head.version },
+    });
+  const noVersion = (id: string, version: string): CikuError =>
+    new CikuError('CIKU_ERR_VERSION_NOT_FOUND', `item ${id} has no version ${version}`);
 
   async function load(id: string, version?: string): Promise<ItemView> {
     try {
@@ -18,7 +26,22 @@ export function createGuards(items: Items, clock: () => Date) {
     }
   }
 
-  /** The item (at `version` or its head) if the caller may read it; the head's access decides for every version. */
+  /** The head, if the caller may read the item at all (410 for a deleted item unless `allowDeleted` and staff). */
+  async function readableHead(
+    principal: Principal,
+    id: string,
+    options: { allowDeleted?: boolean } = {},
+  ): Promise<ItemView> {
+    const head = await load(id);
+    if (!canRead(principal, head.access, clock())) throw hidden(id);
+    if (head.tombstone && !(options.allowDeleted && isStaff(principal))) throw gone(head);
+    return head;
+  }
+
+  /**
+   * The item at `version` (or its head) if the caller may read it. Staff read any version of a deleted item; its
+   * head alone answers 410 unless `allowDeleted`.
+   */
   async function readable(
     principal: Principal,
     id: string,
@@ -27,14 +50,36 @@ export function createGuards(items: Items, clock: () => Date) {
   ): Promise<ItemView> {
     const head = await load(id);
     if (!canRead(principal, head.access, clock())) throw hidden(id);
-    if (version === undefined) {
-      if (head.tombstone && !options.allowDeleted)
-        throw new CikuError('CIKU_ERR_ITEM_DELETED', `item ${id} was deleted`, {
-          details: { version: head.version },
-        });
-      return head;
+    const atHead = version === undefined || version === head.version;
+    if (head.tombstone && (!isStaff(principal) || (atHead && !options.allowDeleted))) throw gone(head);
+    if (atHead) return head;
+    let older: ItemView;
+    try {
+      older = await items.get(id, version);
+    } catch (err) {
+      if (isCikuError(err, 'CIKU_ERR_VERSION_NOT_FOUND')) throw noVersion(id, version);
+      throw err;
     }
-    return version === head.version ? head : items.get(id, version);
+    const deleted = head.tombstone !== undefined;
+    if (!canReadVersion(principal, { access: head.access, deleted }, older.access, clock()))
+      throw noVersion(id, version);
+    return older;
+  }
+
+  /**
+   * The versions of an item the caller may read (all of them for staff): what the version list and the event log
+   * show. Each version's own access decides, read from its record.
+   */
+  async function readableVersions(principal: Principal, head: ItemView): Promise<Set<string>> {
+    const all = (await items.versions(head.id)).map((v) => v.version);
+    if (isStaff(principal)) return new Set(all);
+    const now = clock();
+    const out = new Set<string>();
+    for (const v of all) {
+      const view = v === head.version ? head : await items.get(head.id, v);
+      if (canReadVersion(principal, { access: head.access, deleted: false }, view.access, now)) out.add(v);
+    }
+    return out;
   }
 
   async function writable(principal: Principal, id: string): Promise<ItemView> {
@@ -43,11 +88,11 @@ export function createGuards(items: Items, clock: () => Date) {
     if (!canWrite(principal, head.access)) {
       throw new CikuError('CIKU_ERR_FORBIDDEN', `your key may read item ${id} but not change it`);
     }
-    if (head.tombstone) throw new CikuError('CIKU_ERR_ITEM_DELETED', `item ${id} was deleted`);
+    if (head.tombstone) throw gone(head);
     return head;
   }
 
-  return { readable, writable };
+  return { readable, readableHead, readableVersions, writable };
 }
 
 export type Guards = ReturnType<typeof createGuards>;

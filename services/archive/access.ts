@@ -23,7 +23,7 @@ export interface Principal {
 
 export const anonymous: Principal = { role: 'anonymous' };
 
-function isStaff(p: Principal): boolean {
+export function isStaff(p: Principal): boolean {
   return p.role === 'admin' || p.role === 'archivist';
 }
 
@@ -57,6 +57,27 @@ export function scopeAllows(scope: ReadScope, access: Access): boolean {
 
 export function canRead(p: Principal, access: Access, now: Date): boolean {
   return scopeAllows(readScope(p, now), access);
+}
+
+/**
+ * Access over time (DESIGN.md). A deletion (tombstone) is a takedown: every version, file and derivative of the
+ * item is hidden from all but admins and archivists. An earlier version is readable only under the head's access
+ * *and* that version's own (making an item public does not publish what it held while private).
+ */
+export function canReadVersion(
+  p: Principal,
+  head: { access: Access; deleted: boolean },
+  version: Access | undefined,
+  now: Date,
+): boolean {
+  if (head.deleted && !isStaff(p)) return false;
+  const scope = readScope(p, now);
+  return scopeAllows(scope, head.access) && (version === undefined || scopeAllows(scope, version));
+}
+
+/** Only admins and archivists move an item from one organisation to another (or out of all). */
+export function canReassign(p: Principal): boolean {
+  return isStaff(p);
 }
 
 /** Staff write anything; a contributor writes only its own organisation's items. */

@@ -71,6 +71,33 @@ const EVENTS = 'ciku/events.json';
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const MAX_METADATA_BYTES = 4 * 1024 * 1024;
 
+/**
+ * File registries are keyed by user text (file names): held in null-prototype objects, so a file named
+ * `__proto__`, `constructor` or `toString` is an entry like any other, never a property inherited from
+ * `Object.prototype` (JSON.parse makes own properties, but assignment to `__proto__` on a plain object does not).
+ */
+type FileRegistry = ItemRecord['files'];
+function registry(from?: FileRegistry): FileRegistry {
+  const out = Object.create(null) as FileRegistry;
+  if (from) for (const [k, v] of Object.entries(from)) out[k] = v;
+  return out;
+}
+
+/** A record as read or cloned, with its file registry null-prototyped (see `registry`). */
+function withRegistry(record: ItemRecord): ItemRecord {
+  return { ...record, files: registry(record.files) };
+}
+
+/** Metadata merged with a patch (`null` removes a field), as own data properties whatever the key. */
+function mergeMetadata(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const merged = new Map(Object.entries(base));
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) merged.delete(k);
+    else merged.set(k, v);
+  }
+  return Object.fromEntries(merged);
+}
+
 export function ocflIdFor(itemId: string): string {
   return `urn:ciku:item:${itemId}`;
 }
@@ -143,6 +170,12 @@ export function generateItemId(now: Date): string {
 export interface ItemsDeps {
   ocfl: OcflStore;
   clock?: () => Date;
+  /**
+   * Told about every version this module commits (the item as written), before the write returns: how the item
+   * catalogue stays in step with the archive, so a caller lists what it just wrote. A failure here fails the call
+   * (the version itself is committed; the catalogue is derived and `ciku reindex` rebuilds it).
+   */
+  onCommit?: (item: ItemView) => Promise<void>;
 }
 
 export interface ItemPatch {
@@ -156,6 +189,10 @@ export interface ItemPatch {
 export function createItems(deps: ItemsDeps) {
   const { ocfl } = deps;
   const clock = deps.clock ?? (() => new Date());
+  const committed = async (item: ItemView): Promise<ItemView> => {
+    if (deps.onCommit) await deps.onCommit(item);
+    return item;
+  };
 
   const event = (
     type: EventType,
@@ -186,7 +223,7 @@ export function createItems(deps: ItemsDeps) {
   /** The record of one version, read with an inventory the caller already holds (inventories can be large). */
   async function readRecord(id: string, version: string, inventory: Inventory): Promise<ItemRecord> {
     const bytes = await ocfl.readContent(ocflIdFor(id), RECORD, { version, inventory });
-    return JSON.parse(bytes.toString('utf8')) as ItemRecord;
+    return withRegistry(JSON.parse(bytes.toString('utf8')) as ItemRecord);
   }
 
   function toView(record: ItemRecord, inventory: Inventory, version: string): ItemView {
@@ -259,7 +296,7 @@ export function createItems(deps: ItemsDeps) {
       for (const f of files) {
         const name = normaliseLogicalPath(f.name);
         const a = added.get(`${FILES}${name}`)!;
-        const replaced = record.files[name] !== undefined;
+        const replaced = Object.hasOwn(record.files, name);
         record.files[name] = {
           role: f.role ?? 'original',
           size: a.size,
@@ -298,7 +335,7 @@ export function createItems(deps: ItemsDeps) {
     const put = fileInputs(files);
     const written: { record?: ItemRecord } = {};
     const finalize = finalizeWith(
-      () => ({ id, kind: input.kind as ItemKind, access, metadata, files: {} }),
+      () => ({ id, kind: input.kind as ItemKind, access, metadata, files: registry() }),
       files,
       agent,
       (version) => [event('ingestion', agent, version, { detail: `item created (${input.kind})` })],
@@ -311,7 +348,7 @@ export function createItems(deps: ItemsDeps) {
         { message: options.message ?? `create ${input.kind} item`, user: agent },
         { expectHead: null },
       );
-      return toView(written.record!, result.inventory, result.version);
+      return await committed(toView(written.record!, result.inventory, result.version));
     } catch (err) {
       if (isCikuError(err, 'CIKU_ERR_OBJECT_EXISTS'))
         throw new CikuError('CIKU_ERR_ITEM_EXISTS', `item ${id} already exists`);
@@ -336,17 +373,13 @@ export function createItems(deps: ItemsDeps) {
     const current = await readRecord(id, inv.head, inv);
     const applyPatch = (base: ItemRecord): ItemRecord => {
       if (base.tombstone) throw new CikuError('CIKU_ERR_ITEM_DELETED', `item ${id} was deleted`);
-      const record: ItemRecord = structuredClone(base);
+      const record: ItemRecord = withRegistry(structuredClone(base));
       if (patch.metadata !== undefined) {
-        for (const [k, v] of Object.entries(patch.metadata)) {
-          if (v === null) delete record.metadata[k];
-          else record.metadata[k] = v;
-        }
-        record.metadata = validateMetadata(base.kind, record.metadata);
+        record.metadata = validateMetadata(base.kind, mergeMetadata(record.metadata, patch.metadata));
       }
       if (patch.access !== undefined) record.access = validateAccess(patch.access);
       for (const name of [...removes, ...renames.map((r) => r.from)]) {
-        if (!record.files[name])
+        if (!Object.hasOwn(record.files, name))
           throw new CikuError('CIKU_ERR_FILE_NOT_FOUND', `item ${id} has no file ${name}`);
       }
       for (const name of removes) delete record.files[name];
@@ -362,7 +395,17 @@ export function createItems(deps: ItemsDeps) {
       from: normaliseLogicalPath(r.from),
       to: normaliseLogicalPath(r.to),
     }));
-    const access = applyPatch(current).access;
+    const patched = applyPatch(current);
+    const access = patched.access;
+    if (files.length === 0 && removes.length === 0 && renames.length === 0 && sameRecord(patched, current)) {
+      // Nothing would change (an empty PATCH, or values the head already has): no version is made. Judged
+      // against the head as read here; a concurrent writer's version may land meanwhile, as with any read.
+      if (options.ifVersion !== undefined && options.ifVersion !== inv.head)
+        throw new CikuError('CIKU_ERR_VERSION_CONFLICT', `item ${id} is at ${inv.head}, not ${options.ifVersion}`, {
+          details: { head: inv.head },
+        });
+      return toView(current, inv, inv.head);
+    }
     const written: { record?: ItemRecord } = {};
     const finalize = finalizeWith(
       async (previous) =>
@@ -406,7 +449,7 @@ export function createItems(deps: ItemsDeps) {
       { message: options.message ?? describe(patch), user: agent },
       options.ifVersion === undefined ? {} : { expectHead: options.ifVersion },
     );
-    return toView(written.record!, result.inventory, result.version);
+    return committed(toView(written.record!, result.inventory, result.version));
   }
 
   /** Tombstone: a new version whose state keeps only the record (marked deleted) and the event log. */
@@ -429,7 +472,7 @@ export function createItems(deps: ItemsDeps) {
     const at = clock().toISOString();
     const written: ItemRecord = {
       ...current,
-      files: {},
+      files: registry(),
       tombstone: { at, by: agent.name, ...(reason === undefined ? {} : { reason }) },
     };
     const finalize: NonNullable<VersionChanges['finalize']> = ({ version }) => {
@@ -448,33 +491,7 @@ export function createItems(deps: ItemsDeps) {
       { message: `delete item${reason ? `: ${reason}` : ''}`, user: agent },
       { expectHead: inv.head },
     );
-    return toView(written, result.inventory, result.version);
-  }
-
-  /** Appends events (e.g. fixity checks) as a new version that changes nothing else. */
-  async function recordEvents(
-    id: string,
-    agent: Agent,
-    evs: Omit<PremisEvent, 'id' | 'version' | 'agent'>[],
-  ): Promise<string> {
-    await inventoryOf(id);
-    const result = await ocfl.writeVersion(
-      ocflIdFor(id),
-      {
-        finalize: ({ version }) => [
-          {
-            path: EVENTS,
-            body: `${JSON.stringify(
-              evs.map((e) => ({ id: randomUUID(), ...e, agent: agent.name, version })),
-              null,
-              2,
-            )}\n`,
-          },
-        ],
-      },
-      { message: `record ${evs.length} event(s)`, user: agent },
-    );
-    return result.version;
+    return committed(toView(written, result.inventory, result.version));
   }
 
   async function openFile(id: string, name: string, options: { version?: string; range?: ByteRange } = {}) {
@@ -521,7 +538,6 @@ export function createItems(deps: ItemsDeps) {
     events,
     update,
     delete: remove,
-    recordEvents,
     openFile,
     locateContent,
     readFileBytes,
@@ -530,6 +546,20 @@ export function createItems(deps: ItemsDeps) {
 }
 
 export type Items = ReturnType<typeof createItems>;
+
+/** Two records hold the same kind, access, metadata and files (key order aside). */
+function sameRecord(a: ItemRecord, b: ItemRecord): boolean {
+  return canonical(a) === canonical(b);
+}
+
+/** JSON with object keys sorted at every level: equal for equal data whatever the insertion order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : v,
+  );
+}
 
 function describe(patch: ItemPatch): string {
   const parts: string[] = [];

@@ -208,10 +208,10 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         },
       },
       async (request) => {
-        const head = await guards.readable(request.principal, request.params.id, undefined, {
-          allowDeleted: true,
-        });
-        return { versions: await items.versions(head.id) };
+        const head = await guards.readableHead(request.principal, request.params.id, { allowDeleted: true });
+        // Only the versions this caller may read (access over time): an earlier private version is not listed.
+        const readable = await guards.readableVersions(request.principal, head);
+        return { versions: (await items.versions(head.id)).filter((v) => readable.has(v.version)) };
       },
     );
 
@@ -226,11 +226,13 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         },
       },
       async (request) => {
-        const head = await guards.readable(request.principal, request.params.id, undefined, {
-          allowDeleted: true,
-        });
-        // The item's own log (in its OCFL versions) and the fixity checks audits recorded beside it.
-        const all = [...(await items.events(head.id)), ...(await fixityEvents(deps.blobs, head.id))];
+        const head = await guards.readableHead(request.principal, request.params.id, { allowDeleted: true });
+        // The item's own log (in its OCFL versions) and the fixity checks audits recorded beside it, each shown
+        // only for the versions this caller may read.
+        const readable = await guards.readableVersions(request.principal, head);
+        const all = [...(await items.events(head.id)), ...(await fixityEvents(deps.blobs, head.id))].filter(
+          (e) => e.version === undefined || readable.has(e.version),
+        );
         return {
           events: all.sort((a, b) => (a.date_time < b.date_time ? -1 : a.date_time > b.date_time ? 1 : 0)),
         };
