@@ -35,6 +35,10 @@ export interface AppOptions {
   maxUploadBytes: number;
   /** Unfinished tus uploads older than this are deleted. */
   tusExpiryHours: number;
+  /** The origin every absolute URL the API writes starts with (CIKU_PUBLIC_URL); never the Host header. */
+  publicUrl: string;
+  /** Fastify's trustProxy (CIKU_TRUST_PROXY): whose X-Forwarded-For gives the client address. */
+  trustProxy?: boolean | string | number;
 }
 
 export interface AppDeps {
@@ -71,6 +75,7 @@ export async function buildApp(input: Omit<AppDeps, 'guards' | 'derivatives'>): 
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
+    trustProxy: deps.options.trustProxy ?? false,
     bodyLimit: deps.options.jsonBodyLimit,
     // Request bodies are read from the socket in 64 KiB pieces; with Node's default 16 KiB stream buffer every
     // piece overflows it, so the socket was stopped and restarted for each one during an upload.

@@ -91,6 +91,8 @@ export async function startServer(
       jsonBodyLimit: config.api.jsonBodyLimit,
       maxUploadBytes: config.api.maxUploadBytes,
       tusExpiryHours: config.api.tusExpiryHours,
+      publicUrl: config.publicUrl,
+      trustProxy: config.trustProxy,
     },
   });
   await app.listen({ host: config.http.host, port: config.http.port });

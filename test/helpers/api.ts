@@ -100,6 +100,8 @@ export async function startTestApi(
       jsonBodyLimit: options.jsonBodyLimit ?? 1024 * 1024,
       maxUploadBytes: options.maxUploadBytes ?? 8 * 1024 ** 3,
       tusExpiryHours: options.tusExpiryHours ?? 72,
+      publicUrl: options.publicUrl ?? 'http://ciku.test',
+      ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     },
   });
   t.teardown(async () => {
