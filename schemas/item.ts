@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import './formats.ts';
 
 /**
  * Item kinds and their descriptive metadata (DESIGN.md "Data model"): Dublin Core for every kind plus the kind's
@@ -8,9 +9,12 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 const Text = (max = 4000) => Type.String({ maxLength: max });
 const TextOrList = (max = 4000) => Type.Union([Text(max), Type.Array(Text(max), { maxItems: 200 })]);
 const Year = Type.Integer({ minimum: -3000, maximum: 3000 });
-/** ISO 8601 date or partial date (YYYY, YYYY-MM, YYYY-MM-DD), or an EDTF-like range YYYY/YYYY. */
+/**
+ * ISO 8601 date or partial date (YYYY, YYYY-MM, YYYY-MM-DD), or an EDTF-like range YYYY/YYYY: the pattern gives the
+ * shape, the format (schemas/formats.ts) that the days exist and a range runs forwards.
+ */
 const ymd = '-?\\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\\d|3[01]))?)?';
-const DateText = Type.String({ pattern: `^${ymd}(/${ymd})?$`, maxLength: 40 });
+const DateText = Type.String({ pattern: `^${ymd}(/${ymd})?$`, format: 'ciku-partial-date', maxLength: 40 });
 const Ref = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
 
 export const dublinCore = {
@@ -145,7 +149,7 @@ export const AccessLevel = Type.Union([
 export const Access = Type.Object(
   {
     level: AccessLevel,
-    embargo_until: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
+    embargo_until: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', format: 'date' })),
     organisation: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
   { additionalProperties: false },

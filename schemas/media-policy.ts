@@ -2,7 +2,8 @@ import type { ItemKind } from './item.ts';
 
 /**
  * Which detected media types each kind accepts, and how large one file may be. Types come from the bytes
- * (magic numbers, then a text sniff), never from the name or the Content-Type header.
+ * (magic numbers, then a text sniff), never from the name or the Content-Type header, in one spelling each
+ * (`canonicalMediaType` in services/archive/media-type.ts): these lists use that spelling only.
  */
 const image = [
   'image/jpeg',
@@ -19,25 +20,20 @@ const image = [
 const audio = [
   'audio/mpeg',
   'audio/wav',
-  'audio/x-wav',
-  'audio/vnd.wave',
   'audio/flac',
-  'audio/x-flac',
   'audio/aac',
   'audio/mp4',
-  'audio/x-m4a',
   'audio/ogg',
   'audio/opus',
   'audio/webm',
   'audio/aiff',
-  'audio/x-aiff',
+  'audio/matroska',
 ];
 const video = [
   'video/mp4',
   'video/quicktime',
-  'video/x-matroska',
+  'video/matroska',
   'video/webm',
-  'video/x-msvideo',
   'video/vnd.avi',
   'video/mpeg',
   'video/mp2t',
@@ -45,14 +41,7 @@ const video = [
   'video/3gpp',
   'video/ogg',
 ];
-const documents = [
-  'application/pdf',
-  'application/xml',
-  'text/xml',
-  'application/json',
-  'text/plain',
-  'text/csv',
-];
+const documents = ['application/pdf', 'application/xml', 'application/json', 'text/plain', 'text/csv'];
 const transcripts = ['text/vtt', 'application/x-subrip', 'text/plain'];
 
 const GiB = 1024 ** 3;

@@ -8,13 +8,15 @@ import { jobIdFor, jobNames, priorities, type JobName, type JobPayload } from '.
  */
 export interface JobQueue {
   /**
-   * Adds a job under its deterministic id; a job with that id already waiting or running makes this a no-op.
-   * `replace` first removes a finished (completed or failed) job with the id, so a re-run is possible at all.
+   * Adds a job under its deterministic id; a job with that id still waiting or running makes this a no-op. A
+   * finished (completed or failed) job with the id is replaced: deduplication is only against work still to do.
+   * (BullMQ keeps finished jobs, and ids are deterministic: a wiped data dir, a restored backup or a second
+   * archive on the same Redis asked again for work the Redis remembered as done, and it was silently dropped.)
    */
   enqueue<N extends JobName>(
     name: N,
     payload: JobPayload<N>,
-    options?: { backfill?: boolean; replace?: boolean },
+    options?: { backfill?: boolean; /** @deprecated finished jobs are always replaced */ replace?: boolean },
   ): Promise<string>;
   /** State of a job by id (`missing` when unknown), with its failure reason if it failed. */
   state(name: JobName, jobId: string): Promise<{ state: string; reason?: string; progress?: unknown }>;
@@ -72,11 +74,14 @@ export function createJobQueue(redis: Redis, options: { prefix?: string } = {}):
   return {
     async enqueue(name, payload, opts = {}) {
       const jobId = jobIdFor(name, payload);
-      if (opts.replace) {
-        const old = await queueFor(name).getJob(jobId);
-        if (old && ((await old.isCompleted()) || (await old.isFailed()))) await old.remove();
+      const q = queueFor(name);
+      const state = await q.getJobState(jobId);
+      if (state === 'completed' || state === 'failed') {
+        // Finished jobs are final in BullMQ (nothing moves them again), so removing one races only with another
+        // enqueuer doing the same, whose add then finds ours waiting: one job either way.
+        await q.remove(jobId).catch(() => undefined);
       }
-      await queueFor(name).add(name, payload, {
+      await q.add(name, payload, {
         jobId,
         priority: opts.backfill ? priorities.backfill : priorities.interactive,
       });

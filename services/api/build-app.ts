@@ -14,7 +14,8 @@ import type { OcflStore } from '../archive/ocfl/store.ts';
 import type { ApiKeys } from '../auth/api-keys.ts';
 import { createGuards, type Guards } from './guards.ts';
 import { CikuError } from '../errors.ts';
-import { registerAuth } from './plugins/auth.ts';
+import { registerAuth, registerAuthRefusal } from './plugins/auth.ts';
+import { registerJsonBody } from './plugins/json-body.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { fileRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -99,6 +100,8 @@ export async function buildApp(input: Omit<AppDeps, 'guards' | 'derivatives'>): 
       message: `anonymous callers may make ${context.max} requests per minute; retry in ${context.after}`,
     }),
   });
+  registerAuthRefusal(app);
+  registerJsonBody(app);
   await app.register(swagger, {
     openapi: {
       info: {

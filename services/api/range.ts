@@ -3,6 +3,30 @@ import type { Readable } from 'node:stream';
 import { CikuError } from '../errors.ts';
 import { pacedStream } from '../memory.ts';
 
+/**
+ * Types a browser renders passively (no script): the only ones a download may be `inline`. Markup — HTML, XHTML,
+ * SVG, any XML — could carry script that would run on the API's origin, so it is always an attachment.
+ */
+const INLINE_SAFE =
+  /^(image\/(jpeg|png|gif|webp|avif|bmp|tiff|heic|heif|jp2)|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+|text\/(plain|vtt|csv)|application\/(pdf|json|x-subrip))$/;
+
+export function inlineSafe(mediaType: string): boolean {
+  return INLINE_SAFE.test(mediaType);
+}
+
+/** The Content-Type of stored bytes: text types were detected as UTF-8 (media-type.ts), so they say so. */
+export function contentTypeHeader(mediaType: string): string {
+  return /^text\/|^application\/(json|x-subrip)$/.test(mediaType) ? `${mediaType}; charset=utf-8` : mediaType;
+}
+
+/**
+ * Every answer carrying stored or derived bytes: never sniffed into another type, and — should a browser render it
+ * anyway — a sandboxed document with no scripts, no forms, no access to the origin.
+ */
+export function downloadHeaders(reply: FastifyReply): void {
+  void reply.header('X-Content-Type-Options', 'nosniff').header('Content-Security-Policy', 'sandbox');
+}
+
 /** `bytes=a-b` / `bytes=a-` / `bytes=-n` → an inclusive range, or 'unsatisfiable'; multi-range requests get the whole file. */
 export function parseRange(
   header: string | undefined,

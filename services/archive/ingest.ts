@@ -188,15 +188,28 @@ export function createIngest(deps: IngestDeps) {
           ...(f.staged.sha256 === undefined ? {} : { sha256: f.staged.sha256 }),
         });
       }
-      const byDigest = new Map(head.files.map((f) => [f.digests.sha512, f]));
-      if (prepared.length > 0 && prepared.every((f) => byDigest.has(f.sha512))) {
-        // Identical content is already in the item: answer with what is there, make no version.
+      const byName = new Map(head.files.map((f) => [f.name, f]));
+      const already = (f: (typeof prepared)[number]) =>
+        byName.get(normaliseLogicalPath(f.name))?.digests.sha512 === f.sha512;
+      if (prepared.length > 0 && prepared.every(already)) {
+        // These very bytes under these very names: nothing to change, no version (200). The same bytes under a
+        // new name are a new version whose manifest points at the content already stored (OCFL keeps one copy):
+        // a successful PUT must leave its URL readable.
         await discard(files);
-        return { item: head, files: prepared.map((f) => byDigest.get(f.sha512)!), existing: true };
+        return {
+          item: head,
+          files: prepared.map((f) => byName.get(normaliseLogicalPath(f.name))!),
+          existing: true,
+        };
       }
+      // Files the item already holds as they are (same name, same bytes) stay out of the version.
+      const unchanged = prepared.filter(already);
+      await discard(
+        files.filter((f) => unchanged.some((u) => u.sha512 === f.staged.sha512 && u.name === f.name)),
+      );
       const item = await items.update(
         itemId,
-        { put: prepared.map(({ sha512: _sha512, ...f }) => f) },
+        { put: prepared.filter((f) => !already(f)).map(({ sha512: _sha512, ...f }) => f) },
         agent,
         options.ifVersion === undefined ? {} : { ifVersion: options.ifVersion },
       );

@@ -31,13 +31,48 @@ function containerSignature(head: Buffer): string | undefined {
   const ascii = (from: number, to: number): string => head.toString('latin1', from, to);
   if (ascii(0, 4) === 'II*\u0000' || ascii(0, 4) === 'MM\u0000*') return 'image/tiff';
   if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WAVE') return 'audio/wav';
-  if (head.length >= 4 && head.readUInt32BE(0) === 0x1a45dfa3) return 'video/x-matroska';
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x1a45dfa3) return 'video/matroska';
   return undefined;
+}
+
+/**
+ * One spelling per media type: detectors and tools disagree (file-type says `video/matroska`, older lists
+ * `video/x-matroska`; WAV has four names), and a policy listing one spelling refused every file given the other.
+ * The registered (IANA) name wins where there is one.
+ */
+const aliases: Record<string, string> = {
+  'video/x-matroska': 'video/matroska',
+  'audio/x-matroska': 'audio/matroska',
+  'audio/x-wav': 'audio/wav',
+  'audio/wave': 'audio/wav',
+  'audio/vnd.wave': 'audio/wav',
+  'audio/x-flac': 'audio/flac',
+  'audio/x-aiff': 'audio/aiff',
+  'audio/x-m4a': 'audio/mp4',
+  'audio/m4a': 'audio/mp4',
+  'audio/x-aac': 'audio/aac',
+  'audio/mp3': 'audio/mpeg',
+  'audio/x-mpeg': 'audio/mpeg',
+  'video/x-msvideo': 'video/vnd.avi',
+  'video/avi': 'video/vnd.avi',
+  'video/msvideo': 'video/vnd.avi',
+  'image/jpg': 'image/jpeg',
+  'image/x-ms-bmp': 'image/bmp',
+  'image/x-bmp': 'image/bmp',
+  'image/x-png': 'image/png',
+  'text/xml': 'application/xml',
+  'text/x-vtt': 'text/vtt',
+  'text/srt': 'application/x-subrip',
+};
+
+export function canonicalMediaType(mediaType: string): string {
+  const t = mediaType.trim().toLowerCase();
+  return Object.hasOwn(aliases, t) ? aliases[t]! : t;
 }
 
 export async function detectMediaType(head: Buffer, size: number, sniff: MagicSniffer): Promise<string> {
   const magic = (await sniff(head)) ?? containerSignature(head);
-  if (magic !== undefined) return magic;
+  if (magic !== undefined) return canonicalMediaType(magic);
   const text = asText(head, head.length >= size);
   if (text === undefined) return 'application/octet-stream';
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readAll, type BlobStore } from '../archive/blob-store.ts';
 import type { Principal, Role } from '../archive/access.ts';
@@ -6,7 +7,9 @@ import { CikuError, isCikuError } from '../errors.ts';
 /**
  * API keys: `ck_<keyId>_<secret>`. Only sha256(secret) is stored (as `ciku-keys/<keyId>.json` in the blob store,
  * outside the OCFL root); the secret is shown once at creation. Lookups are cached for `cacheMs` so a busy API
- * does not read the store per request; a revocation therefore takes effect within that time.
+ * does not read the store per request; a revocation therefore takes effect within that time. The cache is bounded
+ * (LRU, `cacheEntries`) and an unknown key id is remembered only briefly (`negativeCacheMs`): random tokens can
+ * neither grow it without end nor keep a key created a moment later from working.
  */
 export interface ApiKeyRecord {
   id: string;
@@ -28,11 +31,19 @@ export function createApiKeys(deps: {
   adminKey?: string | undefined;
   clock?: () => Date;
   cacheMs?: number;
+  negativeCacheMs?: number;
+  cacheEntries?: number;
 }) {
   const { blobs } = deps;
   const clock = deps.clock ?? (() => new Date());
   const cacheMs = deps.cacheMs ?? 30_000;
-  const cache = new Map<string, { record: ApiKeyRecord | undefined; at: number }>();
+  const negativeCacheMs = deps.negativeCacheMs ?? 5_000;
+  // A record, or `false` for "no such key" (lru-cache keeps no undefined values).
+  const cache = new LRUCache<string, ApiKeyRecord | false>({
+    max: deps.cacheEntries ?? 10_000,
+    ttl: cacheMs,
+    ttlAutopurge: false,
+  });
   const adminHash = deps.adminKey ? sha256(deps.adminKey) : undefined;
 
   async function read(id: string): Promise<ApiKeyRecord | undefined> {
@@ -102,17 +113,16 @@ export function createApiKeys(deps: {
     const invalid = new CikuError('CIKU_ERR_AUTH_INVALID', 'invalid or revoked API key');
     if (!m) throw invalid;
     const [, id, secret] = m as unknown as [string, string, string];
-    let entry = cache.get(id);
-    if (!entry || Date.now() - entry.at > cacheMs) {
-      entry = { record: await read(id), at: Date.now() };
-      cache.set(id, entry);
+    let rec = cache.get(id);
+    if (rec === undefined) {
+      rec = (await read(id)) ?? false;
+      cache.set(id, rec, rec === false ? { ttl: negativeCacheMs } : {});
     }
-    const rec = entry.record;
     if (!rec || rec.revoked || !timingSafeEqual(sha256(secret), Buffer.from(rec.hash, 'hex'))) throw invalid;
     return { role: rec.role, keyId: rec.id, ...(rec.organisation ? { organisation: rec.organisation } : {}) };
   }
 
-  return { create, list, revoke, authenticate };
+  return { create, list, revoke, authenticate, cachedKeys: () => cache.size };
 }
 
 export type ApiKeys = ReturnType<typeof createApiKeys>;

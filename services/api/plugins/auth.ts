@@ -1,24 +1,47 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { anonymous, type Principal } from '../../archive/access.ts';
 import type { ApiKeys } from '../../auth/api-keys.ts';
+import { isCikuError, type CikuError } from '../../errors.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
+    /** Set when the request sent a key that did not authenticate: answered 401 once the rate limit has counted it. */
+    authFailure: CikuError | null;
   }
 }
 
-/** `Authorization: Bearer <key>` → the caller's principal; no header = anonymous; a bad key = 401. */
+/**
+ * `Authorization: Bearer <key>` → the caller's principal; no header = anonymous; a bad key = 401. A request whose
+ * key fails is treated as anonymous until the rate limiter has counted it (`registerAuthRefusal`, after the
+ * limiter's hook), so guessing keys from one address costs that address's anonymous allowance and ends in 429.
+ */
 export function registerAuth(app: FastifyInstance, keys: ApiKeys): void {
   app.decorateRequest('principal', null as unknown as Principal);
+  app.decorateRequest('authFailure', null);
   app.addHook('onRequest', async (request: FastifyRequest) => {
+    request.authFailure = null;
     const header = request.headers.authorization;
     if (header === undefined || header === '') {
       request.principal = anonymous;
       return;
     }
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    request.principal = m ? await keys.authenticate(m[1]!) : await keys.authenticate('');
+    try {
+      request.principal = await keys.authenticate(m ? m[1]! : '');
+    } catch (err) {
+      if (!isCikuError(err, 'CIKU_ERR_AUTH_INVALID')) throw err;
+      request.principal = anonymous;
+      request.authFailure = err;
+      return;
+    }
     request.log.debug({ role: request.principal.role, key: request.principal.keyId }, 'authenticated');
+  });
+}
+
+/** The 401 for a key that failed, once the rate limiter (registered before this) has counted the request. */
+export function registerAuthRefusal(app: FastifyInstance): void {
+  app.addHook('preHandler', async (request: FastifyRequest) => {
+    if (request.authFailure) throw request.authFailure;
   });
 }

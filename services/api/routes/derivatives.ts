@@ -9,7 +9,7 @@ import { expectedKinds } from '../../archive/derivatives.ts';
 import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
 import { CikuError } from '../../errors.ts';
 import type { AppDeps } from '../build-app.ts';
-import { sendBytes } from '../range.ts';
+import { downloadHeaders, sendBytes } from '../range.ts';
 
 /** IIIF level-0 tile paths as libvips writes them: `{region}/{size}/0/default.jpg`. */
 const TILE_PATH =
@@ -81,9 +81,9 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     ) {
       const stat = await store.stat(found.file.digests.sha512, relPath);
       if (!stat) throw new CikuError('CIKU_ERR_DERIVATIVE_NOT_FOUND', `no such derivative file ${relPath}`);
+      downloadHeaders(reply);
       void reply
         .header('Content-Type', contentType)
-        .header('X-Content-Type-Options', 'nosniff')
         .header('Cache-Control', found.shareable ? 'public, max-age=86400' : 'private, max-age=3600');
       // IIIF viewers and web players fetch from other origins; only what anyone may read is shared that way.
       if (found.shareable) void reply.header('Access-Control-Allow-Origin', '*');
@@ -95,19 +95,16 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       });
     }
 
-    async function sendInfoJson(
-      request: FastifyRequest,
-      reply: FastifyReply,
-      found: Awaited<ReturnType<typeof locate>>,
-    ) {
+    async function sendInfoJson(reply: FastifyReply, found: Awaited<ReturnType<typeof locate>>) {
       const raw = await readAll(
         await store.open(found.file.digests.sha512, `${found.entry.path}/info.json`),
         1024 * 1024,
       );
       const info = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-      // The id names where the tiles are served: this very URL's folder, whatever host the client came through.
-      const base = `${request.protocol}://${request.host}${request.url.split('?')[0]!.replace(/\/(info\.json)?$/, '')}`;
-      info.id = base.endsWith('/iiif') ? base : `${base}/iiif`;
+      // The id names where the tiles are served, on the public origin (CIKU_PUBLIC_URL): never from the Host
+      // header, which any client sets and which this answer's public cache would then serve to everyone.
+      info.id = `${deps.options.publicUrl}/v1/items/${encodeURIComponent(found.item.id)}/files/${encodeURIComponent(found.file.name)}/derivatives/iiif`;
+      downloadHeaders(reply);
       if (found.shareable) void reply.header('Access-Control-Allow-Origin', '*');
       return reply
         .header('Content-Type', 'application/ld+json;profile="http://iiif.io/api/image/3/context.json"')
@@ -132,7 +129,7 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       async (request, reply) => {
         const { id, name, kind } = request.params;
         const found = await locate(request, id, name, request.query.version, kind);
-        if (kind === 'iiif') return sendInfoJson(request, reply, found);
+        if (kind === 'iiif') return sendInfoJson(reply, found);
         return send(
           request,
           reply,
@@ -158,7 +155,7 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         const { id, name } = request.params;
         const rest = request.params['*'];
         const found = await locate(request, id, name, request.query.version, 'iiif');
-        if (rest === '' || rest === 'info.json') return sendInfoJson(request, reply, found);
+        if (rest === '' || rest === 'info.json') return sendInfoJson(reply, found);
         if (!TILE_PATH.test(rest))
           throw new CikuError('CIKU_ERR_DERIVATIVE_NOT_FOUND', `no IIIF tile ${rest}`);
         return send(request, reply, found, `${found.entry.path}/${rest}`, 'image/jpeg');

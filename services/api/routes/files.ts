@@ -17,7 +17,7 @@ import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
 import { CikuError, isCikuError } from '../../errors.ts';
 import type { AppDeps } from '../build-app.ts';
 import { commitUpload } from '../follow-ups.ts';
-import { sendBytes } from '../range.ts';
+import { contentTypeHeader, downloadHeaders, inlineSafe, sendBytes } from '../range.ts';
 
 const errors = errorResponses;
 
@@ -88,21 +88,29 @@ export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         if (!request.isMultipart())
           throw new CikuError('CIKU_ERR_REQUEST_INVALID', 'expected multipart/form-data');
         const staged: StagedFile[] = [];
+        // Each part streams under the kind's file limit (the plugin's default would be the JSON body limit).
+        const limit = ingest.limitFor(head.kind);
         try {
-          for await (const part of request.parts()) {
+          for await (const part of request.parts({ limits: { fileSize: limit } })) {
             if (part.type !== 'file') continue;
             const name = normaliseLogicalPath(part.filename);
             const s = await ingest.stage(head.kind, part.file);
-            if (part.file.truncated)
-              throw new CikuError('CIKU_ERR_UPLOAD_TOO_LARGE', `${name}: over the multipart size limit`);
             const role = (['original', 'transcript', 'supplement'] as const).find(
               (r) => r === part.fieldname,
             );
+            // Kept before any check, so whatever refuses the request below discards this part's blob too.
             staged.push({ name, staged: s, ...(role === undefined ? {} : { role }) });
+            if (part.file.truncated)
+              throw new CikuError(
+                'CIKU_ERR_UPLOAD_TOO_LARGE',
+                `${name}: larger than the ${limit}-byte limit`,
+              );
           }
         } catch (err) {
           await ingest.discard(staged);
           if (isCikuError(err)) throw err;
+          if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE')
+            throw new CikuError('CIKU_ERR_UPLOAD_TOO_LARGE', `a part is larger than the ${limit}-byte limit`);
           throw new CikuError(
             'CIKU_ERR_UPLOAD_INCOMPLETE',
             `multipart body incomplete or malformed: ${(err as Error).message}`,
@@ -155,14 +163,16 @@ export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             'CIKU_ERR_FILE_NOT_FOUND',
             `item ${item.id} has no file ${name} in ${item.version}`,
           );
+        const mediaType = file.media_type ?? 'application/octet-stream';
+        // Inline only what a browser shows passively: markup (XHTML, SVG, XML) from an upload would run script on
+        // the API's origin. Whatever it is, the bytes are never sniffed and never run with the origin's rights.
+        const disposition =
+          request.query.disposition === 'inline' && inlineSafe(mediaType) ? 'inline' : 'attachment';
         void reply
           .header('Repr-Digest', reprDigestHeader(file.digests.sha512))
-          .header('Content-Type', file.media_type ?? 'application/octet-stream')
-          .header('X-Content-Type-Options', 'nosniff')
-          .header(
-            'Content-Disposition',
-            contentDisposition(name.split('/').pop(), { type: request.query.disposition ?? 'attachment' }),
-          );
+          .header('Content-Type', contentTypeHeader(mediaType))
+          .header('Content-Disposition', contentDisposition(name.split('/').pop(), { type: disposition }));
+        downloadHeaders(reply);
         return sendBytes(request, reply, {
           size: file.size,
           etag: `"${file.digests.sha512}"`,

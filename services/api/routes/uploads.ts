@@ -38,7 +38,8 @@ export const uploadRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
 
     const tus = createTusServer(store, {
       path: '/v1/uploads',
-      relativeLocation: true,
+      // Location on the public origin (CIKU_PUBLIC_URL), whatever Host or Forwarded headers the client sent.
+      generateUrl: (_req, { id }) => `${deps.options.publicUrl}/v1/uploads/${encodeURIComponent(id)}`,
       maxSize: deps.options.maxUploadBytes,
       onUploadCreate: async (_req, upload) => {
         try {
