@@ -131,7 +131,13 @@ export const UploadResult = Type.Object({
   existing: Type.Boolean(),
 });
 
-export const Health = Type.Object({ status: Type.String() });
+/** `ok`, or `starting` while `ciku start` prepares the archive (recovery, demo data, the first index build). */
+export const Health = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('starting')]),
+  stage: Type.Optional(Type.String()),
+  progress: Type.Optional(Type.Object({ done: Type.Integer(), total: Type.Integer() })),
+});
+export type HealthT = Static<typeof Health>;
 export const Ready = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
   checks: Type.Record(

@@ -1,6 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import t from 'tap';
+import { setTimeout } from 'node:timers/promises';
+import t, { type Test } from 'tap';
+import { freePort } from '../scripts/serve-process.ts';
 import { projectRoot, REDIS_URL, sharedPath, skipUnlessShared, tempDir, testRedis } from './helpers/env.ts';
 
 /** Redis keys of this file's commands (unless a test names its own prefix), deleted when the file ends. */
@@ -139,35 +141,101 @@ t.test(
   },
 );
 
-t.test('ciku start builds the search index; ciku search and ciku reindex work on it', async (t) => {
-  const dataDir = tempDir(t, 'ciku-cli-');
-  const env = { CIKU_DATA_DIR: dataDir, CIKU_QUEUE_PREFIX: `${testRedis(t).prefix}cli` };
-  const start = ciku(['start', '--no-serve'], env);
-  t.equal(start.status, 0, start.stderr);
-  const search = (args: string[]) => {
-    const r = ciku(['search', ...args, '--json'], env);
-    t.equal(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout) as { total: number; hits: { id: string }[]; facets: Record<string, unknown> };
-  };
-  const staff = search(['柴窑']);
-  t.ok(
-    staff.hits.some((h) => h.id === 'demo-oh-0002'),
-    'the archivist finds the restricted interview',
+/**
+ * `ciku start` as the README runs it (serving; its workers left out so the test's own CPU is not shared with
+ * transcodes): it listens before it prepares, and /healthz tells the stage while the demo loads.
+ */
+async function startServing(
+  t: Test,
+  env: Record<string, string>,
+): Promise<{ seen: { status: string; stage?: string; progress?: { done: number; total: number } }[] }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(projectRoot, 'bin/ciku.js'), 'start', '--no-work'], {
+    env: { ...process.env, REDIS_URL, LOG_LEVEL: 'warn', PORT: String(port), ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  t.teardown(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const seen: Awaited<ReturnType<typeof startServing>>['seen'] = [];
+  let refusedWhileStarting: { status: number; code: string; retryAfter: string | null } | undefined;
+  for (let i = 0; i < 2400 && seen.at(-1)?.status !== 'ok'; i += 1) {
+    if (child.exitCode !== null) throw new Error(`ciku start exited with ${child.exitCode}`);
+    try {
+      const health = (await (await fetch(`${url}/healthz`)).json()) as (typeof seen)[number];
+      seen.push(health);
+      if (health.status === 'starting' && refusedWhileStarting === undefined) {
+        const res = await fetch(`${url}/v1/search?q=青花`);
+        refusedWhileStarting = {
+          status: res.status,
+          code: ((await res.json()) as { code: string }).code,
+          retryAfter: res.headers.get('retry-after'),
+        };
+      }
+    } catch {
+      // not listening yet
+    }
+    await setTimeout(100);
+  }
+  t.equal(seen.at(-1)?.status, 'ok', 'ready in the end');
+  t.same(
+    refusedWhileStarting,
+    { status: 503, code: 'CIKU_ERR_UNAVAILABLE', retryAfter: '5' },
+    'other routes answer 503 with Retry-After while it prepares',
   );
-  const anon = search(['柴窑', '--as', 'anonymous']);
-  t.notOk(
-    anon.hits.some((h) => h.id === 'demo-oh-0002'),
-    'anonymous does not',
-  );
-  t.ok(search(['景德鎮']).total > 0, 'traditional query');
-  const before = search(['', '--limit', '100', '--facets', 'kind']);
-  const re = ciku(['reindex'], env);
-  t.equal(re.status, 0, re.stderr);
-  t.match(re.stderr, /reindexed \d+ of \d+ item\(s\)/);
-  t.same(search(['', '--limit', '100', '--facets', 'kind']), before, 'same answer after the rebuild');
-  const text = ciku(['search', '青花'], env);
-  t.match(text.stdout, /【青花】/, 'terminal output marks the match');
-  const bad = ciku(['search', 'x', '--facets', 'colour'], env);
-  t.equal(bad.status, 2);
-  t.match(bad.stderr, /^CIKU_ERR_REQUEST_INVALID /);
-});
+  child.kill('SIGTERM');
+  await exited;
+  t.equal(child.exitCode, 0, 'stops gracefully');
+  return { seen };
+}
+
+t.test(
+  'ciku start answers /healthz while it prepares, builds the search index; ciku search and ciku reindex work on it',
+  async (t) => {
+    const dataDir = tempDir(t, 'ciku-cli-');
+    const env = { CIKU_DATA_DIR: dataDir, CIKU_QUEUE_PREFIX: `${testRedis(t).prefix}cli` };
+    const { seen } = await startServing(t, env);
+    t.equal(seen[0]?.status, 'starting', 'the first answer comes while the archive is still being prepared');
+    const batch = seen.filter((h) => h.stage === 'demo-batch');
+    t.ok(batch.length > 0, 'the demo batch is reported as a stage');
+    t.ok(
+      batch.every(
+        (h) => h.progress !== undefined && h.progress.done <= h.progress.total && h.progress.total >= 300,
+      ),
+      'with its rows done out of the total',
+    );
+    const search = (args: string[]) => {
+      const r = ciku(['search', ...args, '--json'], env);
+      t.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as {
+        total: number;
+        hits: { id: string }[];
+        facets: Record<string, unknown>;
+      };
+    };
+    const staff = search(['柴窑']);
+    t.ok(
+      staff.hits.some((h) => h.id === 'demo-oh-0002'),
+      'the archivist finds the restricted interview',
+    );
+    const anon = search(['柴窑', '--as', 'anonymous']);
+    t.notOk(
+      anon.hits.some((h) => h.id === 'demo-oh-0002'),
+      'anonymous does not',
+    );
+    t.ok(search(['景德鎮']).total > 0, 'traditional query');
+    const before = search(['', '--limit', '100', '--facets', 'kind']);
+    const re = ciku(['reindex'], env);
+    t.equal(re.status, 0, re.stderr);
+    t.match(re.stderr, /reindexed \d+ of \d+ item\(s\)/);
+    t.same(search(['', '--limit', '100', '--facets', 'kind']), before, 'same answer after the rebuild');
+    const text = ciku(['search', '青花'], env);
+    t.match(text.stdout, /【青花】/, 'terminal output marks the match');
+    const bad = ciku(['search', 'x', '--facets', 'colour'], env);
+    t.equal(bad.status, 2);
+    t.match(bad.stderr, /^CIKU_ERR_REQUEST_INVALID /);
+  },
+);

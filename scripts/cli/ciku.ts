@@ -36,6 +36,7 @@ import { facetList } from '../../services/search/search-index.ts';
 import { createBatchState } from '../../services/adapters/batch-state.ts';
 import { createBatches } from '../../services/batch/batches.ts';
 import { auditFixity } from '../../services/archive/fixity.ts';
+import type { HealthT } from '../../schemas/api.ts';
 
 /**
  * The workers (sharp/libvips, ffmpeg, exifr) and the demo generator (sharp) are loaded only by the commands that
@@ -228,7 +229,11 @@ program
   });
 
 /** Rebuilds the index from the archive (progress bar on a terminal), swapping it in when complete. */
-async function reindex(config: ReturnType<typeof loadConfig>, quiet = false): Promise<ReindexProgress> {
+async function reindex(
+  config: ReturnType<typeof loadConfig>,
+  quiet = false,
+  onProgress?: (p: ReindexProgress) => void,
+): Promise<ReindexProgress> {
   const archive = await openArchive(config);
   const index = await openSearchIndex(config);
   const bar =
@@ -246,6 +251,7 @@ async function reindex(config: ReturnType<typeof loadConfig>, quiet = false): Pr
     });
     let started = false;
     const result = await indexer.reindexAll((p) => {
+      onProgress?.(p);
       if (!bar) return;
       if (!started) {
         bar.start(p.total, 0);
@@ -666,17 +672,29 @@ program
     const log = createLogger(config.logLevel);
     await fs.mkdir(config.dataDir, { recursive: true });
     await ensureRedis(config, log);
+    // The API listens first and answers /healthz with the stage and its progress while the archive is prepared
+    // (the demo load and the first index build take tens of seconds); every other route answers 503 meanwhile.
+    let starting: HealthT | undefined = { status: 'starting', stage: 'recovery' };
+    const server = opts.serve
+      ? await startServer(config, { handleSignals: false, starting: () => starting })
+      : undefined;
+    if (server)
+      process.stdout.write(
+        `ciku API listening on http://${config.http.host}:${config.http.port} (starting: /healthz tells the progress)\n`,
+      );
     const archive = await openArchive(config);
     try {
       const recovered = await archive.ocfl.recoverAll();
       for (const r of recovered)
         log.warn({ id: r.id, outcome: r.outcome }, 'recovered an interrupted version write');
       if (opts.demo) {
+        starting = { status: 'starting', stage: 'demo' };
         const loaded = await loadDemoData(archive.items, config.dataDir);
         if (loaded > 0) {
           log.info({ items: loaded }, 'demo data loaded');
           // The generated demo archive (a few hundred items, scans, audio, video, transcripts), as a batch.
           const source = path.join(config.dataDir, 'demo-source');
+          starting = { status: 'starting', stage: 'demo-generate' };
           const made = await generateDemoSource(source);
           log.info(made, 'demo source generated');
           const ctx = await openBatches(config);
@@ -688,6 +706,11 @@ program
             const { view } = await ctx.batches.start(source, { by: 'system:demo' });
             let v = view;
             while (v.status === 'running') {
+              starting = {
+                status: 'starting',
+                stage: 'demo-batch',
+                progress: { done: v.counts.done, total: v.counts.total },
+              };
               await new Promise((r) => setTimeout(r, 200));
               v = await ctx.batches.view(view.id);
             }
@@ -719,7 +742,10 @@ program
       const indexed = await index.count();
       await index.close();
       if (indexed === 0 && count > 0) {
-        const result = await reindex(config, true);
+        starting = { status: 'starting', stage: 'index', progress: { done: 0, total: count } };
+        const result = await reindex(config, true, (p) => {
+          starting = { status: 'starting', stage: 'index', progress: { done: p.done, total: p.total } };
+        });
         log.info({ items: result.done, failed: result.failed.length }, 'search index built from the archive');
       }
       log.info({ dataDir: config.dataDir, storage: config.storage.kind, items: count }, 'archive ready');
@@ -727,6 +753,9 @@ program
         `ciku archive ready: ${count} item(s) in ${config.storage.kind === 'fs' ? config.storage.root : config.storage.bucket}\n` +
           `validate it with: npx ciku validate ${config.storage.kind === 'fs' ? path.join(config.storage.root, 'ocfl') : '<item-id>'}\n`,
       );
+    } catch (err) {
+      await server?.close();
+      throw err;
     } finally {
       await archive.close();
     }
@@ -735,10 +764,11 @@ program
       closers.push((await startWorkers(config, { handleSignals: false })).close);
       process.stdout.write('ciku workers running\n');
     }
-    if (opts.serve) {
-      closers.push((await startServer(config, { handleSignals: false })).close);
+    if (server) {
+      closers.push(server.close);
+      starting = undefined;
       process.stdout.write(
-        `ciku API listening on http://${config.http.host}:${config.http.port} (docs at /docs)\n`,
+        `ciku API ready on http://${config.http.host}:${config.http.port} (docs at /docs)\n`,
       );
     }
     // API first (no new uploads), then the workers (finish or release their jobs).

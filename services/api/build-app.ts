@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { HealthT } from '../../schemas/api.ts';
 import type { JobQueue } from '../adapters/queue.ts';
 import type { BlobStore } from '../archive/blob-store.ts';
 import { createDerivativeStore, type DerivativeStore } from '../archive/derivatives.ts';
@@ -56,6 +57,11 @@ export interface AppDeps {
   clock: () => Date;
   logger: Logger | false;
   options: AppOptions;
+  /**
+   * While this answers a status, the archive is still being prepared (`ciku start`: recovery, demo data, the
+   * first index build): /healthz reports it and every other route answers 503 with Retry-After.
+   */
+  starting?: () => HealthT | undefined;
   /** Derived from the others by buildApp. */
   guards: Guards;
   derivatives: DerivativeStore;
@@ -88,6 +94,21 @@ export async function buildApp(input: Omit<AppDeps, 'guards' | 'derivatives'>): 
     void reply.header('x-request-id', request.id);
   });
   registerErrorHandling(app);
+  if (deps.starting) {
+    const starting = deps.starting;
+    app.addHook('onRequest', async (request, reply) => {
+      const status = starting();
+      if (status === undefined || request.url === '/healthz' || request.url.startsWith('/healthz?')) return;
+      // Answered here, not thrown: a planned 503 while preparing is not a failure for the error log.
+      return reply
+        .status(503)
+        .header('Retry-After', '5')
+        .send({
+          code: 'CIKU_ERR_UNAVAILABLE',
+          message: `the archive is starting (${status.stage ?? 'preparing'}${status.progress ? ` ${status.progress.done}/${status.progress.total}` : ''}): retry shortly`,
+        });
+    });
+  }
   registerAuth(app, deps.keys);
   await app.register(rateLimit, {
     hook: 'preHandler',

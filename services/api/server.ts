@@ -10,6 +10,7 @@ import { openArchive, openSearchIndex } from '../runtime.ts';
 import { createBatchState } from '../adapters/batch-state.ts';
 import { createBatches } from '../batch/batches.ts';
 import { buildApp } from './build-app.ts';
+import type { HealthT } from '../../schemas/api.ts';
 
 const INSTANCE_TTL_S = 30;
 
@@ -35,7 +36,7 @@ export function closeOnSignals(logger: Logger, close: () => Promise<void>): void
  */
 export async function startServer(
   config: Config,
-  options: { handleSignals?: boolean } = {},
+  options: { handleSignals?: boolean; starting?: () => HealthT | undefined } = {},
 ): Promise<{ app: FastifyInstance; close: () => Promise<void> }> {
   const logger = createLogger(config.logLevel, { name: 'ciku-api' });
   const archive = await openArchive(config);
@@ -86,6 +87,7 @@ export async function startServer(
     search,
     clock: () => new Date(),
     logger,
+    ...(options.starting === undefined ? {} : { starting: options.starting }),
     options: {
       anonymousRateLimit: config.api.anonymousRateLimit,
       jsonBodyLimit: config.api.jsonBodyLimit,

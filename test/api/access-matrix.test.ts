@@ -156,3 +156,149 @@ t.test(
     t.equal(foreign.statusCode, 403, 'nor create one for another organisation');
   },
 );
+
+/**
+ * Access over time (DESIGN.md), for every read path: an earlier version is read only under the head's access and
+ * its own; a deleted item is a takedown for all but admins and archivists.
+ */
+t.test('earlier versions keep their own access, and a deletion takes everything down', async (t) => {
+  const api = await startTestApi(t);
+  const as = (role: keyof typeof api.auth) => api.auth[role];
+  const create = async (id: string, access: object, text: string) => {
+    const res = await api.app.inject({
+      method: 'POST',
+      url: '/v1/items',
+      headers: as('archivist'),
+      payload: { id, kind: 'archive_document', metadata: { title: `${id} v1 title` }, access },
+    });
+    t.equal(res.statusCode, 201, res.body);
+    const put = await api.app.inject({
+      method: 'PUT',
+      url: `/v1/items/${id}/files/note.txt`,
+      headers: as('archivist'),
+      payload: text,
+    });
+    t.equal(put.statusCode, 201, put.body);
+  };
+  const patch = async (id: string, payload: object) => {
+    const res = await api.app.inject({
+      method: 'PATCH',
+      url: `/v1/items/${id}`,
+      headers: as('archivist'),
+      payload,
+    });
+    t.equal(res.statusCode, 200, res.body);
+  };
+  // v1 created private (organisation A), v2 its file, v3 made public with a new title.
+  await create('wasPrivate', { level: 'private', organisation: ORG_A }, 'draft before publication\n');
+  await patch('wasPrivate', { access: { level: 'public' }, metadata: { title: 'wasPrivate public title' } });
+  // v1 public, v2 its file, v3 made private to organisation A.
+  await create('becamePrivate', { level: 'public' }, 'once public\n');
+  await patch('becamePrivate', { access: { level: 'private', organisation: ORG_A } });
+  // Public / restricted, then deleted (v3 is the tombstone).
+  await create('deletedPub', { level: 'public' }, 'taken down\n');
+  await create('deletedRes', { level: 'restricted' }, 'restricted, taken down\n');
+  for (const id of ['deletedPub', 'deletedRes']) {
+    const del = await api.app.inject({ method: 'DELETE', url: `/v1/items/${id}`, headers: as('archivist') });
+    t.equal(del.statusCode, 200);
+  }
+
+  type Outcome = 200 | 'item' | 'version' | 'gone';
+  const paths = (id: string): [string, string][] => [
+    ['v1', `/v1/items/${id}?version=v1`],
+    ['file of v2', `/v1/items/${id}/files/note.txt?version=v2`],
+    ['derivative of v2', `/v1/items/${id}/files/note.txt/derivatives/thumbnail?version=v2`],
+    ['versions', `/v1/items/${id}/versions`],
+    ['events', `/v1/items/${id}/events`],
+  ];
+  const staff: Outcome = 200;
+  const expect: Record<string, Record<string, Outcome>> = {
+    // Readable at the head by everyone; v1 and v2 were private to organisation A.
+    wasPrivate: {
+      admin: staff,
+      archivist: staff,
+      contributorA: 200,
+      contributorB: 'version',
+      researcher: 'version',
+      anonymous: 'version',
+    },
+    // Private to A now: what it was before is not public any more either.
+    becamePrivate: {
+      admin: staff,
+      archivist: staff,
+      contributorA: 200,
+      contributorB: 'item',
+      researcher: 'item',
+      anonymous: 'item',
+    },
+    deletedPub: {
+      admin: staff,
+      archivist: staff,
+      contributorA: 'gone',
+      contributorB: 'gone',
+      researcher: 'gone',
+      anonymous: 'gone',
+    },
+    deletedRes: {
+      admin: staff,
+      archivist: staff,
+      contributorA: 'item',
+      contributorB: 'item',
+      researcher: 'gone',
+      anonymous: 'item',
+    },
+  };
+  let checked = 0;
+  for (const [id, byRole] of Object.entries(expect)) {
+    for (const [role, outcome] of Object.entries(byRole)) {
+      for (const [what, url] of paths(id)) {
+        const res = await api.app.inject({ url, headers: as(role as keyof typeof api.auth) });
+        checked += 1;
+        const code = res.headers['content-type']?.startsWith('application/json')
+          ? res.json<{ code?: string }>().code
+          : undefined;
+        const label = `${role}: ${what} of ${id}`;
+        // Versions and events never hide a whole item whose head the caller may read: they list less (below).
+        const listing = what === 'versions' || what === 'events';
+        if (outcome === 200 || (outcome === 'version' && listing)) {
+          if (what.startsWith('derivative'))
+            t.equal(code, 'CIKU_ERR_DERIVATIVE_NOT_FOUND', `${label}: reached`);
+          else t.equal(res.statusCode, 200, `${label}: read`);
+        } else if (outcome === 'version') {
+          t.equal(res.statusCode, 404, `${label}: 404`);
+          t.equal(code, 'CIKU_ERR_VERSION_NOT_FOUND', `${label}: looks like a missing version`);
+        } else if (outcome === 'item') {
+          t.equal(res.statusCode, 404, `${label}: 404`);
+          t.equal(code, 'CIKU_ERR_ITEM_NOT_FOUND', `${label}: looks missing`);
+        } else {
+          t.equal(res.statusCode, 410, `${label}: taken down`);
+          t.equal(code, 'CIKU_ERR_ITEM_DELETED', label);
+        }
+      }
+    }
+  }
+  t.comment(`${checked} role × item × path reads over time checked`);
+
+  // What a reader of the public head learns of the private past: nothing.
+  const versions = await api.app.inject({ url: '/v1/items/wasPrivate/versions' });
+  t.same(
+    versions.json<{ versions: { version: string }[] }>().versions.map((v) => v.version),
+    ['v3'],
+    'the public sees only the version it may read',
+  );
+  const events = await api.app.inject({ url: '/v1/items/wasPrivate/events' });
+  const evs = events.json<{ events: { version: string; objects?: string[] }[] }>().events;
+  t.ok(evs.length > 0 && evs.every((e) => e.version === 'v3'), 'and only that version’s events');
+  const head = await api.app.inject({ url: '/v1/items/wasPrivate' });
+  t.notMatch(head.body, /v1 title/, 'the head does not carry the private title');
+  const staffVersions = await api.app.inject({
+    url: '/v1/items/wasPrivate/versions',
+    headers: as('archivist'),
+  });
+  t.equal(staffVersions.json<{ versions: unknown[] }>().versions.length, 3, 'staff see the whole history');
+  const staffFile = await api.app.inject({
+    url: '/v1/items/deletedPub/files/note.txt?version=v2',
+    headers: as('archivist'),
+  });
+  t.equal(staffFile.body, 'taken down\n', 'an archivist still reads what was taken down');
+});

@@ -57,7 +57,9 @@ t.test('items: create, read, versions, conditional PATCH, tombstone, events', as
   const gone = await app.inject({ url: '/v1/items/JDZ-AD-2019-001' });
   t.equal(gone.statusCode, 410);
   t.equal(gone.json<{ code: string }>().code, 'CIKU_ERR_ITEM_DELETED');
-  const events = await app.inject({ url: '/v1/items/JDZ-AD-2019-001/events' });
+  const takenDown = await app.inject({ url: '/v1/items/JDZ-AD-2019-001/events' });
+  t.equal(takenDown.statusCode, 410, 'a deletion is a takedown: the public no longer reads its log');
+  const events = await app.inject({ url: '/v1/items/JDZ-AD-2019-001/events', headers: auth.archivist });
   t.same(
     events.json<{ events: { type: string }[] }>().events.map((e) => e.type),
     ['ingestion', 'metadata modification', 'deletion'],

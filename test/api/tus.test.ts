@@ -33,6 +33,16 @@ async function create(
   return res;
 }
 
+/**
+ * The upload's URL on this test server. Its Location is absolute on the public origin (CIKU_PUBLIC_URL, here
+ * http://ciku.test), whatever host the request came through.
+ */
+function served(api: TestApi, created: RawResponse): string {
+  const location = created.headers.location!;
+  if (!location.startsWith('http://ciku.test/v1/uploads/')) throw new Error(`Location ${location}`);
+  return `${api.url}${new URL(location).pathname}`;
+}
+
 async function offsetOf(url: string, headers: Record<string, string>): Promise<number> {
   const head = await rawRequest(url, { method: 'HEAD', headers: { ...TUS, ...headers } });
   if (head === 'dropped' || head.status !== 200)
@@ -51,7 +61,7 @@ t.test(
       filename: '窑工访谈 2024.wav',
     });
     t.equal(created.status, 201);
-    const url = `${api.url}${created.headers.location!}`;
+    const url = served(api, created);
     const offsets: number[] = [];
     let drops = 0;
     for (let attempt = 0; attempt < 20; attempt += 1) {
@@ -108,7 +118,7 @@ t.test(
     await newItem(api, 'OH-2', 'oral_history', 'public');
     const data = wav(100_000);
     const created = await create(api, api.auth.archivist, data.length, { item: 'OH-2', filename: 'a.wav' });
-    const url = `${api.url}${created.headers.location!}`;
+    const url = served(api, created);
     const sum = (b: Buffer, alg = 'sha256'): string => `${alg} ${createHash(alg).update(b).digest('base64')}`;
     const patch = (headers: Record<string, string | number>, body: Buffer) =>
       rawRequest(url, {
@@ -176,7 +186,7 @@ t.test(
       item: 'OBJ-T',
       filename: 'scan.tif',
     });
-    const res = await rawRequest(`${api.url}${created.headers.location!}`, {
+    const res = await rawRequest(served(api, created), {
       method: 'PATCH',
       headers: {
         ...TUS,

@@ -85,20 +85,36 @@ t.test(
     t.equal(notModified.statusCode, 304);
     t.equal((await api.app.inject({ url: `${url}?version=v1` })).statusCode, 404, 'the file is not in v1');
 
+    const same = await api.app.inject({
+      method: 'PUT',
+      url: `/v1/items/OBJ-1/files/${encodeURIComponent('青花 梅瓶（正面）.jpg')}`,
+      headers: api.auth.archivist,
+      payload: jpeg,
+    });
+    t.equal(same.statusCode, 200, 'the same bytes to the same name change nothing');
+    t.equal(same.json<{ existing: boolean }>().existing, true);
+    t.equal((await api.items.get('OBJ-1')).version, 'v2', 'no version for a no-op PUT');
+
     const again = await api.app.inject({
       method: 'PUT',
       url: '/v1/items/OBJ-1/files/another-name.jpg',
       headers: api.auth.archivist,
       payload: jpeg,
     });
-    t.equal(again.statusCode, 200, 'identical content already in the item');
-    t.equal(again.json<{ existing: boolean; files: { name: string }[] }>().existing, true);
-    t.equal(
-      again.json<{ files: { name: string }[] }>().files[0]!.name,
-      '青花 梅瓶（正面）.jpg',
-      'answers with the existing file',
+    t.equal(again.statusCode, 201, 'the same bytes under a new name are a new version (RFC 9110: the URL is readable)');
+    t.equal(again.json<{ existing: boolean }>().existing, false);
+    t.equal((await api.items.get('OBJ-1')).version, 'v3');
+    const copy = await api.app.inject({ url: '/v1/items/OBJ-1/files/another-name.jpg' });
+    t.equal(copy.statusCode, 200, 'the new name answers GET');
+    t.same(copy.rawPayload, jpeg);
+    const inv = await api.ocfl.getInventory(ocflIdFor('OBJ-1'));
+    t.same(inv.manifest[createHash('sha512').update(jpeg).digest('hex')]?.length, 1, 'one stored copy for both names');
+    t.notOk(
+      Object.values(inv.manifest)
+        .flat()
+        .some((p) => p.startsWith('v3/content/files/')),
+      'v3 writes no content bytes (its new name points at v2\'s copy)',
     );
-    t.equal((await api.items.get('OBJ-1')).version, 'v2', 'no second version');
 
     const report = await validateObject(api.blobs, `ocfl/${objectPathFor(ocflIdFor('OBJ-1'))}/`);
     t.same(report.findings, [], 'valid OCFL after the upload');
@@ -316,11 +332,11 @@ t.test(
     t.ok(ids.includes('index-item-OH-J-v2'), 'index job keyed by item version');
     const again = await api.app.inject({
       method: 'PUT',
-      url: '/v1/items/OH-J/files/t2.vtt',
+      url: '/v1/items/OH-J/files/t.vtt',
       headers: api.auth.archivist,
       payload: vtt,
     });
     t.equal(again.statusCode, 200);
-    t.same((await api.queue.jobIds()).sort(), ids.sort(), 'identical content enqueues nothing new');
+    t.same((await api.queue.jobIds()).sort(), ids.sort(), 'identical content under its own name enqueues nothing new');
   },
 );

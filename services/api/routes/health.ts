@@ -6,8 +6,15 @@ export const healthRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async function health(app) {
     app.get(
       '/healthz',
-      { schema: { tags: ['ops'], summary: 'The process is up', response: { 200: Health } } },
-      async () => ({ status: 'ok' }),
+      {
+        schema: {
+          tags: ['ops'],
+          summary:
+            'The process is up (status "starting", with the stage and its progress, while it prepares)',
+          response: { 200: Health },
+        },
+      },
+      async () => deps.starting?.() ?? { status: 'ok' as const },
     );
 
     app.get(
