@@ -72,6 +72,12 @@ class CountingHash extends Transform {
 export class BlobTusStore extends DataStore {
   /** Upload-Checksum headers of PATCH requests in flight, by upload id (set by the server's request hook). */
   readonly checksums = new Map<string, { algorithm: 'sha256' | 'sha512'; digest: string }>();
+  /**
+   * Uploads committed and removed by this process, as they ended (at most the last 1,000): the tus server reads an
+   * upload back after its finish hook when answering a creation-with-upload (it then answered 404 to an upload it
+   * had just committed).
+   */
+  private readonly finished = new Map<string, Upload>();
 
   constructor(
     private readonly blobs: BlobStore,
@@ -153,7 +159,28 @@ export class BlobTusStore extends DataStore {
     return info.offset;
   }
 
+  /** A completed upload's staging is removed; the upload is remembered as finished for a while. */
+  async finish(id: string): Promise<void> {
+    const info = await this.readInfo(id).catch(() => undefined);
+    if (info) {
+      this.finished.set(
+        id,
+        new Upload({
+          id,
+          offset: info.offset,
+          size: info.offset,
+          metadata: info.metadata,
+          creation_date: info.creation_date,
+        }),
+      );
+      while (this.finished.size > 1000) this.finished.delete(this.finished.keys().next().value!);
+    }
+    await this.blobs.deletePrefix(`${TUS_PREFIX}${id}/`);
+  }
+
   override async getUpload(id: string): Promise<Upload> {
+    const done = this.finished.get(id);
+    if (done) return done;
     const info = await this.readInfo(id);
     return new Upload({
       id,

@@ -254,7 +254,7 @@ t.test('earlier versions keep their own access, and a deletion takes everything 
       for (const [what, url] of paths(id)) {
         const res = await api.app.inject({ url, headers: as(role as keyof typeof api.auth) });
         checked += 1;
-        const code = res.headers['content-type']?.startsWith('application/json')
+        const code = String(res.headers['content-type'] ?? '').startsWith('application/json')
           ? res.json<{ code?: string }>().code
           : undefined;
         const label = `${role}: ${what} of ${id}`;

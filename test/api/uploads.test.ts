@@ -101,19 +101,27 @@ t.test(
       headers: api.auth.archivist,
       payload: jpeg,
     });
-    t.equal(again.statusCode, 201, 'the same bytes under a new name are a new version (RFC 9110: the URL is readable)');
+    t.equal(
+      again.statusCode,
+      201,
+      'the same bytes under a new name are a new version (RFC 9110: the URL is readable)',
+    );
     t.equal(again.json<{ existing: boolean }>().existing, false);
     t.equal((await api.items.get('OBJ-1')).version, 'v3');
     const copy = await api.app.inject({ url: '/v1/items/OBJ-1/files/another-name.jpg' });
     t.equal(copy.statusCode, 200, 'the new name answers GET');
     t.same(copy.rawPayload, jpeg);
     const inv = await api.ocfl.getInventory(ocflIdFor('OBJ-1'));
-    t.same(inv.manifest[createHash('sha512').update(jpeg).digest('hex')]?.length, 1, 'one stored copy for both names');
+    t.same(
+      inv.manifest[createHash('sha512').update(jpeg).digest('hex')]?.length,
+      1,
+      'one stored copy for both names',
+    );
     t.notOk(
       Object.values(inv.manifest)
         .flat()
         .some((p) => p.startsWith('v3/content/files/')),
-      'v3 writes no content bytes (its new name points at v2\'s copy)',
+      "v3 writes no content bytes (its new name points at v2's copy)",
     );
 
     const report = await validateObject(api.blobs, `ocfl/${objectPathFor(ocflIdFor('OBJ-1'))}/`);
@@ -337,6 +345,10 @@ t.test(
       payload: vtt,
     });
     t.equal(again.statusCode, 200);
-    t.same((await api.queue.jobIds()).sort(), ids.sort(), 'identical content under its own name enqueues nothing new');
+    t.same(
+      (await api.queue.jobIds()).sort(),
+      ids.sort(),
+      'identical content under its own name enqueues nothing new',
+    );
   },
 );

@@ -39,9 +39,18 @@ export function registerAuth(app: FastifyInstance, keys: ApiKeys): void {
   });
 }
 
-/** The 401 for a key that failed, once the rate limiter (registered before this) has counted the request. */
+/**
+ * The 401 for a key that failed, once the rate limiter has counted the request. The limiter attaches its hook to
+ * each route as it is declared (route hooks run after the app's), so this one is attached the same way, after it:
+ * call this after registering the limiter and before declaring routes.
+ */
 export function registerAuthRefusal(app: FastifyInstance): void {
-  app.addHook('preHandler', async (request: FastifyRequest) => {
+  const refuse = async (request: FastifyRequest): Promise<void> => {
     if (request.authFailure) throw request.authFailure;
+  };
+  app.addHook('onRoute', (route) => {
+    const existing = route.preHandler;
+    route.preHandler =
+      existing === undefined ? [refuse] : [...(Array.isArray(existing) ? existing : [existing]), refuse];
   });
 }

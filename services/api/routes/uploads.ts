@@ -90,7 +90,7 @@ export const uploadRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           store.checksums.set(id, { algorithm: m[1], digest: Buffer.from(m[2]!, 'base64').toString('hex') });
         }
       },
-      onUploadFinish: async (_req, upload) => {
+      onUploadFinish: async (req, upload) => {
         try {
           const info = await store.readInfo(upload.id);
           const meta = info.metadata;
@@ -104,9 +104,10 @@ export const uploadRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             [{ name: meta.filename!, staged, ...(role ? { role } : {}), ...(expected ? { expected } : {}) }],
             principal(),
           );
-          await blobs.deletePrefix(`${TUS_PREFIX}${upload.id}/`);
+          await store.finish(upload.id);
           return {
-            status_code: 204,
+            // A creation-with-upload that completes is still a creation (201, with its Location); a PATCH 204.
+            status_code: req.method === 'POST' ? 201 : 204,
             headers: {
               'Ciku-Item': encodeURIComponent(head.id),
               'Ciku-Item-Version': result.item.version,
