@@ -284,7 +284,7 @@ t.test('11. active content is never served inline; every download is nosniff and
     t.match(
       res.headers['content-disposition'],
       /^attachment/,
-      `${name} (${res.headers['content-type']}) is an attachment`,
+      `${name} (${String(res.headers['content-type'])}) is an attachment`,
     );
     t.equal(res.headers['content-security-policy'], 'sandbox');
     t.equal(res.headers['x-content-type-options'], 'nosniff');
