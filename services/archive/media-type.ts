@@ -55,6 +55,8 @@ const aliases: Record<string, string> = {
   'audio/x-mpeg': 'audio/mpeg',
   'video/x-msvideo': 'video/vnd.avi',
   'video/avi': 'video/vnd.avi',
+  'video/mp2p': 'video/mpeg',
+  'video/x-mpeg': 'video/mpeg',
   'video/msvideo': 'video/vnd.avi',
   'image/jpg': 'image/jpeg',
   'image/x-ms-bmp': 'image/bmp',
@@ -65,8 +67,9 @@ const aliases: Record<string, string> = {
   'text/srt': 'application/x-subrip',
 };
 
+/** `Video/MP2P` → `video/mpeg`; parameters dropped (`audio/ogg; codecs=opus` → `audio/ogg`). */
 export function canonicalMediaType(mediaType: string): string {
-  const t = mediaType.trim().toLowerCase();
+  const t = mediaType.split(';')[0]!.trim().toLowerCase();
   return Object.hasOwn(aliases, t) ? aliases[t]! : t;
 }
 
