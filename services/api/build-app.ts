@@ -2,7 +2,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { HealthT } from '../../schemas/api.ts';
@@ -83,6 +88,17 @@ export async function buildApp(input: Omit<AppDeps, 'guards' | 'derivatives'>): 
     },
     requestIdHeader: false,
     trustProxy: deps.options.trustProxy ?? false,
+    // File names reach 768 bytes (255 per segment): URL-encoded Chinese is 9 characters per character, so the
+    // router's default of 100 refused a name of 12 Chinese characters.
+    maxParamLength: 8 * 1024,
+    // The router's own refusals (a URL that does not decode, a parameter past maxParamLength) in our coded shape.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      void reply.status(tooLong ? 414 : 400).send({
+        code: tooLong ? 'CIKU_ERR_URI_TOO_LONG' : 'CIKU_ERR_REQUEST_INVALID',
+        message: tooLong ? 'a part of the URL is too long' : 'the URL does not decode (bad percent-encoding)',
+      });
+    },
     bodyLimit: deps.options.jsonBodyLimit,
     // Request bodies are read from the socket in 64 KiB pieces; with Node's default 16 KiB stream buffer every
     // piece overflows it, so the socket was stopped and restarted for each one during an upload.
