@@ -44,6 +44,29 @@ function parse(value: string): Dictionary {
   }
 }
 
+/**
+ * The digests a request names in `Content-Digest` and `Repr-Digest` together (for an upload without content
+ * coding they describe the same bytes): both are verified. Two different values for one algorithm cannot both be
+ * right, so the request is refused before any byte is read.
+ */
+export function requestDigests(
+  contentDigest: string | undefined,
+  reprDigest: string | undefined,
+): ClientDigests | undefined {
+  const content = parseDigestHeader(contentDigest);
+  const repr = parseDigestHeader(reprDigest);
+  if (!content || !repr) return content ?? repr;
+  const out: ClientDigests = { ...repr, ...content };
+  for (const alg of ['sha256', 'sha512'] as const) {
+    if (content[alg] !== undefined && repr[alg] !== undefined && content[alg] !== repr[alg])
+      throw new CikuError(
+        'CIKU_ERR_UPLOAD_DIGEST_MISMATCH',
+        `Content-Digest and Repr-Digest give different ${alg} values: nothing was stored`,
+      );
+  }
+  return out;
+}
+
 export function reprDigestHeader(sha512Hex: string): string {
   return `sha-512=:${Buffer.from(sha512Hex, 'hex').toString('base64')}:`;
 }

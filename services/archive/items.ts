@@ -89,7 +89,10 @@ function withRegistry(record: ItemRecord): ItemRecord {
 }
 
 /** Metadata merged with a patch (`null` removes a field), as own data properties whatever the key. */
-function mergeMetadata(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+function mergeMetadata(
+  base: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
   const merged = new Map(Object.entries(base));
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) merged.delete(k);
@@ -112,6 +115,28 @@ export function assertItemId(id: string): string {
   return id;
 }
 
+// C0 controls but tab, newline and carriage return; DEL. Text with them (a NUL above all) is not text.
+// eslint-disable-next-line no-control-regex
+const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/** The first string (value or key) in `value` that is not text: a lone surrogate or a control character. */
+function findBadText(value: unknown, where = 'metadata'): string | undefined {
+  const stack: [unknown, string][] = [[value, where]];
+  while (stack.length > 0) {
+    const [v, at] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (!v.isWellFormed()) return `${at}: not well-formed Unicode (a lone surrogate)`;
+      if (CONTROL_IN_TEXT.test(v)) return `${at}: contains a control character`;
+    } else if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, `${at}[${i}]`]));
+    else if (v !== null && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        if (!k.isWellFormed() || CONTROL_IN_TEXT.test(k)) return `${at}: a field name that is not text`;
+        stack.push([x, `${at}.${k}`]);
+      }
+  }
+  return undefined;
+}
+
 /** Checks metadata against the kind's schema, listing every problem (unknown fields included) in one message. */
 export function validateMetadata(kind: string, metadata: unknown): Record<string, unknown> {
   if (!(itemKinds as string[]).includes(kind)) {
@@ -121,6 +146,11 @@ export function validateMetadata(kind: string, metadata: unknown): Record<string
     );
   }
   const schema = metadataSchemas[kind as ItemKind];
+  const badText = findBadText(metadata);
+  if (badText !== undefined)
+    throw new CikuError('CIKU_ERR_ITEM_METADATA_INVALID', `invalid metadata: ${badText}`, {
+      details: [badText],
+    });
   if (Buffer.byteLength(JSON.stringify(metadata ?? null)) > MAX_METADATA_BYTES) {
     throw new CikuError('CIKU_ERR_ITEM_METADATA_INVALID', `metadata larger than ${MAX_METADATA_BYTES} bytes`);
   }
@@ -147,6 +177,11 @@ export function validateMetadata(kind: string, metadata: unknown): Record<string
 }
 
 function validateAccess(access: unknown): Access {
+  const badText = findBadText(access, 'access');
+  if (badText !== undefined)
+    throw new CikuError('CIKU_ERR_ITEM_METADATA_INVALID', `invalid access: ${badText}`, {
+      details: [badText],
+    });
   if (!Value.Check(Access, access)) {
     const problems = [...Value.Errors(Access, access)]
       .slice(0, 5)
@@ -401,9 +436,13 @@ export function createItems(deps: ItemsDeps) {
       // Nothing would change (an empty PATCH, or values the head already has): no version is made. Judged
       // against the head as read here; a concurrent writer's version may land meanwhile, as with any read.
       if (options.ifVersion !== undefined && options.ifVersion !== inv.head)
-        throw new CikuError('CIKU_ERR_VERSION_CONFLICT', `item ${id} is at ${inv.head}, not ${options.ifVersion}`, {
-          details: { head: inv.head },
-        });
+        throw new CikuError(
+          'CIKU_ERR_VERSION_CONFLICT',
+          `item ${id} is at ${inv.head}, not ${options.ifVersion}`,
+          {
+            details: { head: inv.head },
+          },
+        );
       return toView(current, inv, inv.head);
     }
     const written: { record?: ItemRecord } = {};

@@ -11,7 +11,7 @@ import {
   VersionQuery,
 } from '../../../schemas/api.ts';
 import { FileRole } from '../../../schemas/item.ts';
-import { parseDigestHeader, reprDigestHeader } from '../../adapters/digest-headers.ts';
+import { reprDigestHeader, requestDigests } from '../../adapters/digest-headers.ts';
 import type { StagedFile } from '../../archive/ingest.ts';
 import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
 import { CikuError, isCikuError } from '../../errors.ts';
@@ -48,9 +48,10 @@ export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       async (request, reply) => {
         const name = normaliseLogicalPath(request.params.name);
         const head = await guards.writable(request.principal, request.params.id);
-        const expected =
-          parseDigestHeader(request.headers['content-digest'] as string | undefined) ??
-          parseDigestHeader(request.headers['repr-digest'] as string | undefined);
+        const expected = requestDigests(
+          request.headers['content-digest'] as string | undefined,
+          request.headers['repr-digest'] as string | undefined,
+        );
         const body = request.body as Readable | undefined;
         if (!body || typeof body.pipe !== 'function') {
           throw new CikuError('CIKU_ERR_UPLOAD_INCOMPLETE', 'the request has no body');
