@@ -62,3 +62,50 @@ t.test('batch settings: drop folder under the data dir, cron patterns checked, o
   };
   t.same(err.details.map((d) => d.split(/[=:]/)[0]).sort(), ['CIKU_BATCH_CONCURRENCY', 'CIKU_FIXITY_CRON']);
 });
+
+t.test(
+  'the public origin: http://HOST:PORT by default, a configured origin with its path, never a query',
+  async (t) => {
+    t.equal(loadConfig({}).publicUrl, 'http://127.0.0.1:3000');
+    t.equal(loadConfig({ HOST: '::1', PORT: '8080' }).publicUrl, 'http://[::1]:8080');
+    t.equal(
+      loadConfig({ CIKU_PUBLIC_URL: 'https://ciku.example.org/' }).publicUrl,
+      'https://ciku.example.org',
+    );
+    t.equal(
+      loadConfig({ CIKU_PUBLIC_URL: 'https://example.org/archive/ciku/' }).publicUrl,
+      'https://example.org/archive/ciku',
+    );
+    for (const bad of [
+      'ciku.example.org',
+      'ftp://example.org',
+      'https://example.org/?a=1',
+      'https://example.org/#x',
+    ]) {
+      const err = t.throws(() => loadConfig({ CIKU_PUBLIC_URL: bad })) as unknown as { details: string[] };
+      t.match(err.details[0], /^CIKU_PUBLIC_URL=/, `${bad} refused`);
+    }
+  },
+);
+
+t.test('trusted proxies and media bounds are read and checked', async (t) => {
+  t.equal(loadConfig({}).trustProxy, false);
+  t.equal(loadConfig({ CIKU_TRUST_PROXY: 'on' }).trustProxy, true);
+  t.equal(loadConfig({ CIKU_TRUST_PROXY: '2' }).trustProxy, 2);
+  t.equal(loadConfig({ CIKU_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy, '10.0.0.0/8, 127.0.0.1');
+  t.throws(() => loadConfig({ CIKU_TRUST_PROXY: 'everyone' }));
+  const c = loadConfig({});
+  // A 3-hour 4K interview at 30 fps fits the defaults.
+  t.ok(c.worker.av.maxDurationS >= 3 * 3600);
+  t.ok(c.worker.av.maxPixelFrames >= 3840 * 2160 * 30 * 3 * 3600);
+  t.ok(c.worker.av.maxFramePixels >= 3840 * 2160);
+  t.ok(c.worker.av.minSampleRate > 1, 'a 1 Hz sample rate is out of bounds');
+  const err = t.throws(() =>
+    loadConfig({
+      CIKU_AV_MIN_SAMPLE_RATE: '48000',
+      CIKU_AV_MAX_SAMPLE_RATE: '8000',
+      CIKU_TRANSCRIPT_MAX_CUES: '0',
+    }),
+  ) as unknown as { details: string[] };
+  t.equal(err.details.length, 2, err.details.join('; '));
+});
