@@ -7,8 +7,9 @@ import type { IndexWriter, SearchIndex } from './search-index.ts';
 
 /**
  * Archive → index: reads an item's head and its transcripts' segments (the `segments` derivative the transcript
- * job writes) and puts the documents. The index job calls `upsertItem`/`removeItem`; `ciku reindex` calls
- * `reindexAll`, which needs nothing but the archive.
+ * job writes) and puts the documents and the item's catalogue row. The index job calls `upsertItem`; `ciku reindex`
+ * calls `reindexAll`, which needs nothing but the archive. (Commits write catalogue rows themselves, through
+ * items.ts `onCommit`; these writes make a lost or stale catalogue whole again.)
  */
 
 const TRANSCRIPT_TYPES = new Set(['text/vtt', 'application/x-subrip']);
@@ -42,18 +43,24 @@ export function createIndexer(deps: { items: Items; derivatives: DerivativeStore
     return out;
   }
 
-  /** Puts the item's head (or removes a tombstoned / vanished item) into `target`. Returns the version indexed. */
+  /**
+   * Puts the item's head (or removes a tombstoned / vanished item) into `target`, and its catalogue row (a
+   * tombstone's too: it is never listed, and it keeps a late write of an earlier version from reviving the item).
+   * Returns the version indexed.
+   */
   async function indexInto(target: IndexWriter, itemId: string): Promise<string | undefined> {
     let item: ItemView;
     try {
       item = await items.get(itemId);
     } catch (err) {
       if (isCikuError(err, 'CIKU_ERR_ITEM_NOT_FOUND')) {
+        await target.forgetItem(itemId);
         await target.remove(itemId);
         return undefined;
       }
       throw err;
     }
+    await target.putItem(item);
     if (item.tombstone) {
       await target.remove(itemId);
       return undefined;

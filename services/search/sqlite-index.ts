@@ -1,8 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ReadScope } from '../archive/access.ts';
+import type { ItemView } from '../archive/items.ts';
 import {
   listFilterFields,
   type FacetField,
@@ -18,7 +28,21 @@ import { canRelax, ftsExpression, type FtsColumns } from './fts-query.ts';
 import { listFilterValues } from './documents.ts';
 import { emptyAnswer, groupSegments, hasEmptyListFilter, toHit, type SegmentRow } from './answers.ts';
 import { markAll, needlesOf } from './highlight.ts';
-import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentRequest } from './search-index.ts';
+import type {
+  IndexRebuild,
+  IndexStats,
+  ListPage,
+  ListRequest,
+  SearchIndex,
+  SearchRequest,
+  SegmentRequest,
+} from './search-index.ts';
+import {
+  CATALOGUE_FORMAT,
+  CATALOGUE_SCHEMA,
+  sqliteCatalogue,
+  type SqliteCatalogue,
+} from './sqlite-catalogue.ts';
 
 /**
  * The embedded engine: SQLite FTS5 (better-sqlite3) in one file under `<dataDir>/search/`. The FTS tables are
@@ -27,7 +51,8 @@ import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentReque
  *
  * Files: `search/CURRENT` names the live index file; `ciku reindex` builds `index-<stamp>.sqlite` beside it and
  * renames a new CURRENT over the old one (atomic), and every process notices the change on its next call and
- * reopens, so no reader ever sees a half-built index.
+ * reopens, so no reader ever sees a half-built index. The item catalogue (sqlite-catalogue.ts) lives in
+ * `catalogue-<stamp>.sqlite` beside its index file and is swapped with it.
  */
 
 /** The index file format; a file of another format is refused with a clear reason (`ciku reindex` rebuilds). */
@@ -125,7 +150,8 @@ function openDb(file: string, cacheMiB: number): Db {
     );
   }
   db.exec(SCHEMA);
-  db.pragma(`user_version = ${FORMAT}`);
+  // Only when it differs: setting it is a write, and a reader opening the index must not wait for the writer.
+  if (version !== FORMAT) db.pragma(`user_version = ${FORMAT}`);
   db.function(
     'geo_km',
     { deterministic: true },
@@ -135,6 +161,53 @@ function openDb(file: string, cacheMiB: number): Db {
         : null,
   );
   return db;
+}
+
+function pragmas(db: Db, cacheMiB: number): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 10000');
+  db.pragma(`cache_size = -${cacheMiB * 1024}`);
+}
+
+/** The catalogue file of an index file (same stamp). */
+function catalogueName(indexName: string): string {
+  return indexName.replace(/^index-/, 'catalogue-');
+}
+
+/**
+ * Opens (or creates) a catalogue. One created beside an index that already holds documents (a store upgraded from
+ * a build without catalogues, or a catalogue file lost) is marked incomplete: lists answer 503 until `ciku reindex`
+ * has rebuilt it from the archive, while commits keep writing their rows.
+ */
+function openCatalogue(file: string, cacheMiB: number, complete: () => boolean): Db {
+  const existed = existsSync(file);
+  const db = new Database(file);
+  pragmas(db, cacheMiB);
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const made = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'items'").get() as {
+    n: number;
+  };
+  if (made.n > 0 && version !== CATALOGUE_FORMAT) {
+    db.close();
+    throw new CikuError(
+      'CIKU_ERR_UNAVAILABLE',
+      `the item catalogue ${path.basename(file)} has format ${version}, this build reads format ${CATALOGUE_FORMAT}: run ciku reindex`,
+    );
+  }
+  db.exec(`${CATALOGUE_SCHEMA}
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`);
+  if (version !== CATALOGUE_FORMAT) db.pragma(`user_version = ${CATALOGUE_FORMAT}`);
+  if (!existed) {
+    db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('complete', ?)").run(complete() ? '1' : '0');
+  }
+  return db;
+}
+
+function catalogueComplete(db: Db): boolean {
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'complete'").get() as
+    { value: string } | undefined;
+  return row?.value !== '0';
 }
 
 export function haversineKm(lat1: number, lon1: number, lat2: number, lon2: number): number {
@@ -413,6 +486,8 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
   const currentFile = path.join(dir, 'CURRENT');
 
   let db: Db | undefined;
+  let cat: Db | undefined;
+  let catalogue: SqliteCatalogue | undefined;
   let openedName = '';
   let openedStamp = '';
   let w: ReturnType<typeof writer> | undefined;
@@ -441,13 +516,56 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     const name = currentName();
     if (!db || name !== openedName) {
       db?.close();
-      db = openDb(path.join(dir, name), cacheMiB);
+      cat?.close();
+      db = cat = undefined;
+      const d = openDb(path.join(dir, name), cacheMiB);
+      const indexEmpty = () => prep(d, 'SELECT 1 FROM docs LIMIT 1').get() === undefined;
+      try {
+        cat = openCatalogue(path.join(dir, catalogueName(name)), cacheMiB, indexEmpty);
+      } catch (err) {
+        d.close();
+        throw err;
+      }
+      db = d;
+      catalogue = sqliteCatalogue(cat);
       w = writer(db);
       openedName = name;
     }
     const s = statSync(currentFile);
     openedStamp = `${s.ino}:${s.mtimeMs}`;
     return db;
+  }
+
+  function liveCatalogue(): SqliteCatalogue {
+    live();
+    return catalogue!;
+  }
+
+  /**
+   * A catalogue write, made again in the new catalogue when a rebuild was swapped in while it ran (the rebuild
+   * copied the rows written before it took the old catalogue's lock; this one may have waited for that lock).
+   */
+  function putItem(item: ItemView): Promise<void> {
+    liveCatalogue().put(item);
+    if (currentName() !== openedName) liveCatalogue().put(item);
+    return Promise.resolve();
+  }
+
+  function forgetItem(itemId: string): Promise<void> {
+    liveCatalogue().forget(itemId);
+    if (currentName() !== openedName) liveCatalogue().forget(itemId);
+    return Promise.resolve();
+  }
+
+  function listItems(request: ListRequest): ListPage {
+    const c = liveCatalogue();
+    if (!catalogueComplete(cat!)) {
+      throw new CikuError(
+        'CIKU_ERR_UNAVAILABLE',
+        'the item catalogue is not built yet for this index: run ciku reindex (it rebuilds it from the archive)',
+      );
+    }
+    return c.list(request);
   }
 
   function put(doc: SearchDocumentT, segments: SegmentDocumentT[]): Promise<void> {
@@ -703,7 +821,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
       documents++;
     }
     const segments = (prep(d, 'SELECT count(*) AS n FROM segs').get() as { n: number }).n;
-    return { documents, segments, contentHash: hash.digest('hex') };
+    return { documents, segments, contentHash: hash.digest('hex'), catalogue: catalogue!.stats() };
   }
 
   function rebuild(): Promise<IndexRebuild> {
@@ -711,6 +829,9 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     const file = path.join(dir, name);
     const fresh = openDb(file, cacheMiB);
     const fw = writer(fresh);
+    const startedAt = Date.now();
+    const freshCat = openCatalogue(path.join(dir, catalogueName(name)), cacheMiB, () => false);
+    const fc = sqliteCatalogue(freshCat);
     // Bulk load: one transaction per batch of puts (the rebuild is private until commit).
     let pending = 0;
     fresh.exec('BEGIN');
@@ -733,6 +854,14 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
         tick();
         return Promise.resolve();
       },
+      putItem(item) {
+        fc.put(item);
+        return Promise.resolve();
+      },
+      forgetItem(itemId) {
+        fc.forget(itemId);
+        return Promise.resolve();
+      },
       commit() {
         if (done) return Promise.resolve();
         done = true;
@@ -741,9 +870,24 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
         fresh.exec("INSERT INTO segs_fts(segs_fts) VALUES('optimize')");
         fresh.pragma('wal_checkpoint(TRUNCATE)');
         fresh.close();
-        const previous = openedName || currentName();
-        writeFileSync(`${currentFile}.tmp`, `${name}\n`);
-        renameSync(`${currentFile}.tmp`, currentFile);
+        // The commits that reached the live catalogue while the archive was read are carried over under its write
+        // lock, held until CURRENT names the new files: a writer that waited for it writes the old catalogue, sees
+        // CURRENT changed and writes the new one too (putItem), so no commit is lost in the swap.
+        liveCatalogue();
+        const old = cat!;
+        const previous = openedName;
+        old.exec('BEGIN IMMEDIATE');
+        try {
+          // One machine, one clock: the rows touched since the rebuild began.
+          fc.mergeFrom(old, startedAt);
+          freshCat.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('complete', '1')").run();
+          freshCat.pragma('wal_checkpoint(TRUNCATE)');
+          freshCat.close();
+          writeFileSync(`${currentFile}.tmp`, `${name}\n`);
+          renameSync(`${currentFile}.tmp`, currentFile);
+        } finally {
+          old.exec('COMMIT');
+        }
         removeOldIndexes(dir, [name, previous]);
         return Promise.resolve();
       },
@@ -752,7 +896,9 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
         done = true;
         fresh.exec('ROLLBACK');
         fresh.close();
-        for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+        freshCat.close();
+        for (const f of [file, path.join(dir, catalogueName(name))])
+          for (const suffix of ['', '-wal', '-shm']) rmSync(`${f}${suffix}`, { force: true });
         return Promise.resolve();
       },
     });
@@ -762,6 +908,10 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     engine: 'sqlite',
     put,
     remove,
+    putItem: (item) => tryAsync(() => putItem(item)),
+    forgetItem: (itemId) => tryAsync(() => forgetItem(itemId)),
+    listItems: (request) => tryAsync(() => Promise.resolve(listItems(request))),
+    cataloguedVersion: (itemId) => tryAsync(() => Promise.resolve(liveCatalogue().version(itemId))),
     search(request) {
       try {
         return search(request);
@@ -786,10 +936,20 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     },
     close() {
       db?.close();
-      db = undefined;
+      cat?.close();
+      db = cat = undefined;
       return Promise.resolve();
     },
   };
+}
+
+/** A synchronous engine call as a promise: a throw becomes a rejection, coded. */
+function tryAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(translate(err));
+  }
 }
 
 /** An FTS5 syntax error would be our bug (user text never becomes syntax): it is a 500, coded. */
@@ -806,7 +966,8 @@ function stamp(): string {
 function removeOldIndexes(dir: string, keep: string[]): void {
   for (const entry of readdirSync(dir)) {
     const base = entry.replace(/-(wal|shm)$/, '');
-    if (!/^index-.*\.sqlite$/.test(base) || keep.includes(base)) continue;
+    if (!/^(index|catalogue)-.*\.sqlite$/.test(base)) continue;
+    if (keep.some((k) => base === k || base === catalogueName(k))) continue;
     rmSync(path.join(dir, entry), { force: true });
   }
 }
