@@ -43,6 +43,13 @@ import {
   sqliteCatalogue,
   type SqliteCatalogue,
 } from './sqlite-catalogue.ts';
+import {
+  createWriterThread,
+  type PreparedDoc,
+  type PreparedSegment,
+  type WriteSql,
+} from './sqlite-writer.ts';
+import { slicer, type Tick } from './slices.ts';
 
 /**
  * The embedded engine: SQLite FTS5 (better-sqlite3) in one file under `<dataDir>/search/`. The FTS tables are
@@ -218,50 +225,105 @@ export function haversineKm(lat1: number, lon1: number, lat2: number, lon2: numb
   return 2 * 6371.0088 * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
-function canonicalHash(doc: SearchDocumentT, segments: SegmentDocumentT[]): string {
-  return createHash('sha256')
-    .update(JSON.stringify([doc, segments]))
-    .digest('hex');
-}
-
-/** Writes one item (document + segments) into an open database; the caller holds the transaction. */
-function writer(db: Db) {
-  const a = analyzer();
-  const findRid = db.prepare<[string], { rid: number }>('SELECT rid FROM docs WHERE id = ?');
-  const delFts = db.prepare('DELETE FROM docs_fts WHERE rowid = ?');
-  const segRids = db.prepare<[number], { rid: number }>('SELECT rid FROM segs WHERE item_rid = ?');
-  const delSegFts = db.prepare('DELETE FROM segs_fts WHERE rowid = ?');
-  const delSegs = db.prepare('DELETE FROM segs WHERE item_rid = ?');
-  const delDoc = db.prepare('DELETE FROM docs WHERE rid = ?');
-  const insDoc =
-    db.prepare(`INSERT INTO docs (id, kind, version, title_sort, date, year, category, province, region,
+/** The index's write statements, run by the writer thread (sqlite-writer.ts). */
+const WRITE_SQL: WriteSql = {
+  findRid: 'SELECT rid FROM docs WHERE id = ?',
+  segRids: 'SELECT rid FROM segs WHERE item_rid = ?',
+  delSegFts: 'DELETE FROM segs_fts WHERE rowid = ?',
+  delSegs: 'DELETE FROM segs WHERE item_rid = ?',
+  delFts: 'DELETE FROM docs_fts WHERE rowid = ?',
+  delBody: 'DELETE FROM bodies WHERE rid = ?',
+  delDoc: 'DELETE FROM docs WHERE rid = ?',
+  insDoc: `INSERT INTO docs (id, kind, version, title_sort, date, year, category, province, region,
     level, batch, museum, period, series, has_media, lat, lon, acc_level, acc_embargo, acc_org, hash, n_segs)
     VALUES (@id, @kind, @version, @title_sort, @date, @year, @category, @province, @region, @level, @batch,
-    @museum, @period, @series, @has_media, @lat, @lon, @acc_level, @acc_embargo, @acc_org, @hash, @n_segs)`);
-  const insBody = db.prepare('INSERT INTO bodies (rid, doc) VALUES (?, ?)');
-  const delBody = db.prepare('DELETE FROM bodies WHERE rid = ?');
-  const insFts = db.prepare(
+    @museum, @period, @series, @has_media, @lat, @lon, @acc_level, @acc_embargo, @acc_org, @hash, @n_segs)`,
+  insBody: 'INSERT INTO bodies (rid, doc) VALUES (?, ?)',
+  insFts:
     'INSERT INTO docs_fts (rowid, title, meta, body, title_w, meta_w, body_w, py, acl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const insSeg = db.prepare(
-    'INSERT INTO segs (item_rid, file, n, start, "end", speaker, text) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  );
-  const insSegFts = db.prepare('INSERT INTO segs_fts (rowid, text, text_w) VALUES (?, ?, ?)');
-  const insEmbargo = db.prepare('INSERT OR IGNORE INTO embargo_dates (day) VALUES (?)');
+  insSeg: 'INSERT INTO segs (item_rid, file, n, start, "end", speaker, text) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  insSegFts: 'INSERT INTO segs_fts (rowid, text, text_w) VALUES (?, ?, ?)',
+  insEmbargo: 'INSERT OR IGNORE INTO embargo_dates (day) VALUES (?)',
+};
 
-  function remove(itemId: string): void {
-    const found = findRid.get(itemId);
-    if (!found) return;
-    for (const s of segRids.all(found.rid)) delSegFts.run(s.rid);
-    delSegs.run(found.rid);
-    delFts.run(found.rid);
-    delBody.run(found.rid);
-    delDoc.run(found.rid);
+/** Segments per chunk sent to the writer thread. */
+const STAGE_CHUNK = 4000;
+
+/** `text` in pieces of about `size` characters cut after a line end (folding and both token views work per line). */
+function* lineChunks(text: string, size = 16_384): Generator<string> {
+  let at = 0;
+  while (at < text.length) {
+    let end = at + size;
+    if (end < text.length) {
+      const nl = text.indexOf('\n', end);
+      end = nl === -1 ? text.length : nl + 1;
+    } else end = text.length;
+    yield text.slice(at, end);
+    at = end;
   }
+}
 
-  function put(doc: SearchDocumentT, segments: SegmentDocumentT[]): void {
-    remove(doc.id);
-    const info = insDoc.run({
+/** grams and words of a long text, folded and analysed a piece at a time, with turns for the event loop between. */
+async function analyseLong(
+  text: string,
+  tick: () => Promise<void>,
+): Promise<{ grams: string; words: string }> {
+  const a = analyzer();
+  const grams: string[] = [];
+  const words: string[] = [];
+  for (const piece of lineChunks(text)) {
+    const folded = a.fold(piece);
+    grams.push(a.grams(folded));
+    words.push(a.words(folded));
+    await tick();
+  }
+  const join = (xs: string[]) => xs.filter((x) => x !== '').join(' ');
+  return { grams: join(grams), words: join(words) };
+}
+
+/** sha256 of JSON.stringify([doc, segments]), fed a segment at a time (the same bytes, in slices). */
+async function canonicalHash(
+  doc: SearchDocumentT,
+  segments: SegmentDocumentT[],
+  tick: Tick,
+): Promise<string> {
+  const hash = createHash('sha256').update(`[${JSON.stringify(doc)},[`);
+  for (let i = 0; i < segments.length; i++) {
+    hash.update(`${i === 0 ? '' : ','}${JSON.stringify(segments[i])}`);
+    if (i % 1000 === 999) await tick();
+  }
+  return hash.update(']]').digest('hex');
+}
+
+/**
+ * An item analysed for the index, on the event loop in slices: its document row and FTS columns, and its
+ * segments' rows handed to `stage` in chunks as they are ready (the SQL runs on the writer thread).
+ */
+async function prepareItem(
+  doc: SearchDocumentT,
+  segments: SegmentDocumentT[],
+  stage: (rows: PreparedSegment[]) => Promise<void>,
+): Promise<PreparedDoc> {
+  const a = analyzer();
+  const tick = slicer();
+  let rows: PreparedSegment[] = [];
+  for (const s of segments) {
+    const folded = a.fold(s.speaker === undefined ? s.text : `${s.speaker}：${s.text}`);
+    rows.push([s.file, s.n, s.start, s.end, s.speaker ?? null, s.text, a.grams(folded), a.words(folded)]);
+    if (rows.length >= STAGE_CHUNK) {
+      await stage(rows);
+      rows = [];
+    }
+    await tick();
+  }
+  if (rows.length > 0) await stage(rows);
+  const title = a.fold(doc.title);
+  const meta = a.fold(doc.text.meta);
+  const body = await analyseLong(doc.text.body, tick);
+  const hash = await canonicalHash(doc, segments, tick);
+  const prepared: PreparedDoc = {
+    id: doc.id,
+    row: {
       id: doc.id,
       version: doc.version,
       title_sort: doc.title_sort,
@@ -274,34 +336,24 @@ function writer(db: Db) {
       acc_level: doc.access.level,
       acc_embargo: doc.access.embargo_until ?? null,
       acc_org: doc.access.organisation ?? null,
-      hash: canonicalHash(doc, segments),
+      hash,
       n_segs: segments.length,
-    });
-    const rid = Number(info.lastInsertRowid);
-    insBody.run(rid, JSON.stringify(doc));
-    const title = a.fold(doc.title);
-    const meta = a.fold(doc.text.meta);
-    const body = a.fold(doc.text.body);
-    insFts.run(
-      rid,
+    },
+    body: JSON.stringify(doc),
+    fts: [
       a.grams(title),
       a.grams(meta),
-      a.grams(body),
+      body.grams,
       a.words(title),
       a.words(meta),
-      a.words(body),
+      body.words,
       a.pinyin(`${doc.title}\n${doc.text.names}`),
       aclTokens(doc).join(' '),
-    );
-    if (doc.access.embargo_until !== undefined) insEmbargo.run(doc.access.embargo_until);
-    for (const s of segments) {
-      const segInfo = insSeg.run(rid, s.file, s.n, s.start, s.end, s.speaker ?? null, s.text);
-      const folded = a.fold(s.speaker === undefined ? s.text : `${s.speaker}：${s.text}`);
-      insSegFts.run(Number(segInfo.lastInsertRowid), a.grams(folded), a.words(folded));
-    }
-  }
-
-  return { put, remove };
+    ],
+    embargo: doc.access.embargo_until ?? null,
+  };
+  await tick();
+  return prepared;
 }
 
 /**
@@ -490,7 +542,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
   let catalogue: SqliteCatalogue | undefined;
   let openedName = '';
   let openedStamp = '';
-  let w: ReturnType<typeof writer> | undefined;
+  const writes = createWriterThread(WRITE_SQL, cacheMiB);
 
   function currentName(): string {
     try {
@@ -528,7 +580,9 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
       }
       db = d;
       catalogue = sqliteCatalogue(cat);
-      w = writer(db);
+      // The writer thread lets go of the file a rebuild replaced (it opens the new one on its next write).
+      if (openedName !== '')
+        void writes.run({ op: 'close', file: path.join(dir, openedName) }).catch(() => undefined);
       openedName = name;
     }
     const s = statSync(currentFile);
@@ -568,16 +622,29 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     return c.list(request);
   }
 
+  /** Analyses the item here, in slices, and has the writer thread apply it to `file` in one transaction. */
+  async function putInto(file: () => string, doc: SearchDocumentT, segments: SegmentDocumentT[]) {
+    const key = writes.stageKey();
+    try {
+      const prepared = await prepareItem(doc, segments, (segs) => writes.run({ op: 'stage', key, segs }));
+      await writes.run({ op: 'put', file: file(), key, doc: prepared });
+    } catch (err) {
+      await writes.run({ op: 'unstage', key }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  const liveFile = () => {
+    live();
+    return path.join(dir, openedName);
+  };
+
   function put(doc: SearchDocumentT, segments: SegmentDocumentT[]): Promise<void> {
-    const d = live();
-    d.transaction(() => w!.put(doc, segments))();
-    return Promise.resolve();
+    return putInto(liveFile, doc, segments);
   }
 
   function remove(itemId: string): Promise<void> {
-    const d = live();
-    d.transaction(() => w!.remove(itemId))();
-    return Promise.resolve();
+    return writes.run({ op: 'remove', file: liveFile(), id: itemId });
   }
 
   function matchOrNothing(
@@ -827,33 +894,17 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
   function rebuild(): Promise<IndexRebuild> {
     const name = `index-${stamp()}.sqlite`;
     const file = path.join(dir, name);
-    const fresh = openDb(file, cacheMiB);
-    const fw = writer(fresh);
+    // Created here (schema, format), filled by the writer thread in one bulk transaction per 500 items.
+    openDb(file, cacheMiB).close();
+    const bulk = writes.run({ op: 'bulk', file });
     const startedAt = Date.now();
     const freshCat = openCatalogue(path.join(dir, catalogueName(name)), cacheMiB, () => false);
     const fc = sqliteCatalogue(freshCat);
-    // Bulk load: one transaction per batch of puts (the rebuild is private until commit).
-    let pending = 0;
-    fresh.exec('BEGIN');
-    const tick = () => {
-      if (++pending >= 500) {
-        fresh.exec('COMMIT');
-        fresh.exec('BEGIN');
-        pending = 0;
-      }
-    };
     let done = false;
-    return Promise.resolve({
-      put(doc, segments) {
-        fw.put(doc, segments);
-        tick();
-        return Promise.resolve();
-      },
-      remove(itemId) {
-        fw.remove(itemId);
-        tick();
-        return Promise.resolve();
-      },
+    const fileOf = () => file;
+    return bulk.then(() => ({
+      put: (doc, segments) => putInto(fileOf, doc, segments),
+      remove: (itemId) => writes.run({ op: 'remove', file, id: itemId }),
       putItem(item) {
         fc.put(item);
         return Promise.resolve();
@@ -862,14 +913,10 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
         fc.forget(itemId);
         return Promise.resolve();
       },
-      commit() {
-        if (done) return Promise.resolve();
+      async commit() {
+        if (done) return;
         done = true;
-        fresh.exec('COMMIT');
-        fresh.exec("INSERT INTO docs_fts(docs_fts) VALUES('optimize')");
-        fresh.exec("INSERT INTO segs_fts(segs_fts) VALUES('optimize')");
-        fresh.pragma('wal_checkpoint(TRUNCATE)');
-        fresh.close();
+        await writes.run({ op: 'finish', file });
         // The commits that reached the live catalogue while the archive was read are carried over under its write
         // lock, held until CURRENT names the new files: a writer that waited for it writes the old catalogue, sees
         // CURRENT changed and writes the new one too (putItem), so no commit is lost in the swap.
@@ -889,19 +936,16 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
           old.exec('COMMIT');
         }
         removeOldIndexes(dir, [name, previous]);
-        return Promise.resolve();
       },
-      abort() {
-        if (done) return Promise.resolve();
+      async abort() {
+        if (done) return;
         done = true;
-        fresh.exec('ROLLBACK');
-        fresh.close();
+        await writes.run({ op: 'close', file });
         freshCat.close();
         for (const f of [file, path.join(dir, catalogueName(name))])
           for (const suffix of ['', '-wal', '-shm']) rmSync(`${f}${suffix}`, { force: true });
-        return Promise.resolve();
       },
-    });
+    }));
   }
 
   return {
@@ -934,11 +978,11 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
       prep(live(), 'SELECT 1').get();
       return Promise.resolve();
     },
-    close() {
+    async close() {
+      await writes.close();
       db?.close();
       cat?.close();
       db = cat = undefined;
-      return Promise.resolve();
     },
   };
 }
