@@ -14,6 +14,8 @@ export interface Archive {
   redis: Redis;
   ocfl: OcflStore;
   items: Items;
+  /** The item locks on Redis (also what `openSearchIndex` takes to serialise Meilisearch catalogue writes). */
+  locks: LockManager;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function openArchive(config: Config): Promise<Archive> {
     redis,
     ocfl,
     items,
+    locks,
     async close() {
       await catalogue.close();
       await blobs.close();
