@@ -102,13 +102,19 @@ export type PatchItemBody = Static<typeof PatchItemBody>;
 
 export const ItemList = Type.Object({
   items: Type.Array(ItemView),
+  /** The cursor of the next page (absent on the last one). */
   next: Type.Optional(Type.String()),
 });
 
 export const ListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-  cursor: Type.Optional(Type.String({ maxLength: 200 })),
-  kind: Type.Optional(Type.String({ maxLength: 64 })),
+  /** `next` of the previous page (opaque; valid for the same `sort`). */
+  cursor: Type.Optional(Type.String({ maxLength: 400 })),
+  kind: Type.Optional(Type.Union(itemKinds.map((k) => Type.Literal(k)))),
+  /** `id` (default: stable under concurrent writes), `updated` (oldest change first), `-updated` (newest first). */
+  sort: Type.Optional(
+    Type.Union([Type.Literal('id'), Type.Literal('updated'), Type.Literal('-updated')], { default: 'id' }),
+  ),
 });
 
 export const VersionList = Type.Object({

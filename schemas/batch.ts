@@ -1,9 +1,20 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Access, FileRole, ItemId } from './item.ts';
 
+/** The parts of an access block a row can name. */
+export const NamedAccessPart = Type.Union([
+  Type.Literal('level'),
+  Type.Literal('embargo_until'),
+  Type.Literal('organisation'),
+]);
+export type NamedAccessPart = Static<typeof NamedAccessPart>;
+
 /**
- * A batch row as planned from its source (manifest, CSV, bag) and carried by its row job: the item it becomes,
- * with its files as absolute local paths the planner checked to lie inside the source folder.
+ * A batch row as planned from its source (manifest, CSV, bag) and carried by its row job: what it says of the item,
+ * with its files as absolute local paths the planner checked to lie inside the source folder (the row job checks
+ * the opened files again). A row names only some of an item: `metadata` holds the fields it names (merged into an
+ * existing item, as PATCH does), `named_access` the parts of `access` its own cells give (only those change an
+ * existing item); `access` as a whole is what a new item gets.
  */
 export const BatchRow = Type.Object(
   {
@@ -11,6 +22,7 @@ export const BatchRow = Type.Object(
     id: ItemId,
     kind: Type.String({ maxLength: 50 }),
     access: Access,
+    named_access: Type.Array(NamedAccessPart, { maxItems: 3, uniqueItems: true }),
     metadata: Type.Record(Type.String(), Type.Unknown()),
     files: Type.Array(
       Type.Object(
@@ -29,6 +41,29 @@ export const BatchRow = Type.Object(
 export type BatchRow = Static<typeof BatchRow>;
 
 export const BatchId = Type.String({ pattern: '^b-[0-9a-z-]{6,80}$' });
+
+/**
+ * Whom a batch acts for and where its files are, recorded when it starts and read by every row job: the
+ * principal's role and organisation (services/archive/access.ts), and the real path of the source folder.
+ */
+export const BatchContext = Type.Object(
+  {
+    principal: Type.Object(
+      {
+        role: Type.Union(
+          (['admin', 'archivist', 'contributor', 'researcher', 'anonymous'] as const).map((r) =>
+            Type.Literal(r),
+          ),
+        ),
+        organisation: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+      },
+      { additionalProperties: false },
+    ),
+    root: Type.String({ minLength: 1, maxLength: 8192 }),
+  },
+  { additionalProperties: false },
+);
+export type BatchContext = Static<typeof BatchContext>;
 
 /** What happened to a row: `ingested` (new item), `updated` (new version), `skipped` (already so), `failed`. */
 export const rowStatuses = ['ingested', 'updated', 'skipped', 'failed'] as const;

@@ -1,5 +1,5 @@
 import { ingestRow } from '../services/batch/ingest-row.ts';
-import { errnoCode, isCikuError } from '../services/errors.ts';
+import { CikuError, errnoCode, isCikuError } from '../services/errors.ts';
 import type { JobDeps } from './job-deps.ts';
 import { needBatches } from './job-deps.ts';
 import type { Handler } from './registry.ts';
@@ -17,14 +17,24 @@ function isRowFault(err: unknown): boolean {
   return code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR';
 }
 
-/** One batch row: ingest idempotently, record the outcome (exactly once per row, whatever retries happen). */
+/**
+ * One batch row: ingest idempotently under the batch's recorded principal, inside its recorded source folder, and
+ * record the outcome (exactly once per row, whatever retries happen). A batch that recorded no principal runs no
+ * row (fails closed).
+ */
 export function batchRow(deps: JobDeps): Handler<'batch-row'> {
   return async ({ batchId, row }) => {
     const batches = needBatches(deps);
     const by = await batches.by(batchId);
     const agent = { name: `batch:${by}`, address: `urn:ciku:agent:batch:${encodeURIComponent(by)}` };
     try {
-      const r = await ingestRow(deps, batchId, row, agent);
+      const ctx = await batches.context(batchId);
+      if (ctx === undefined)
+        throw new CikuError(
+          'CIKU_ERR_FORBIDDEN',
+          `batch ${batchId} records no principal: its rows are not run`,
+        );
+      const r = await ingestRow(deps, batchId, row, { agent, principal: ctx.principal, root: ctx.root });
       await batches.record(batchId, {
         row: row.row,
         status: r.status,

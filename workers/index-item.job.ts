@@ -2,7 +2,8 @@ import type { JobDeps } from './job-deps.ts';
 import type { Handler } from './registry.ts';
 
 /**
- * Keeps the search index in step with the archive: the item's head is indexed (a tombstoned item is removed), and
+ * Keeps the search index in step with the archive: the item's head is indexed (a tombstoned item is removed) and
+ * its item-catalogue row rewritten (commits write that row themselves; this repairs a lost or stale one), and
  * the outcome records which version the index now holds. Only the head is ever indexed: an older version's job
  * finding a newer head indexes the newer one (harmless, and the newer version's own job finds it done).
  */

@@ -39,7 +39,11 @@ export function fixityAudit(deps: JobDeps): Handler<'fixity-audit'> {
   };
 }
 
-/** The drop-zone scan as a job (nightly by scheduler): new entries become batches, each once. */
+/**
+ * The drop-zone scan as a job (nightly by scheduler): new entries become batches, each once. Entries at the top of
+ * the drop folder run as staff; those in `organisations/<name>/` as a contributor of that organisation (never as
+ * staff), so a delivery folder can only create and change its own organisation's items (services/batch/drop-zone.ts).
+ */
 export function dropScan(deps: JobDeps): Handler<'drop-scan'> {
   return async () => {
     if (!deps.batchConfig)

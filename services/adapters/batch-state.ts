@@ -32,6 +32,8 @@ return old and 0 or 1`;
 export interface BatchState {
   init(id: string, meta: Record<string, string>, total: number): Promise<void>;
   setRow(id: string, outcome: RowOutcome): Promise<void>;
+  /** Many outcomes at once (a plan's failed rows), pipelined. */
+  setRows(id: string, outcomes: RowOutcome[]): Promise<void>;
   hasRow(id: string, row: number): Promise<boolean>;
   counts(id: string): Promise<BatchCounts | undefined>;
   meta(id: string): Promise<Record<string, string> | undefined>;
@@ -41,6 +43,14 @@ export interface BatchState {
 
 export function createBatchState(redis: Redis, prefix = 'ciku'): BatchState {
   const key = (id: string, part: string) => `${prefix}:batch:${id}:${part}`;
+  const setRowArgs = (id: string, o: RowOutcome): string[] => [
+    key(id, 'rows'),
+    key(id, 'counts'),
+    String(o.row),
+    [o.status, o.item ?? '', o.version ?? '', (o.reason ?? '').replace(/[\t\n]/g, ' ')].join('\t'),
+    o.status,
+    String(o.bytes ?? 0),
+  ];
   return {
     async init(id, meta, total) {
       await redis
@@ -55,19 +65,16 @@ export function createBatchState(redis: Redis, prefix = 'ciku'): BatchState {
         .exec();
     },
     async setRow(id, o) {
-      const value = [o.status, o.item ?? '', o.version ?? '', (o.reason ?? '').replace(/[\t\n]/g, ' ')].join(
-        '\t',
-      );
-      await redis.eval(
-        SET_ROW,
-        2,
-        key(id, 'rows'),
-        key(id, 'counts'),
-        String(o.row),
-        value,
-        o.status,
-        String(o.bytes ?? 0),
-      );
+      await redis.eval(SET_ROW, 2, ...setRowArgs(id, o));
+    },
+    async setRows(id, outcomes) {
+      for (let i = 0; i < outcomes.length; i += 1000) {
+        const pipeline = redis.pipeline();
+        for (const o of outcomes.slice(i, i + 1000)) pipeline.eval(SET_ROW, 2, ...setRowArgs(id, o));
+        const results = await pipeline.exec();
+        const failed = results?.find(([err]) => err)?.[0];
+        if (failed) throw failed;
+      }
     },
     async hasRow(id, row) {
       return (await redis.hexists(key(id, 'rows'), String(row))) === 1;

@@ -1,12 +1,16 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { CikuError } from '../errors.ts';
+import { hashHandle } from './hash-handle.ts';
+import { isInside, openInside } from './safe-open.ts';
 
 /**
  * A BagIt (RFC 8493, and the drafts 0.93–0.97 before it) validator for bags on a local disk. Written here because
  * npm holds no maintained BagIt library: this one checks what RFC 8493 §2–§3 and the 0.97 draft ask, reads tag
- * files in their declared encoding, hashes every payload file once for all its manifests (streaming), never
- * follows a symbolic link and never fetches: a `fetch.txt` is accepted only when every file it lists is present.
+ * files in their declared encoding, hashes every payload file once for all its manifests (streaming, on the
+ * hashing thread), never follows a symbolic link — every file is opened with O_NOFOLLOW and read from the
+ * descriptor checked to lie inside the bag (safe-open.ts) — and never fetches: a `fetch.txt` is accepted only when
+ * every file it lists is present.
  *
  * The verdict is `valid` (possibly with warnings) or invalid with every reason found; nothing is ingested from an
  * invalid bag.
@@ -22,19 +26,20 @@ export interface BagReport {
   info: [string, string][];
   /** Payload files present and listed, relative to the bag (`data/...`), with their sizes. */
   payload: { path: string; size: number }[];
-  /** Digests from the manifests, by payload path (lower-case hex), for the algorithms the bag has. */
-  digests: Map<string, Record<string, string>>;
+  /** Digests from the manifests, by payload path (lower-case hex), by algorithm, for the algorithms the bag has. */
+  digests: Map<string, Map<string, string>>;
 }
 
 const supportedVersions = ['0.93', '0.94', '0.95', '0.96', '0.97', '1.0'];
-const algorithms: Record<string, string> = {
-  md5: 'md5',
-  sha1: 'sha1',
-  sha224: 'sha224',
-  sha256: 'sha256',
-  sha384: 'sha384',
-  sha512: 'sha512',
-};
+/** A manifest's algorithm (from its file name: user text) → node:crypto's name. */
+const algorithms = new Map([
+  ['md5', 'md5'],
+  ['sha1', 'sha1'],
+  ['sha224', 'sha224'],
+  ['sha256', 'sha256'],
+  ['sha384', 'sha384'],
+  ['sha512', 'sha512'],
+]);
 /** Files operating systems drop into folders by themselves: listed but missing, they are a warning. */
 const systemFiles = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini', '.directory']);
 const MAX_TAG_FILE_BYTES = 64 * 1024 * 1024;
@@ -45,8 +50,16 @@ interface Entry {
   line: number;
 }
 
-export async function validateBag(dir: string, options: { checkDigests?: boolean } = {}): Promise<BagReport> {
+export async function validateBag(
+  dir: string,
+  options: { checkDigests?: boolean; within?: string } = {},
+): Promise<BagReport> {
   const root = path.resolve(dir);
+  // Files are checked to lie inside the bag by real path; a bag that is a link is read where it leads, unless
+  // that is outside the folder it must lie in.
+  const realRoot = await fs.realpath(root).catch(() => root);
+  if (options.within !== undefined && !isInside(options.within, realRoot))
+    throw new CikuError('CIKU_ERR_BATCH_SOURCE', `${path.basename(root)} is not inside its folder`);
   const report: BagReport = {
     path: root,
     valid: false,
@@ -60,7 +73,7 @@ export async function validateBag(dir: string, options: { checkDigests?: boolean
   const checkDigests = options.checkDigests ?? true;
 
   // bagit.txt: exactly the two declarations, UTF-8, no byte-order mark.
-  const declaration = await readTagBytes(root, 'bagit.txt');
+  const declaration = await readTagBytes(realRoot, 'bagit.txt');
   if (declaration === undefined) {
     errors.push('bagit.txt is missing: not a bag (RFC 8493 §2.1.1)');
     return report;
@@ -104,7 +117,7 @@ export async function validateBag(dir: string, options: { checkDigests?: boolean
     );
 
   const readTag = async (name: string): Promise<string | undefined> => {
-    const bytes = await readTagBytes(root, name);
+    const bytes = await readTagBytes(realRoot, name);
     return bytes === undefined ? undefined : decoder(bytes);
   };
 
@@ -125,7 +138,7 @@ export async function validateBag(dir: string, options: { checkDigests?: boolean
   const payloadEntries = new Map<string, Entry[]>();
   for (const m of manifests) {
     const alg = m.slice('manifest-'.length, -'.txt'.length);
-    if (!algorithms[alg]) {
+    if (!algorithms.has(alg)) {
       warnings.push(`${m}: algorithm ${alg} is not one we can check; its entries are not verified`);
       continue;
     }
@@ -135,7 +148,7 @@ export async function validateBag(dir: string, options: { checkDigests?: boolean
   const tagEntries = new Map<string, Entry[]>();
   for (const m of tagManifests) {
     const alg = m.slice('tagmanifest-'.length, -'.txt'.length);
-    if (!algorithms[alg]) {
+    if (!algorithms.has(alg)) {
       warnings.push(`${m}: algorithm ${alg} is not one we can check`);
       continue;
     }
@@ -198,8 +211,8 @@ export async function validateBag(dir: string, options: { checkDigests?: boolean
       seen.set(e.path, e.digest);
       if (present.has(e.path)) {
         listed.add(e.path);
-        const d = report.digests.get(e.path) ?? {};
-        d[alg] = e.digest;
+        const d = report.digests.get(e.path) ?? new Map<string, string>();
+        d.set(alg, e.digest);
         report.digests.set(e.path, d);
         continue;
       }
@@ -243,16 +256,18 @@ export async function validateBag(dir: string, options: { checkDigests?: boolean
         errors.push(`${file}: ${e.path} is a payload file, not a tag file`);
         continue;
       }
-      const abs = path.join(root, e.path);
-      const st = await fs.lstat(abs).catch(() => undefined);
-      if (!st?.isFile()) {
-        errors.push(`${file}: tag file ${e.path} is listed but missing`);
-        continue;
-      }
-      const actual = (await hashFile(abs, [alg]))[alg]!;
-      if (actual !== e.digest)
+      const actual = await hashInside(realRoot, e.path, [alg]).catch((err: unknown) => {
+        if (!(err instanceof CikuError)) throw err;
         errors.push(
-          `${file}: tag file ${e.path} does not match its digest (listed ${e.digest}, actual ${actual})`,
+          `${file}: tag file ${e.path} is listed but ${err.message === 'is missing' ? 'missing' : err.message}`,
+        );
+        return undefined;
+      });
+      if (actual === undefined) continue;
+      const digest = actual.get(alg);
+      if (digest !== e.digest)
+        errors.push(
+          `${file}: tag file ${e.path} does not match its digest (listed ${e.digest}, actual ${digest})`,
         );
     }
   }
@@ -263,27 +278,22 @@ export async function validateBag(dir: string, options: { checkDigests?: boolean
   if (infoText !== undefined) report.info = parseInfo(infoText, infoName, warnings);
   const structuralErrors = errors.length;
   const oxum = report.info.find(([k]) => k.toLowerCase() === 'payload-oxum')?.[1];
-  if (oxum !== undefined) {
-    const m = /^(\d+)\.(\d+)$/.exec(oxum.trim());
-    const octets = [...present.values()].reduce((a, b) => a + b, 0);
-    if (!m) warnings.push(`Payload-Oxum ${JSON.stringify(oxum)} is not OCTETS.COUNT`);
-    else if (Number(m[2]) === present.size + toleratedMissing.size && Number(m[1]) >= octets)
-      warnings.push(
-        `Payload-Oxum ${oxum} counts the ${toleratedMissing.size} listed file(s) that are not here; the payload holds ${octets}.${present.size}`,
-      );
-    else if (Number(m[1]) !== octets || Number(m[2]) !== present.size)
-      errors.push(`Payload-Oxum says ${oxum} but the payload holds ${octets}.${present.size} (octets.files)`);
-  }
+  if (oxum !== undefined) checkOxum(oxum, present, toleratedMissing.size, errors, warnings);
 
   // Digests last (the expensive part), and only when the structure is sound.
   if (checkDigests && structuralErrors === 0) {
     for (const p of report.payload) {
-      const expected = report.digests.get(p.path) ?? {};
-      const actual = await hashFile(path.join(root, p.path), Object.keys(expected));
-      for (const [alg, digest] of Object.entries(expected)) {
-        if (actual[alg] !== digest)
+      const expected = report.digests.get(p.path) ?? new Map<string, string>();
+      const actual = await hashInside(realRoot, p.path, [...expected.keys()]).catch((err: unknown) => {
+        if (!(err instanceof CikuError)) throw err;
+        errors.push(`${p.path} ${err.message}`);
+        return undefined;
+      });
+      if (actual === undefined) continue;
+      for (const [alg, digest] of expected) {
+        if (actual.get(alg) !== digest)
           errors.push(
-            `${p.path} does not match manifest-${alg}.txt (listed ${digest}, actual ${actual[alg]})`,
+            `${p.path} does not match manifest-${alg}.txt (listed ${digest}, actual ${actual.get(alg)})`,
           );
       }
     }
@@ -292,13 +302,65 @@ export async function validateBag(dir: string, options: { checkDigests?: boolean
   return report;
 }
 
-/** Reads a tag file at the bag's top level (never through a link), bounded in size. */
+/**
+ * RFC 8493 §2.2.2: Payload-Oxum is the payload's octet count and file count, exactly. The one tolerance: files the
+ * manifests list that are known to go missing on their own (operating-system files, another Unicode normalisation
+ * or letter case of a listed name) may still be counted — then the count includes them and the octets cannot be
+ * fewer than the payload holds.
+ */
+function checkOxum(
+  oxum: string,
+  present: Map<string, number>,
+  toleratedMissing: number,
+  errors: string[],
+  warnings: string[],
+): void {
+  const m = /^(\d+)\.(\d+)$/.exec(oxum.trim());
+  if (!m) {
+    warnings.push(`Payload-Oxum ${JSON.stringify(oxum)} is not OCTETS.COUNT`);
+    return;
+  }
+  const octets = [...present.values()].reduce((a, b) => a + b, 0);
+  const saysOctets = Number(m[1]);
+  const saysFiles = Number(m[2]);
+  if (saysOctets === octets && saysFiles === present.size) return;
+  if (toleratedMissing > 0 && saysFiles === present.size + toleratedMissing && saysOctets >= octets)
+    warnings.push(
+      `Payload-Oxum ${oxum} counts the ${toleratedMissing} listed file(s) that are not here; the payload holds ${octets}.${present.size}`,
+    );
+  else
+    errors.push(`Payload-Oxum says ${oxum} but the payload holds ${octets}.${present.size} (octets.files)`);
+}
+
+/** Reads a tag file at the bag's top level (never through a link), bounded in size; undefined when absent. */
 async function readTagBytes(root: string, name: string): Promise<Buffer | undefined> {
-  const abs = path.join(root, name);
-  const st = await fs.lstat(abs).catch(() => undefined);
-  if (!st?.isFile()) return undefined;
-  if (st.size > MAX_TAG_FILE_BYTES) throw new Error(`${name} is larger than ${MAX_TAG_FILE_BYTES} bytes`);
-  return fs.readFile(abs);
+  let opened;
+  try {
+    opened = await openInside(root, path.join(root, name));
+  } catch (err) {
+    if (err instanceof CikuError) return undefined; // missing, a link, not a regular file: not a tag file
+    throw err;
+  }
+  try {
+    if (opened.stat.size > MAX_TAG_FILE_BYTES)
+      throw new CikuError('CIKU_ERR_BATCH_SOURCE', `${name} is larger than ${MAX_TAG_FILE_BYTES} bytes`);
+    return await opened.handle.readFile();
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+/** The digests of a file of the bag (`rel` from its top), read from a descriptor checked to lie inside it. */
+async function hashInside(root: string, rel: string, algs: string[]): Promise<Map<string, string>> {
+  const { handle } = await openInside(root, path.join(root, rel));
+  try {
+    return await hashHandle(
+      handle,
+      algs.map((a) => algorithms.get(a) ?? a),
+    ).then((d) => new Map(algs.map((a) => [a, d.get(algorithms.get(a) ?? a)!])));
+  } finally {
+    await handle.close();
+  }
 }
 
 function decoderFor(encoding: string): ((b: Buffer) => string) | undefined {
@@ -412,14 +474,6 @@ async function walk(abs: string, rel: string, out: Map<string, number>, errors: 
     else if (d.isFile()) out.set(childRel, (await fs.stat(childAbs)).size);
     else errors.push(`${childRel} is not a regular file`);
   }
-}
-
-/** One streaming pass over a file for every algorithm asked. */
-export async function hashFile(abs: string, algs: string[]): Promise<Record<string, string>> {
-  const hashes = algs.map((a) => [a, createHash(algorithms[a] ?? a)] as const);
-  for await (const chunk of createReadStream(abs, { highWaterMark: 1024 * 1024 }))
-    for (const [, h] of hashes) h.update(chunk as Buffer);
-  return Object.fromEntries(hashes.map(([a, h]) => [a, h.digest('hex')]));
 }
 
 /** The bag-info value of a label (case-insensitive), all values when repeated. */

@@ -1,22 +1,41 @@
 import { randomBytes } from 'node:crypto';
-import type { BatchView, RowStatus } from '../../schemas/batch.ts';
+import { Value } from '@sinclair/typebox/value';
+import { BatchContext, type BatchView, type RowStatus } from '../../schemas/batch.ts';
 import type { BatchState, RowOutcome } from '../adapters/batch-state.ts';
 import type { JobQueue } from '../adapters/queue.ts';
+import type { Principal } from '../archive/access.ts';
 import { readAll, type BlobStore } from '../archive/blob-store.ts';
 import { CikuError, errnoCode, isCikuError } from '../errors.ts';
-import type { BatchPlan, PlanOptions } from './sources.ts';
+import type { BatchPlan, PlannedRow, PlanOptions } from './sources.ts';
 
 /**
  * Batches: plan a source, record it (the plan summary in the blob store, live counts in Redis), run its rows as a
  * BullMQ flow (a child job per row under one `batch-finish` parent), and answer progress and the per-row report.
  * Rows that fail planning are recorded as failed at once; the valid ones run. The finished report is kept in the
  * blob store beside the plan (`batches/<id>/report.csv`), so it outlives Redis.
+ *
+ * A batch acts for a principal (role and organisation), recorded with it (`batches/<id>/context.json` and the live
+ * meta) with the real path of its source folder: every row job decides under that principal, as the API would for
+ * the same caller, and opens nothing outside that folder. Planning runs on a worker thread (plan-thread.ts).
  */
-export interface StartOptions extends PlanOptions {
+export interface StartOptions extends Omit<PlanOptions, 'withoutPlans'> {
   dryRun?: boolean;
   /** Who asked (an API key's name or `cli:<user>`), recorded with the batch. */
   by: string;
+  /**
+   * Whom the batch acts for: every row is decided under it. Default: the local operator (the CLI, the demo
+   * loader), who holds the archive's data directory itself and so acts as an admin. A contributor's batch belongs
+   * to its organisation: `organisation` is always its own.
+   */
+  principal?: Principal;
+  /** Told the number of rows planned so far, as planning goes (a progress bar for a large source). */
+  onPlanned?: (rows: number) => void;
 }
+
+/** The CLI's operator: whoever runs `ciku batch` on the server holds the store itself. */
+export const localOperator: Principal = { role: 'admin' };
+
+export type { BatchContext };
 
 export interface Batches {
   start(source: string, options: StartOptions): Promise<{ view: BatchView; plan: BatchPlan }>;
@@ -27,7 +46,12 @@ export interface Batches {
   /** A row job's outcome. */
   record(id: string, outcome: RowOutcome): Promise<void>;
   by(id: string): Promise<string>;
+  /** The principal the batch acts for and its source folder; undefined for a batch that recorded none. */
+  context(id: string): Promise<BatchContext | undefined>;
 }
+
+const mayBatch = (p: Principal): boolean =>
+  p.role === 'admin' || p.role === 'archivist' || (p.role === 'contributor' && p.organisation !== undefined);
 
 const ID = /^b-[0-9a-z-]{6,80}$/;
 
@@ -94,13 +118,43 @@ export function createBatches(deps: { blobs: BlobStore; state: BatchState; queue
     return done;
   }
 
+  async function context(id: string): Promise<BatchContext | undefined> {
+    check(id);
+    const meta = await state.meta(id);
+    const raw: unknown = meta?.context
+      ? JSON.parse(meta.context)
+      : await readJson<unknown>(key(id, 'context.json'));
+    // What comes back from Redis or the store is input: a context that is not one is no context.
+    return Value.Check(BatchContext, raw) ? raw : undefined;
+  }
+
   return {
     async start(source, options) {
-      // Loaded on first use: an API server that never starts a batch does not carry the CSV and BagIt code.
-      const { planBatch } = await import('./sources.ts');
-      const plan = await planBatch(source, options);
+      const principal = options.principal ?? localOperator;
+      if (!mayBatch(principal)) throw new CikuError('CIKU_ERR_FORBIDDEN', 'this key may not start batches');
+      const organisation = principal.role === 'contributor' ? principal.organisation : options.organisation;
+      // Loaded on first use: an API server that never starts a batch does not carry the planner's code.
+      const { planInThread } = await import('./plan-thread.ts');
+      const rows: PlannedRow[] = [];
+      const plan = await planInThread(
+        source,
+        {
+          ...(options.mapping === undefined ? {} : { mapping: options.mapping }),
+          ...(options.kind === undefined ? {} : { kind: options.kind }),
+          ...(options.access === undefined ? {} : { access: options.access }),
+          ...(organisation === undefined ? {} : { organisation }),
+          ...(options.within === undefined ? {} : { within: options.within }),
+          ...(options.dryRun ? { withoutPlans: true } : {}),
+        },
+        (chunk) => {
+          for (const r of chunk) rows.push(r);
+          options.onPlanned?.(rows.length);
+        },
+      );
+      // A source refused whole ingests nothing, whatever rows were planned before the refusal.
+      plan.rows = plan.refused ? [] : rows;
       const id = newBatchId();
-      const valid = plan.rows.filter((r) => r.plan !== undefined);
+      const valid = plan.rows.filter((r) => r.error === undefined);
       // An invalid bag plans no rows: its report holds one line that says why.
       const total = plan.refused && plan.rows.length === 0 ? 1 : plan.rows.length;
       const v: BatchView = {
@@ -114,17 +168,31 @@ export function createBatches(deps: { blobs: BlobStore; state: BatchState; queue
         ...(plan.refused ? { refused: plan.refused } : {}),
         report: `/v1/batches/${id}/report`,
       };
-      await state.init(id, { view: JSON.stringify(v), status: v.status, by: options.by }, total);
+      const ctx: BatchContext = {
+        principal: {
+          role: principal.role,
+          ...(principal.organisation === undefined ? {} : { organisation: principal.organisation }),
+        },
+        root: plan.root,
+      };
+      await blobs.put(key(id, 'context.json'), JSON.stringify(ctx, null, 2));
+      await state.init(
+        id,
+        { view: JSON.stringify(v), status: v.status, by: options.by, context: JSON.stringify(ctx) },
+        total,
+      );
       await blobs.put(key(id, 'batch.json'), JSON.stringify(v, null, 2));
-      for (const r of plan.rows) {
-        if (r.error !== undefined || plan.refused)
-          await state.setRow(id, {
+      await state.setRows(
+        id,
+        plan.rows
+          .filter((r) => r.error !== undefined)
+          .map((r) => ({
             row: r.row,
-            status: 'failed',
+            status: 'failed' as const,
             ...(r.id ? { item: r.id } : {}),
-            reason: r.error ?? plan.refused ?? '',
-          });
-      }
+            reason: r.error ?? '',
+          })),
+      );
       if (plan.refused && plan.rows.length === 0) {
         // An invalid bag: nothing planned; its one line in the report says why.
         await state.setRow(id, { row: 1, status: 'failed', reason: plan.refused });
@@ -160,6 +228,7 @@ export function createBatches(deps: { blobs: BlobStore; state: BatchState; queue
     async by(id) {
       return (await state.meta(id))?.by ?? 'unknown';
     },
+    context,
   };
 }
 

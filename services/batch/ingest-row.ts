@@ -1,15 +1,18 @@
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
 import type { BatchRow, RowStatus } from '../../schemas/batch.ts';
+import type { Access, ItemKind } from '../../schemas/item.ts';
 import { mediaPolicy } from '../../schemas/media-policy.ts';
-import type { ItemKind } from '../../schemas/item.ts';
 import type { JobQueue } from '../adapters/queue.ts';
 import { sniffMagic } from '../adapters/file-type.ts';
 import { enqueueFollowUps } from '../api/follow-ups.ts';
+import { canCreate, canRead, canReassign, canWrite, isStaff, type Principal } from '../archive/access.ts';
 import type { Agent, Items, ItemView, NewFile } from '../archive/items.ts';
 import { detectMediaType } from '../archive/media-type.ts';
 import { CikuError, isCikuError } from '../errors.ts';
-import { hashFile } from './bagit.ts';
+import { hashHandle } from './hash-handle.ts';
+import { openInside, type OpenedFile } from './safe-open.ts';
 
 export interface RowResult {
   status: Exclude<RowStatus, 'failed'>;
@@ -18,16 +21,33 @@ export interface RowResult {
   bytes: number;
 }
 
-const HEAD_BYTES = 256 * 1024;
+/** Who runs a row and where its files must be: the batch's recorded principal and source folder. */
+export interface RowContext {
+  agent: Agent;
+  principal: Principal;
+  /** The real path of the folder every file of the row must lie inside (the batch's source folder). */
+  root: string;
+  clock?: () => Date;
+}
 
-/** A local file's size and media type from its first 256 KiB (the bytes decide, never the name), as uploads are. */
+const HEAD_BYTES = 256 * 1024;
+/** Writes that lost a race with another writer of the same item are decided again, at most this often. */
+const ATTEMPTS = 5;
+
+/** The media type of an opened file from its first 256 KiB (the bytes decide, never the name), as uploads are. */
+async function typeOfOpened(opened: OpenedFile): Promise<string> {
+  const { size } = opened.stat;
+  const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
+  const { bytesRead } = await opened.handle.read(head, 0, head.length, 0);
+  return detectMediaType(head.subarray(0, bytesRead), size, sniffMagic);
+}
+
+/** A local file's size and media type from its first 256 KiB (for `ciku ingest`: a path the operator gave). */
 export async function typeOfLocalFile(file: string): Promise<{ size: number; mediaType: string }> {
   const handle = await fs.open(file, 'r');
   try {
-    const { size } = await handle.stat();
-    const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
-    const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    return { size, mediaType: await detectMediaType(head.subarray(0, bytesRead), size, sniffMagic) };
+    const stat = await handle.stat();
+    return { size: stat.size, mediaType: await typeOfOpened({ handle, stat, real: file }) };
   } finally {
     await handle.close();
   }
@@ -37,46 +57,117 @@ export async function typeOfLocalFile(file: string): Promise<{ size: number; med
 export const rowMessage = (batchId: string, row: number): string => `batch ${batchId} row ${row}`;
 
 /**
- * One row, idempotently: a new item is created; an item that already holds this metadata, access and these
- * files (by sha512) is skipped; anything else becomes one new version. A row whose job was killed after its
- * version committed finds that version (by its message) and reports what it did then, so counts stay exact.
- * Follow-up jobs (derivatives, index) go in at backfill priority: batch work never delays fresh uploads.
+ * What a row says about an item it may not change — one of another organisation, one the caller may not read, a
+ * deleted one (for all but staff) — whatever the reason, and nothing about the item (no kind, no version, no
+ * deletion): the id is taken, which creating it would tell anyway.
+ */
+export function idTaken(id: string): CikuError {
+  return new CikuError(
+    'CIKU_ERR_ITEM_EXISTS',
+    `id ${id} is already taken by an item this batch may not change`,
+  );
+}
+
+type TypedFile = BatchRow['files'][number] & { opened: OpenedFile; size: number; mediaType: string };
+
+/**
+ * One row, idempotently, under the batch's principal and through the same decisions as the API's writes: a new
+ * item is created if the principal may create it (`canCreate`); an existing one is changed only if the principal
+ * may read and write it (`canRead`, `canWrite`, as guards.writable), never moved to another organisation but by
+ * admins and archivists (`canReassign`), and only in what the row names: its metadata fields merge into the item's
+ * (as PATCH does), only the access parts the row itself names change, and files are added or replaced, never
+ * removed. A row whose every named value the item already holds (files by sha512) is skipped; anything else becomes
+ * one new version, conditional on the head the decision was made on (a concurrent change makes the row decide
+ * again). A row whose job was killed after its version committed finds that version (by its message) and reports
+ * what it did then, so counts stay exact.
+ *
+ * Every file is opened once, inside the batch's source folder and never through a link (safe-open.ts), and its
+ * type, digest and ingested bytes all come from that descriptor. Follow-up jobs (derivatives, index) go in at
+ * backfill priority: batch work never delays fresh uploads.
  */
 export async function ingestRow(
   deps: { items: Items; queue: Pick<JobQueue, 'enqueue'> },
   batchId: string,
   row: BatchRow,
-  agent: Agent,
+  ctx: RowContext,
 ): Promise<RowResult> {
-  const kind = row.kind as ItemKind;
-  const policy = mediaPolicy[kind];
-  const typed = await Promise.all(
-    row.files.map(async (f) => {
-      const { size, mediaType } = await typeOfLocalFile(f.path).catch((err: unknown) => {
-        throw new CikuError(
-          'CIKU_ERR_FILE_NOT_FOUND',
-          `file ${f.name} cannot be read: ${(err as Error).message}`,
-        );
+  const typed: TypedFile[] = [];
+  const streams: Readable[] = [];
+  try {
+    for (const f of row.files) typed.push(await openRowFile(f, row.kind as ItemKind, ctx));
+    const bytes = typed.reduce((a, f) => a + f.size, 0);
+    const asNew = (f: TypedFile): NewFile => {
+      const body = f.opened.handle.createReadStream({
+        start: 0,
+        autoClose: false,
+        highWaterMark: 1024 * 1024,
       });
-      if (!policy.accept.includes(mediaType))
-        throw new CikuError(
-          'CIKU_ERR_UPLOAD_TYPE_REFUSED',
-          `${f.name} is ${mediaType}, which a ${kind} item does not take`,
-        );
-      if (size > policy.maxBytes)
-        throw new CikuError('CIKU_ERR_UPLOAD_TOO_LARGE', `${f.name} is larger than ${policy.maxBytes} bytes`);
-      return { ...f, size, mediaType };
-    }),
-  );
-  const bytes = typed.reduce((a, f) => a + f.size, 0);
-  const message = rowMessage(batchId, row.row);
-  const asNew = (f: (typeof typed)[number]): NewFile => ({
-    name: f.name,
-    role: f.role,
-    mediaType: f.mediaType,
-    body: createReadStream(f.path, { highWaterMark: 1024 * 1024 }),
-  });
+      streams.push(body);
+      return { name: f.name, role: f.role, mediaType: f.mediaType, body };
+    };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await writeRow(deps, batchId, row, ctx, typed, asNew, bytes);
+      } catch (err) {
+        // Lost a race (the item was created, or changed, since it was read): decide again on what is there now.
+        if (!(err instanceof RaceLost)) throw err;
+        if (attempt >= ATTEMPTS)
+          throw new CikuError(
+            'CIKU_ERR_UNAVAILABLE',
+            `item ${row.id} kept changing while this row ran; the row is tried again later`,
+          );
+      }
+    }
+  } finally {
+    for (const s of streams) s.destroy();
+    await Promise.all(typed.map((f) => f.opened.handle.close()));
+  }
+}
 
+/** The item was created or changed between the decision and the write. */
+class RaceLost extends Error {}
+
+async function openRowFile(
+  f: BatchRow['files'][number],
+  kind: ItemKind,
+  ctx: RowContext,
+): Promise<TypedFile> {
+  let opened: OpenedFile;
+  try {
+    // A hard link lets a name inside the folder stand for a file outside it; staff's folders are theirs to arrange.
+    opened = await openInside(ctx.root, f.path, { noHardLinks: !isStaff(ctx.principal) });
+  } catch (err) {
+    if (!isCikuError(err)) throw err;
+    throw new CikuError('CIKU_ERR_FILE_NOT_FOUND', `file ${f.name} cannot be read: it ${err.message}`);
+  }
+  try {
+    const policy = mediaPolicy[kind];
+    const mediaType = await typeOfOpened(opened);
+    if (!policy.accept.includes(mediaType))
+      throw new CikuError(
+        'CIKU_ERR_UPLOAD_TYPE_REFUSED',
+        `${f.name} is ${mediaType}, which a ${kind} item does not take`,
+      );
+    if (opened.stat.size > policy.maxBytes)
+      throw new CikuError('CIKU_ERR_UPLOAD_TOO_LARGE', `${f.name} is larger than ${policy.maxBytes} bytes`);
+    return { ...f, opened, size: opened.stat.size, mediaType };
+  } catch (err) {
+    await opened.handle.close();
+    throw err;
+  }
+}
+
+async function writeRow(
+  deps: { items: Items; queue: Pick<JobQueue, 'enqueue'> },
+  batchId: string,
+  row: BatchRow,
+  ctx: RowContext,
+  typed: TypedFile[],
+  asNew: (f: TypedFile) => NewFile,
+  bytes: number,
+): Promise<RowResult> {
+  const { principal } = ctx;
+  const message = rowMessage(batchId, row.row);
   let current: ItemView | undefined;
   try {
     current = await deps.items.get(row.id);
@@ -84,40 +175,68 @@ export async function ingestRow(
     if (!isCikuError(err, 'CIKU_ERR_ITEM_NOT_FOUND')) throw err;
   }
   if (current === undefined) {
+    if (!canCreate(principal, row.access))
+      throw new CikuError(
+        'CIKU_ERR_FORBIDDEN',
+        principal.role === 'contributor'
+          ? 'contributors create items of their own organisation only'
+          : 'this batch may not create items',
+      );
     try {
       const item = await deps.items.create(
         { id: row.id, kind: row.kind, metadata: row.metadata, access: row.access, files: typed.map(asNew) },
-        agent,
+        ctx.agent,
         { message },
       );
       await enqueueFollowUps(deps.queue, item, item.files, { backfill: true });
       return { status: 'ingested', item: item.id, version: item.version, bytes };
     } catch (err) {
-      // Another writer created it between our read and write: compare against it like any existing item.
-      if (!isCikuError(err, 'CIKU_ERR_ITEM_EXISTS')) throw err;
-      current = await deps.items.get(row.id);
+      // Another writer created it between our read and write: decide again against it.
+      if (isCikuError(err, 'CIKU_ERR_ITEM_EXISTS'))
+        throw new RaceLost('another writer changed the item meanwhile', { cause: err });
+      throw err;
     }
   }
-  if (current.tombstone)
+
+  // The API's order (guards.writable): may read, may write, not deleted. Whatever the reason, a row about an item
+  // the caller may not change learns nothing of it; only staff are told it was deleted.
+  const now = (ctx.clock ?? (() => new Date()))();
+  if (!canRead(principal, current.access, now) || !canWrite(principal, current.access)) throw idTaken(row.id);
+  if (current.tombstone) {
+    if (!isStaff(principal)) throw idTaken(row.id);
     throw new CikuError(
       'CIKU_ERR_ITEM_DELETED',
       `item ${row.id} was deleted; a batch does not bring it back`,
     );
+  }
   if (current.kind !== row.kind)
     throw new CikuError(
       'CIKU_ERR_ITEM_EXISTS',
       `item ${row.id} exists as a ${current.kind}, the row says ${row.kind}`,
     );
 
-  const changed: typeof typed = [];
+  // Only what the row names: its metadata fields, the access parts its cells give, its files.
+  const metadata = Object.fromEntries(
+    Object.entries(row.metadata).filter(
+      ([k, v]) => !Object.hasOwn(current.metadata, k) || !isDeepStrictEqual(current.metadata[k], v),
+    ),
+  );
+  const access = accessAfter(current.access, row);
+  if (access.organisation !== current.access.organisation && !canReassign(principal))
+    throw new CikuError(
+      'CIKU_ERR_FORBIDDEN',
+      'only admins and archivists move an item to another organisation (or out of one)',
+    );
+  if (!canWrite(principal, access)) throw idTaken(row.id);
+  const sameAccess = isDeepStrictEqual(access, current.access);
+  const changed: TypedFile[] = [];
   for (const f of typed) {
     const existing = current.files.find((x) => x.name === f.name);
     if (existing?.size !== f.size) changed.push(f);
-    else if ((await hashFile(f.path, ['sha512'])).sha512 !== existing.digests.sha512) changed.push(f);
+    else if ((await hashHandle(f.opened.handle, ['sha512'])).get('sha512') !== existing.digests.sha512)
+      changed.push(f);
   }
-  const sameMetadata = isDeepStrictEqual(current.metadata, row.metadata);
-  const sameAccess = isDeepStrictEqual(current.access, row.access);
-  if (changed.length === 0 && sameMetadata && sameAccess) {
+  if (changed.length === 0 && Object.keys(metadata).length === 0 && sameAccess) {
     // Nothing to write. If this very row wrote the head (a retry after a kill), report that, not a skip.
     const versions = await deps.items.versions(row.id);
     const head = versions.find((v) => v.version === current.version);
@@ -132,21 +251,24 @@ export async function ingestRow(
     }
     return { status: 'skipped', item: row.id, version: current.version, bytes };
   }
-  const removed = Object.fromEntries(
-    Object.keys(current.metadata)
-      .filter((k) => !(k in row.metadata))
-      .map((k) => [k, null]),
-  );
-  const item = await deps.items.update(
-    row.id,
-    {
-      ...(sameMetadata ? {} : { metadata: { ...removed, ...row.metadata } }),
-      ...(sameAccess ? {} : { access: row.access }),
-      put: changed.map(asNew),
-    },
-    agent,
-    { message },
-  );
+  let item: ItemView;
+  try {
+    item = await deps.items.update(
+      row.id,
+      {
+        ...(Object.keys(metadata).length === 0 ? {} : { metadata }),
+        ...(sameAccess ? {} : { access }),
+        put: changed.map(asNew),
+      },
+      ctx.agent,
+      // Conditional on the head decided on: an item given to another organisation meanwhile is decided again.
+      { message, ifVersion: current.version },
+    );
+  } catch (err) {
+    if (isCikuError(err, 'CIKU_ERR_VERSION_CONFLICT'))
+      throw new RaceLost('another writer changed the item meanwhile', { cause: err });
+    throw err;
+  }
   const names = new Set(changed.map((f) => f.name));
   await enqueueFollowUps(
     deps.queue,
@@ -155,4 +277,15 @@ export async function ingestRow(
     { backfill: true },
   );
   return { status: 'updated', item: item.id, version: item.version, bytes };
+}
+
+/** The item's access with the parts the row names put over it (a part the row does not name stays as it is). */
+function accessAfter(current: Access, row: BatchRow): Access {
+  const next: Access = { ...current };
+  for (const part of row.named_access) {
+    if (part === 'level') next.level = row.access.level;
+    else if (row.access[part] === undefined) delete next[part];
+    else next[part] = row.access[part];
+  }
+  return next;
 }

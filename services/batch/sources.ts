@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { Value } from '@sinclair/typebox/value';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { parse as csvParser } from 'csv-parse';
 import type { TSchema } from '@sinclair/typebox';
-import type { BatchRow } from '../../schemas/batch.ts';
+import type { BatchRow, NamedAccessPart } from '../../schemas/batch.ts';
 import { Access, itemKinds, metadataSchemas, type ItemKind } from '../../schemas/item.ts';
 import { assertItemId, validateMetadata } from '../archive/items.ts';
 import { CikuError, isCikuError } from '../errors.ts';
 import { infoValues, validateBag, type BagReport } from './bagit.ts';
+import { isInside, openInside, readInside } from './safe-open.ts';
 import { decodeText, hasBadBytes } from './text.ts';
 
 /**
@@ -21,11 +23,23 @@ import { decodeText, hasBadBytes } from './text.ts';
  * transcript, supplement), or through a mapping file (`mapping.json` beside the manifest or `--mapping`). Columns
  * that map to nothing are reported, never silently dropped. Every row is checked here (kind, metadata schema,
  * dates, files present inside the source folder, encoding); a bad row is reported and the rest proceeds.
+ *
+ * A row carries only what it names: the metadata fields of its non-empty cells (and the mapping's `set`), and which
+ * parts of its access block its own cells give (`named_access`). The row job changes only those on an existing item;
+ * the defaults (the batch's access, the mapping's, `private`) make the access of new items only.
+ *
+ * Manifests are read streaming (csv-parse's stream API; JSON lines line by line), and rows are handed on in
+ * chunks as they are planned (`sink`): batches.ts runs this in a worker thread (plan-thread.ts), so neither the
+ * parse nor the per-row checks nor a bag's hashing run on the API's event loop. Every key that comes from the
+ * source (column names, mapping entries, bag-info labels) lives in a Map: a column named `__proto__` or
+ * `constructor` is a column like any other.
  */
 export interface PlannedRow {
   row: number;
   id?: string;
+  /** The row as its job gets it (absent for a failed row, and for every row of a plan made `withoutPlans`). */
   plan?: BatchRow;
+  /** Why the row cannot be ingested; a row without one is valid. */
   error?: string;
 }
 
@@ -38,6 +52,8 @@ export interface BatchPlan {
   bag?: BagReport;
   /** Bytes of every file the valid rows name. */
   bytes: number;
+  /** The real path of the folder every planned file lies inside: the row job opens nothing outside it. */
+  root: string;
 }
 
 /** Column → field, as a mapping file writes it: a name, or `{ field, type?, split? }`; `set` adds constants. */
@@ -61,11 +77,36 @@ export interface PlanOptions {
   mapping?: Mapping | string;
   /** Kind for rows that name none (default: the mapping's, else an error per row; bags: archive_document). */
   kind?: string;
-  /** Access for rows that name none (default private). */
+  /** Access for new items whose row names none (default private). */
   access?: { level: string; embargo_until?: string; organisation?: string };
-  /** A contributor's batch: every row belongs to this organisation, whatever the source says. */
+  /** Every row belongs to this organisation, whatever the source says (a contributor's batch: its own). */
   organisation?: string;
+  /** Valid rows carry their row number and id only, not their plan (a dry run needs no more). */
+  withoutPlans?: boolean;
+  /**
+   * The folder (a real path) the source must lie in — a contributor's organisation folder, the drop folder —
+   * checked on the source's real path before anything is read from it, whatever was checked before.
+   */
+  within?: string;
 }
+
+/** Receives planned rows in source order, in chunks; the planner waits for it (backpressure). */
+export type RowSink = (rows: PlannedRow[]) => void | Promise<void>;
+
+type ColumnTarget = { field: string; type?: string; split?: string };
+
+/** A mapping as the planner uses it: every user-keyed part a Map or a Set. */
+interface LoadedMapping {
+  kind?: string;
+  id?: string;
+  title?: string;
+  access?: { level?: unknown; embargo_until?: unknown; organisation?: unknown };
+  columns?: Map<string, ColumnTarget>;
+  ignore: Set<string>;
+  set: Map<string, unknown>;
+}
+
+type SourceRecord = Map<string, unknown>;
 
 const reserved = new Set([
   'id',
@@ -80,41 +121,160 @@ const reserved = new Set([
 ]);
 const MANIFESTS = ['manifest.csv', 'manifest.jsonl', 'manifest.ndjson'];
 const MAX_MANIFEST_BYTES = 512 * 1024 * 1024;
+const MAX_MAPPING_BYTES = 1024 * 1024;
+const CHUNK_ROWS = 500;
+const allFields = new Set(itemKinds.flatMap((k) => Object.keys(fieldSchemas(k))));
 
-export async function planBatch(source: string, options: PlanOptions = {}): Promise<BatchPlan> {
+export async function planBatch(
+  source: string,
+  options: PlanOptions = {},
+  sink?: RowSink,
+): Promise<BatchPlan> {
   const abs = path.resolve(source);
   const st = await fs.stat(abs).catch(() => undefined);
   if (!st) throw new CikuError('CIKU_ERR_BATCH_SOURCE', `no file or folder ${source}`);
+  const out = new RowOutput(sink);
+  const real = await fs.realpath(abs);
+  if (options.within !== undefined && real !== options.within && !isInside(options.within, real))
+    throw new CikuError('CIKU_ERR_BATCH_SOURCE', `${source} is not inside its folder`);
+  let plan: BatchPlan;
   if (st.isDirectory()) {
-    if (await looksLikeBag(abs)) return planBag(abs, options);
-    for (const m of MANIFESTS) {
-      const p = path.join(abs, m);
-      if (await exists(p)) return planManifest(p, abs, 'manifest', options);
+    if (await looksLikeBag(real)) plan = await planBag(real, options, out);
+    else {
+      const manifest = await firstManifest(real);
+      if (manifest === undefined)
+        throw new CikuError(
+          'CIKU_ERR_BATCH_SOURCE',
+          `${source} is neither a BagIt bag (no bagit.txt) nor a folder with ${MANIFESTS.join(' / ')}`,
+        );
+      plan = await planManifest(path.join(real, manifest), real, 'manifest', options, out);
     }
+  } else if (/\.(csv|jsonl|ndjson|tsv)$/i.test(abs)) {
+    plan = await planManifest(real, path.dirname(real), undefined, options, out);
+  } else
     throw new CikuError(
       'CIKU_ERR_BATCH_SOURCE',
-      `${source} is neither a BagIt bag (no bagit.txt) nor a folder with ${MANIFESTS.join(' / ')}`,
+      `${source}: expected a folder, a bag, a .csv or a .jsonl file`,
     );
-  }
-  if (/\.(csv|jsonl|ndjson|tsv)$/i.test(abs)) return planManifest(abs, path.dirname(abs), undefined, options);
-  throw new CikuError(
-    'CIKU_ERR_BATCH_SOURCE',
-    `${source}: expected a folder, a bag, a .csv or a .jsonl file`,
-  );
+  await out.flush();
+  if (!sink) plan.rows = out.all;
+  return plan;
 }
 
-async function loadMapping(options: PlanOptions, dir: string): Promise<Mapping | undefined> {
-  if (typeof options.mapping === 'object') return options.mapping;
-  const file = options.mapping ?? path.join(dir, 'mapping.json');
-  if (options.mapping === undefined && !(await exists(file))) return undefined;
-  try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as Mapping;
-  } catch (err) {
-    throw new CikuError(
-      'CIKU_ERR_BATCH_SOURCE',
-      `mapping ${file} is not readable JSON: ${(err as Error).message}`,
-    );
+/** Rows on their way out: kept (no sink) or handed to the sink in chunks. */
+class RowOutput {
+  readonly all: PlannedRow[] = [];
+  private chunk: PlannedRow[] = [];
+  constructor(private readonly sink: RowSink | undefined) {}
+
+  async push(row: PlannedRow): Promise<void> {
+    if (!this.sink) {
+      this.all.push(row);
+      return;
+    }
+    this.chunk.push(row);
+    if (this.chunk.length >= CHUNK_ROWS) await this.flush();
   }
+
+  async flush(): Promise<void> {
+    if (!this.sink || this.chunk.length === 0) return;
+    const rows = this.chunk;
+    this.chunk = [];
+    await this.sink(rows);
+  }
+}
+
+async function firstManifest(dir: string): Promise<string | undefined> {
+  for (const m of MANIFESTS) if (await lexists(path.join(dir, m))) return m;
+  return undefined;
+}
+
+async function loadMapping(
+  options: PlanOptions,
+  dir: string,
+  root: string,
+): Promise<LoadedMapping | undefined> {
+  let raw: unknown;
+  let where: string;
+  if (typeof options.mapping === 'object') {
+    raw = options.mapping;
+    where = 'the mapping';
+  } else {
+    // A mapping beside the manifest is part of the source: read like it, never through a link.
+    const file = options.mapping ?? path.join(dir, 'mapping.json');
+    where = `mapping ${options.mapping === undefined ? 'mapping.json' : file}`;
+    if (options.mapping === undefined && !(await lexists(file))) return undefined;
+    try {
+      const bytes =
+        options.mapping === undefined
+          ? await readInside(root, file, MAX_MAPPING_BYTES)
+          : await fs.readFile(file);
+      raw = JSON.parse(bytes.toString('utf8')) as unknown;
+    } catch (err) {
+      throw new CikuError(
+        'CIKU_ERR_BATCH_SOURCE',
+        `${where} is not readable JSON: ${(err as Error).message}`,
+      );
+    }
+  }
+  return normaliseMapping(raw, where);
+}
+
+function normaliseMapping(raw: unknown, where: string): LoadedMapping {
+  const bad = (why: string) => new CikuError('CIKU_ERR_BATCH_SOURCE', `${where}: ${why}`);
+  if (!isObject(raw)) throw bad('must be a JSON object');
+  const text = (key: string): string | undefined => {
+    const v = Object.hasOwn(raw, key) ? raw[key] : undefined;
+    if (v !== undefined && typeof v !== 'string') throw bad(`${key} must be a string`);
+    return v;
+  };
+  const out: LoadedMapping = { ignore: new Set(), set: new Map() };
+  const kind = text('kind');
+  const id = text('id');
+  const title = text('title');
+  if (kind !== undefined) out.kind = kind;
+  if (id !== undefined) out.id = id;
+  if (title !== undefined) out.title = title;
+  const access = Object.hasOwn(raw, 'access') ? raw.access : undefined;
+  if (access !== undefined) {
+    if (!isObject(access)) throw bad('access must be an object');
+    out.access = {
+      ...(Object.hasOwn(access, 'level') ? { level: access.level } : {}),
+      ...(Object.hasOwn(access, 'embargo_until') ? { embargo_until: access.embargo_until } : {}),
+      ...(Object.hasOwn(access, 'organisation') ? { organisation: access.organisation } : {}),
+    };
+  }
+  const columns = Object.hasOwn(raw, 'columns') ? raw.columns : undefined;
+  if (columns !== undefined) {
+    if (!isObject(columns)) throw bad('columns must be an object');
+    out.columns = new Map();
+    for (const [col, target] of Object.entries(columns)) {
+      if (typeof target === 'string') out.columns.set(col, { field: target });
+      else if (isObject(target) && typeof target.field === 'string')
+        out.columns.set(col, {
+          field: target.field,
+          ...(typeof target.type === 'string' ? { type: target.type } : {}),
+          ...(typeof target.split === 'string' ? { split: target.split } : {}),
+        });
+      else throw bad(`column ${col} must map to a field name or { field }`);
+    }
+  }
+  const ignore = Object.hasOwn(raw, 'ignore') ? raw.ignore : undefined;
+  if (ignore !== undefined) {
+    if (!Array.isArray(ignore) || !ignore.every((c) => typeof c === 'string'))
+      throw bad('ignore must be a list of column names');
+    out.ignore = new Set(ignore);
+  }
+  const set = Object.hasOwn(raw, 'set') ? raw.set : undefined;
+  if (set !== undefined) {
+    if (!isObject(set)) throw bad('set must be an object');
+    out.set = new Map(Object.entries(set));
+  }
+  return out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 async function planManifest(
@@ -122,113 +282,225 @@ async function planManifest(
   baseDir: string,
   type: 'manifest' | undefined,
   options: PlanOptions,
+  out: RowOutput,
   within?: (p: string) => boolean,
 ): Promise<BatchPlan> {
-  const st = await fs.stat(file);
-  if (st.size > MAX_MANIFEST_BYTES)
-    throw new CikuError('CIKU_ERR_BATCH_SOURCE', `${file} is larger than ${MAX_MANIFEST_BYTES} bytes`);
-  const decoded = decodeText(await fs.readFile(file));
-  const mapping = await loadMapping(options, path.dirname(file));
+  const root = await fs.realpath(baseDir);
+  const mapping = await loadMapping(options, path.dirname(file), root);
   const jsonl = /\.(jsonl|ndjson)$/i.test(file);
   const plan: BatchPlan = {
-    source: { type: type ?? (jsonl ? 'jsonl' : 'csv'), path: file, encoding: decoded.encoding },
+    source: { type: type ?? (jsonl ? 'jsonl' : 'csv'), path: file },
     rows: [],
-    warnings: decoded.note ? [decoded.note] : [],
+    warnings: [],
     bytes: 0,
+    root,
   };
-  let records: Record<string, unknown>[];
-  let columns: string[] = [];
+  let text: ManifestText;
   try {
-    if (jsonl) {
-      records = decoded.text
-        .split(/\r?\n/)
-        .filter((l) => l.trim() !== '')
-        .map((l, i) => {
-          try {
-            const v = JSON.parse(l) as unknown;
-            if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-            return v as Record<string, unknown>;
-          } catch (err) {
-            return { __error: `line ${i + 1} is not a JSON object: ${(err as Error).message}` };
-          }
-        });
-    } else {
-      records = parseCsv<Record<string, unknown>>(decoded.text, {
-        columns: (header: string[]) => {
-          columns = header.map((h) => h.trim());
-          return columns;
-        },
-        delimiter: /\.tsv$/i.test(file) ? '\t' : ',',
-        skip_empty_lines: true,
-        relax_column_count: true,
-        bom: true,
-      });
-    }
+    text = await openManifest(root, file);
   } catch (err) {
-    plan.refused = `${path.basename(file)} cannot be read as ${jsonl ? 'JSON lines' : 'CSV'}: ${(err as Error).message}`;
-    return plan;
+    if (!isCikuError(err)) throw err;
+    throw new CikuError('CIKU_ERR_BATCH_SOURCE', `${path.basename(file)} ${err.message}`);
   }
-  if (jsonl) columns = [...new Set(records.flatMap((r) => Object.keys(r)))].filter((c) => c !== '__error');
-  const known = columnsKnown(columns, mapping);
-  const unmapped = columns.filter((c) => !known.has(c));
-  if (unmapped.length > 0)
-    plan.warnings.push(`column(s) mapped to no field, not imported: ${unmapped.join(', ')}`);
-  const ignored = columns.filter((c) => mapping?.ignore?.includes(c));
-  if (ignored.length > 0) plan.warnings.push(`column(s) ignored by the mapping: ${ignored.join(', ')}`);
+  plan.source.encoding = text.encoding;
+  if (text.note) plan.warnings.push(text.note);
 
+  const known = (c: string): boolean => columnKnown(c, mapping);
+  const unmapped = new Set<string>();
+  const seen = new Set<string>(); // known columns, in the order met
+  const noteColumns = (columns: Iterable<string>) => {
+    for (const c of columns) {
+      if (unmapped.has(c) || seen.has(c)) continue;
+      if (known(c)) seen.add(c);
+      else unmapped.add(c);
+    }
+  };
   const source = createHash('sha256').update(file).digest('hex').slice(0, 10);
   const usedIds = new Map<string, number>();
-  const realBase = await fs.realpath(baseDir);
-  for (const [i, record] of records.entries()) {
-    const row = i + 1;
-    const planned = await planRow(record, row, {
-      mapping,
-      options,
-      baseDir: realBase,
-      source,
-      within,
-      unmapped,
-    });
+  const ctx: RowContext = { mapping, options, baseDir: root, source, within, unmapped };
+  let row = 0;
+  const take = async (record: SourceRecord | { error: string }): Promise<void> => {
+    row += 1;
+    const planned: RowPlanned =
+      record instanceof Map ? await planRow(record, row, ctx) : { row, error: record.error, bytes: 0 };
     if (planned.plan) {
       const first = usedIds.get(planned.plan.id);
       if (first !== undefined) {
-        plan.rows.push({
+        await out.push({
           row,
           id: planned.plan.id,
           error: `id ${planned.plan.id} is already used by row ${first}`,
         });
-        continue;
+        return;
       }
       usedIds.set(planned.plan.id, row);
-      for (const f of planned.plan.files) plan.bytes += (await fs.stat(f.path)).size;
+      plan.bytes += planned.bytes;
+      if (options.withoutPlans) {
+        await out.push({ row, id: planned.plan.id });
+        return;
+      }
     }
-    plan.rows.push(planned);
+    await out.push({
+      row: planned.row,
+      ...(planned.id === undefined ? {} : { id: planned.id }),
+      ...(planned.plan === undefined ? {} : { plan: planned.plan }),
+      ...(planned.error === undefined ? {} : { error: planned.error }),
+    });
+  };
+  try {
+    if (jsonl) {
+      for await (const record of jsonLines(text.chunks())) {
+        if (record instanceof Map) noteColumns(record.keys());
+        await take(record);
+      }
+    } else {
+      let header: string[] | undefined;
+      for await (const cells of csvRecords(text.chunks(), /\.tsv$/i.test(file) ? '\t' : ',')) {
+        if (header === undefined) {
+          header = cells.map((h) => h.trim());
+          noteColumns(header);
+          continue;
+        }
+        const record: SourceRecord = new Map();
+        header.forEach((h, i) => {
+          if (cells[i] !== undefined) record.set(h, cells[i]);
+        });
+        await take(record);
+      }
+    }
+  } catch (err) {
+    if (err instanceof ManifestSyntaxError) {
+      plan.refused = `${path.basename(file)} cannot be read as ${jsonl ? 'JSON lines' : 'CSV'}: ${err.message}`;
+      return plan;
+    }
+    throw err;
+  } finally {
+    await text.close();
   }
+  if (unmapped.size > 0)
+    plan.warnings.push(`column(s) mapped to no field, not imported: ${[...unmapped].join(', ')}`);
+  const ignored = [...seen].filter((c) => mapping?.ignore.has(c));
+  if (ignored.length > 0) plan.warnings.push(`column(s) ignored by the mapping: ${ignored.join(', ')}`);
   return plan;
 }
 
-function columnsKnown(columns: string[], mapping: Mapping | undefined): Set<string> {
-  const known = new Set<string>();
-  const allFields = new Set(itemKinds.flatMap((k) => Object.keys(fieldSchemas(k))));
-  for (const c of columns) {
-    if (mapping?.ignore?.includes(c)) known.add(c);
-    else if (mapping?.columns) {
-      if (mapping.columns[c] !== undefined || reserved.has(c)) known.add(c);
-    } else if (reserved.has(c) || allFields.has(c) || c === 'metadata') known.add(c);
+class ManifestSyntaxError extends Error {}
+
+interface ManifestText {
+  encoding: string;
+  note?: string;
+  chunks(): AsyncIterable<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * A manifest opened once (inside its folder, never through a link), read as text in chunks. Valid UTF-8 — what
+ * nearly every manifest is — is checked in one streaming pass and decoded in a second, so memory stays flat
+ * whatever its size; a file that is not UTF-8 is read whole (≤ 512 MiB) for text.ts's encoding detection.
+ */
+async function openManifest(root: string, file: string): Promise<ManifestText> {
+  const { handle, stat } = await openInside(root, file);
+  try {
+    if (stat.size > MAX_MANIFEST_BYTES)
+      throw new CikuError('CIKU_ERR_BATCH_SOURCE', `is larger than ${MAX_MANIFEST_BYTES} bytes`);
+    const read = () => handle.createReadStream({ start: 0, autoClose: false, highWaterMark: 256 * 1024 });
+    let utf8 = true;
+    const check = new TextDecoder('utf-8', { fatal: true });
+    try {
+      for await (const chunk of read()) check.decode(chunk as Buffer, { stream: true });
+      check.decode();
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+      utf8 = false;
+    }
+    const close = () => handle.close();
+    if (utf8)
+      return {
+        encoding: 'utf-8',
+        close,
+        async *chunks() {
+          const decoder = new TextDecoder('utf-8'); // drops a byte-order mark
+          for await (const chunk of read()) yield decoder.decode(chunk as Buffer, { stream: true });
+          const rest = decoder.decode();
+          if (rest !== '') yield rest;
+        },
+      };
+    const decoded = decodeText(await handle.readFile());
+    return {
+      encoding: decoded.encoding,
+      ...(decoded.note ? { note: decoded.note } : {}),
+      close,
+      async *chunks() {
+        for (let i = 0; i < decoded.text.length; i += 64 * 1024) yield decoded.text.slice(i, i + 64 * 1024);
+      },
+    };
+  } catch (err) {
+    await handle.close();
+    throw err;
   }
-  return known;
+}
+
+/** CSV records (arrays of cells, the header first) from text chunks, streaming. */
+async function* csvRecords(chunks: AsyncIterable<string>, delimiter: string): AsyncGenerator<string[]> {
+  const text = Readable.from(chunks);
+  const parser = csvParser({ delimiter, skip_empty_lines: true, relax_column_count: true, bom: true });
+  let readFailed: Error | undefined;
+  // pipe() does not pass a read error on: end the parser with it, as a read error (not a CSV syntax error).
+  text.on('error', (err) => {
+    readFailed = err;
+    parser.destroy(err);
+  });
+  text.pipe(parser);
+  try {
+    for await (const record of parser) yield record as string[];
+  } catch (err) {
+    if (readFailed !== undefined || isCikuError(err)) throw err;
+    throw new ManifestSyntaxError((err as Error).message);
+  } finally {
+    text.destroy();
+  }
+}
+
+/** JSON-lines records from text chunks: a Map per object line, an error per line that is not one. */
+async function* jsonLines(chunks: AsyncIterable<string>): AsyncGenerator<SourceRecord | { error: string }> {
+  let carry = '';
+  let n = 0;
+  const one = (line: string): SourceRecord | { error: string } => {
+    n += 1;
+    try {
+      const v = JSON.parse(line) as unknown;
+      if (!isObject(v)) throw new Error('not an object');
+      return new Map(Object.entries(v));
+    } catch (err) {
+      return { error: `line ${n} is not a JSON object: ${(err as Error).message}` };
+    }
+  };
+  for await (const chunk of chunks) {
+    const lines = (carry + chunk).split(/\r?\n/);
+    carry = lines.pop() ?? '';
+    for (const line of lines) if (line.trim() !== '') yield one(line);
+  }
+  if (carry.trim() !== '') yield one(carry);
+}
+
+function columnKnown(c: string, mapping: LoadedMapping | undefined): boolean {
+  if (mapping?.ignore.has(c)) return true;
+  if (mapping?.columns) return mapping.columns.has(c) || reserved.has(c);
+  return reserved.has(c) || allFields.has(c) || c === 'metadata';
 }
 
 function fieldSchemas(kind: ItemKind): Record<string, TSchema> {
   return (metadataSchemas[kind] as unknown as { properties: Record<string, TSchema> }).properties;
 }
 
+/** The schema of a kind's field, only when the kind has that field as its own (never an inherited name). */
+function fieldSchema(kind: ItemKind, field: string): TSchema | undefined {
+  const fields = fieldSchemas(kind);
+  return Object.hasOwn(fields, field) ? fields[field] : undefined;
+}
+
 /** A cell (text) → the field's type as its schema declares it. */
-function coerce(
-  schema: TSchema | undefined,
-  raw: unknown,
-  hint?: { type?: string; split?: string },
-): unknown {
+function coerce(schema: TSchema | undefined, raw: unknown, hint?: ColumnTarget): unknown {
   if (typeof raw !== 'string') return raw;
   const text = raw.trim();
   const type = hint?.type ?? typeOf(schema);
@@ -266,28 +538,28 @@ function typeOf(schema: TSchema | undefined): string {
   return 'text';
 }
 
-function template(t: string, record: Record<string, unknown>): string {
+function template(t: string, record: SourceRecord): string {
   return t.replace(/\{([^}]+)\}/g, (_, k: string) => {
-    const v = record[k];
+    const v = record.get(k);
     return typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '';
   });
 }
 
-async function planRow(
-  record: Record<string, unknown>,
-  row: number,
-  ctx: {
-    mapping: Mapping | undefined;
-    options: PlanOptions;
-    baseDir: string;
-    source: string;
-    within: ((p: string) => boolean) | undefined;
-    unmapped: string[];
-  },
-): Promise<PlannedRow> {
+interface RowContext {
+  mapping: LoadedMapping | undefined;
+  options: PlanOptions;
+  baseDir: string;
+  source: string;
+  within: ((p: string) => boolean) | undefined;
+  unmapped: Set<string>;
+}
+
+type RowPlanned = { row: number; id?: string; error?: string; plan?: BatchRow; bytes: number };
+
+async function planRow(record: SourceRecord, row: number, ctx: RowContext): Promise<RowPlanned> {
   const { mapping, options } = ctx;
   const cell = (k: string): string | undefined => {
-    const v = record[k];
+    const v = record.get(k);
     if (v === undefined || v === null) return undefined;
     const s =
       typeof v === 'string'
@@ -297,77 +569,81 @@ async function planRow(
           : JSON.stringify(v);
     return s === '' ? undefined : s;
   };
-  if (typeof record.__error === 'string') return { row, error: record.__error };
-  const bad = Object.entries(record).find(([, v]) => typeof v === 'string' && hasBadBytes(v));
+  const failed = (error: string, id?: string): RowPlanned => ({
+    row,
+    ...(id === undefined ? {} : { id }),
+    error,
+    bytes: 0,
+  });
+  const bad = [...record].find(([, v]) => typeof v === 'string' && hasBadBytes(v));
   const givenId = cell('id');
   if (bad)
-    return {
-      row,
-      ...(givenId === undefined ? {} : { id: givenId }),
-      error: `column ${bad[0]} holds bytes that are not valid in the file's encoding (GBK in a UTF-8 file?): save the manifest as UTF-8`,
-    };
-  let id = cell('id') ?? (mapping?.id ? template(mapping.id, record) : undefined);
+    return failed(
+      `column ${bad[0]} holds bytes that are not valid in the file's encoding (GBK in a UTF-8 file?): save the manifest as UTF-8`,
+      givenId,
+    );
+  let id = givenId ?? (mapping?.id ? template(mapping.id, record) : undefined);
   id ??= `b${ctx.source}-${row}`;
   try {
     assertItemId(id);
   } catch (err) {
-    return { row, error: (err as Error).message };
+    return failed((err as Error).message);
   }
   const kind = cell('kind') ?? mapping?.kind ?? options.kind;
-  if (kind === undefined) return { row, id, error: 'no kind (give a kind column, a mapping kind or --kind)' };
+  if (kind === undefined) return failed('no kind (give a kind column, a mapping kind or --kind)', id);
   if (!(itemKinds as string[]).includes(kind))
-    return { row, id, error: `unknown kind ${JSON.stringify(kind)} (one of ${itemKinds.join(', ')})` };
-  const fields = fieldSchemas(kind as ItemKind);
+    return failed(`unknown kind ${JSON.stringify(kind)} (one of ${itemKinds.join(', ')})`, id);
 
-  const metadata: Record<string, unknown> = { ...(mapping?.set ?? {}) };
-  const nested = record.metadata;
-  if (typeof nested === 'object' && nested !== null && !Array.isArray(nested))
-    Object.assign(metadata, nested as Record<string, unknown>);
-  for (const [col, raw] of Object.entries(record)) {
-    if (reserved.has(col) || col === 'metadata' || ctx.unmapped.includes(col)) continue;
+  const metadata = new Map<string, unknown>(mapping?.set ?? []);
+  const nested = record.get('metadata');
+  if (isObject(nested)) for (const [k, v] of Object.entries(nested)) metadata.set(k, v);
+  for (const [col, raw] of record) {
+    if (reserved.has(col) || col === 'metadata' || ctx.unmapped.has(col)) continue;
     if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) continue;
-    const m = mapping?.columns?.[col];
-    const target = typeof m === 'string' ? m : (m?.field ?? (mapping?.columns ? undefined : col));
+    const m = mapping?.columns?.get(col);
+    const target = m?.field ?? (mapping?.columns ? undefined : col);
     if (target === undefined) continue;
-    if (fields[target] === undefined) {
+    const schema = fieldSchema(kind as ItemKind, target);
+    if (schema === undefined) {
       if (mapping?.columns)
-        return {
-          row,
-          id,
-          error: `the mapping sends column ${col} to ${target}, which ${kind} does not have`,
-        };
+        return failed(`the mapping sends column ${col} to ${target}, which ${kind} does not have`, id);
       continue; // a field of another kind: the row's kind decides
     }
-    metadata[target] = coerce(fields[target], raw, typeof m === 'object' ? m : undefined);
+    metadata.set(target, coerce(schema, raw, m));
   }
-  if (metadata.title === undefined && mapping?.title) metadata.title = template(mapping.title, record);
+  if (!metadata.has('title') && mapping?.title) metadata.set('title', template(mapping.title, record));
   let validated: Record<string, unknown>;
   try {
-    validated = validateMetadata(kind, metadata);
+    validated = validateMetadata(kind, Object.fromEntries(metadata));
   } catch (err) {
-    return { row, id, error: (err as Error).message };
+    return failed((err as Error).message, id);
   }
 
-  const level = cell('access') ?? mapping?.access?.level ?? options.access?.level ?? 'private';
-  const access: Record<string, unknown> = { level };
-  const embargo = cell('embargo_until') ?? mapping?.access?.embargo_until ?? options.access?.embargo_until;
-  if (embargo !== undefined) access.embargo_until = embargo;
-  const organisation =
-    options.organisation ??
-    cell('organisation') ??
-    mapping?.access?.organisation ??
-    options.access?.organisation;
-  if (organisation !== undefined) access.organisation = organisation;
+  // What the row names of its access (its own cells; a batch's organisation is named for every row), and the
+  // whole block a new item gets: those over the defaults.
+  const named = new Map<NamedAccessPart, string>();
+  const level = cell('access');
+  const embargo = cell('embargo_until');
+  const organisation = options.organisation ?? cell('organisation');
+  if (level !== undefined) named.set('level', level);
+  if (embargo !== undefined) named.set('embargo_until', embargo);
+  if (organisation !== undefined) named.set('organisation', organisation);
+  const defaults = { ...options.access, ...mapping?.access };
+  const access: Record<string, unknown> = { level: named.get('level') ?? defaults.level ?? 'private' };
+  const embargoUntil = named.get('embargo_until') ?? defaults.embargo_until;
+  if (embargoUntil !== undefined) access.embargo_until = embargoUntil;
+  const org = named.get('organisation') ?? defaults.organisation;
+  if (org !== undefined) access.organisation = org;
   if (!Value.Check(Access, access)) {
     const first = [...Value.Errors(Access, access)][0];
-    return {
-      row,
+    return failed(
+      `access ${JSON.stringify(access)}: ${first?.path ?? ''} ${first?.message ?? 'invalid'}`,
       id,
-      error: `access ${JSON.stringify(access)}: ${first?.path ?? ''} ${first?.message ?? 'invalid'}`,
-    };
+    );
   }
 
   const files: BatchRow['files'] = [];
+  let bytes = 0;
   const roles = [
     ['files', 'original'],
     ['file', 'original'],
@@ -375,57 +651,75 @@ async function planRow(
     ['supplement', 'supplement'],
   ] as const;
   for (const [col, role] of roles) {
-    const raw = record[col];
+    const raw = record.get(col);
     const list = Array.isArray(raw) ? raw.map(String) : (cell(col)?.split(/[;；|]/) ?? []);
     for (const rel of list.map((s) => s.trim()).filter((s) => s !== '')) {
       const resolved = await resolveInside(ctx.baseDir, rel);
-      if (typeof resolved !== 'string') return { row, id, error: `file ${rel}: ${resolved.error}` };
-      if (ctx.within && !ctx.within(resolved))
-        return { row, id, error: `file ${rel} is not in the bag's payload` };
+      if ('error' in resolved) return failed(`file ${rel}: ${resolved.error}`, id);
+      if (ctx.within && !ctx.within(resolved.real))
+        return failed(`file ${rel} is not in the bag's payload`, id);
       const name = path.basename(rel).normalize('NFC');
-      if (files.some((f) => f.name === name)) return { row, id, error: `two files named ${name}` };
-      files.push({ path: resolved, name, role });
+      if (files.some((f) => f.name === name)) return failed(`two files named ${name}`, id);
+      files.push({ path: resolved.real, name, role });
+      bytes += resolved.size;
     }
   }
   return {
     row,
     id,
-    plan: { row, id, kind, access, metadata: validated, files },
+    bytes,
+    plan: {
+      row,
+      id,
+      kind,
+      access,
+      named_access: [...named.keys()],
+      metadata: validated,
+      files,
+    },
   };
 }
 
-/** A path named by a manifest, resolved inside its folder: no absolute paths, no climbing out, no links out. */
-async function resolveInside(base: string, rel: string): Promise<string | { error: string }> {
+/**
+ * A path named by a manifest, resolved inside its folder: no absolute paths, no climbing out, no links out. A check
+ * at planning time, for a clear per-row report; the row job opens the file again and checks the opened file
+ * (safe-open.ts), since the folder can change in between.
+ */
+async function resolveInside(
+  base: string,
+  rel: string,
+): Promise<{ real: string; size: number } | { error: string }> {
   if (path.isAbsolute(rel) || rel.includes('\0')) return { error: 'must be a path relative to the manifest' };
   const joined = path.resolve(base, rel);
-  if (!joined.startsWith(base + path.sep)) return { error: 'climbs out of the manifest folder' };
+  if (!isInside(base, joined)) return { error: 'climbs out of the manifest folder' };
   const real = await fs.realpath(joined).catch(() => undefined);
   if (real === undefined) return { error: 'is missing' };
-  if (!real.startsWith(base + path.sep)) return { error: 'is a link to outside the manifest folder' };
+  if (!isInside(base, real)) return { error: 'is a link to outside the manifest folder' };
   const st = await fs.stat(real);
   if (!st.isFile()) return { error: 'is not a regular file' };
-  return real;
+  return { real, size: st.size };
 }
 
-async function planBag(dir: string, options: PlanOptions): Promise<BatchPlan> {
-  const bag = await validateBag(dir);
+async function planBag(dir: string, options: PlanOptions, out: RowOutput): Promise<BatchPlan> {
+  const bag = await validateBag(dir, options.within === undefined ? {} : { within: options.within });
+  const data = path.join(dir, 'data');
   const plan: BatchPlan = {
     source: { type: 'bag', path: dir, ...(bag.encoding ? { encoding: bag.encoding } : {}) },
     rows: [],
     warnings: [...bag.warnings],
     bag,
     bytes: 0,
+    root: data,
   };
   if (!bag.valid) {
     plan.refused = `invalid bag: ${bag.errors.join('; ')}`;
     return plan;
   }
   const payload = new Set(bag.payload.map((p) => path.join(dir, p.path)));
-  const data = path.join(dir, 'data');
   for (const m of MANIFESTS) {
     const p = path.join(data, m);
     if (payload.has(p)) {
-      const inner = await planManifest(p, data, 'manifest', options, (f) => payload.has(f));
+      const inner = await planManifest(p, data, 'manifest', options, out, (f) => payload.has(f));
       return { ...inner, source: plan.source, warnings: [...plan.warnings, ...inner.warnings], bag };
     }
   }
@@ -448,37 +742,46 @@ async function planBag(dir: string, options: PlanOptions): Promise<BatchPlan> {
     ...(date && /^\d{4}-\d{2}-\d{2}$/.test(date) ? { date } : {}),
     source: `BagIt ${bag.version} bag ${path.basename(dir)}`,
   };
-  const record: Record<string, unknown> = { id, kind, metadata };
-  const realDir = await fs.realpath(dir);
-  const rowPlan = await planRow(record, 1, {
+  const record: SourceRecord = new Map<string, unknown>([
+    ['id', id],
+    ['kind', kind],
+    ['metadata', metadata],
+  ]);
+  const planned = await planRow(record, 1, {
     mapping: undefined,
     options,
-    baseDir: realDir,
+    baseDir: dir,
     source: '',
     within: undefined,
-    unmapped: [],
+    unmapped: new Set(),
   });
-  if (rowPlan.plan) {
-    rowPlan.plan.files = bag.payload.map((p) => ({
-      path: path.join(realDir, p.path),
+  if (planned.plan) {
+    planned.plan.files = bag.payload.map((p) => ({
+      path: path.join(dir, p.path),
       name: p.path.slice('data/'.length).normalize('NFC'),
       role: 'original' as const,
     }));
     plan.bytes = bag.payload.reduce((a, p) => a + p.size, 0);
   }
-  plan.rows.push(rowPlan);
+  await out.push({
+    row: 1,
+    ...(planned.id === undefined ? {} : { id: planned.id }),
+    ...(planned.plan === undefined || options.withoutPlans ? {} : { plan: planned.plan }),
+    ...(planned.error === undefined ? {} : { error: planned.error }),
+  });
   return plan;
 }
 
 /** A bag, or what is meant to be one (a payload folder or BagIt manifests, even if bagit.txt is missing). */
 async function looksLikeBag(dir: string): Promise<boolean> {
-  if (await exists(path.join(dir, 'bagit.txt'))) return true;
+  if (await lexists(path.join(dir, 'bagit.txt'))) return true;
   const names = await fs.readdir(dir);
   return names.some((n) => /^(tag)?manifest-[a-z0-9]+\.txt$/.test(n));
 }
 
-async function exists(p: string): Promise<boolean> {
-  return fs.stat(p).then(
+/** Whether a name exists (a link counts: it is refused when opened, not mistaken for absence). */
+async function lexists(p: string): Promise<boolean> {
+  return fs.lstat(p).then(
     () => true,
     () => false,
   );

@@ -6,6 +6,7 @@ import {
   type SegmentDocumentT,
 } from '../../schemas/search.ts';
 import { analyzer } from './analyzer.ts';
+import type { Tick } from './slices.ts';
 
 /**
  * Item → search documents. Pure: the indexer reads the item and its transcripts' segments, this decides what is
@@ -97,24 +98,54 @@ export interface TranscriptSegments {
   segments: { start: number; end: number; speaker?: string; text: string }[];
 }
 
+/** One transcript segment's document (keys in this order: the content hash depends on it). */
+function segmentDocument(
+  itemId: string,
+  file: string,
+  s: TranscriptSegments['segments'][number],
+  n: number,
+): SegmentDocumentT {
+  return s.speaker === undefined
+    ? { item_id: itemId, file, n, start: s.start, end: s.end, text: s.text }
+    : { item_id: itemId, file, n, start: s.start, end: s.end, speaker: s.speaker, text: s.text };
+}
+
 export function buildDocuments(
   item: ItemView,
   transcripts: TranscriptSegments[] = [],
 ): { doc: SearchDocumentT; segments: SegmentDocumentT[] } {
+  const segments = transcripts.flatMap((t) =>
+    t.segments.map((s, n) => segmentDocument(item.id, t.file, s, n)),
+  );
+  return documentsOf(item, segments);
+}
+
+/** `buildDocuments` with turns for the event loop while the segments are built (the same documents). */
+export async function buildDocumentsSliced(
+  item: ItemView,
+  transcripts: TranscriptSegments[],
+  tick: Tick,
+): Promise<{ doc: SearchDocumentT; segments: SegmentDocumentT[] }> {
+  const segments: SegmentDocumentT[] = [];
+  for (const t of transcripts) {
+    for (let n = 0; n < t.segments.length; n++) {
+      segments.push(segmentDocument(item.id, t.file, t.segments[n]!, n));
+      if (n % 1000 === 999) await tick();
+    }
+  }
+  await tick();
+  const built = documentsOf(item, segments);
+  await tick();
+  return built;
+}
+
+function documentsOf(
+  item: ItemView,
+  segments: SegmentDocumentT[],
+): { doc: SearchDocumentT; segments: SegmentDocumentT[] } {
   const m = item.metadata;
   const title = str(m.title) ?? item.id;
   const meta = SHORT_FIELDS.flatMap((f) => texts(m[f])).join('\n');
-  const segments: SegmentDocumentT[] = transcripts.flatMap((t) =>
-    t.segments.map((s, n) => ({
-      item_id: item.id,
-      file: t.file,
-      n,
-      start: s.start,
-      end: s.end,
-      ...(s.speaker === undefined ? {} : { speaker: s.speaker }),
-      text: s.text,
-    })),
-  );
   const body = [...LONG_FIELDS.flatMap((f) => texts(m[f])), ...segments.map((s) => s.text)].join('\n');
   const names = NAME_FIELDS.flatMap((f) => texts(m[f])).join('\n');
   const coords = m.coordinates as { lat?: unknown; lon?: unknown } | undefined;

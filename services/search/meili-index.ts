@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Meilisearch, type Index, type Settings } from 'meilisearch';
+import { Meilisearch, MeilisearchApiError, type Index, type Settings } from 'meilisearch';
 import type { ReadScope } from '../archive/access.ts';
+import type { ItemView } from '../archive/items.ts';
+import type { LockManager } from '../archive/locks.ts';
 import {
   listFilterFields,
   type SearchAnswerT,
@@ -16,7 +18,16 @@ import { analyzer, splitPinyin } from './analyzer.ts';
 import { listFilterValues } from './documents.ts';
 import { emptyAnswer, groupSegments, hasEmptyListFilter, toHit, type SegmentRow } from './answers.ts';
 import { needlesOf } from './highlight.ts';
-import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentRequest } from './search-index.ts';
+import { catalogueHasher, keyOf, versionNumber } from './catalogue.ts';
+import type {
+  IndexRebuild,
+  IndexStats,
+  ListPage,
+  ListRequest,
+  SearchIndex,
+  SearchRequest,
+  SegmentRequest,
+} from './search-index.ts';
 
 /**
  * The scale-out engine: Meilisearch through its official client. Two indexes, `<prefix>_items` and
@@ -29,11 +40,40 @@ import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentReque
  *
  * Limits: Meilisearch indexes at most 65,535 positions per attribute, so long bodies are cut (the whole text stays
  * searchable per segment for transcripts); totals are exact up to `pagination.maxTotalHits`.
+ *
+ * The item catalogue is a third index, `<prefix>_catalogue` (settings below), read by keyset: every page is the
+ * first `limit + 1` hits of a filter "after the cursor's key" sorted by the keys, never an offset (which would stop
+ * at `maxTotalHits` and shift under writes). The keys are chosen for what Meilisearch filters and sorts exactly:
+ * numbers (`updated_ms`, the embargo day) and a lowercase hex spelling of the id (`id_hex`). Meilisearch compares
+ * and sorts *normalized* strings (NFKD, lowercased: `A-1` = `a-1`; and before 1.41 range filters compared the raw
+ * filter value with normalized document values), so no raw id or organisation name is ever a filter key: the
+ * hex of the id's bytes normalizes to itself and sorts in the id's byte order, and organisations are filtered by
+ * the hex sha1 of their name.
  */
 
 const MAX_BODY_CHARS = 30_000;
 
-export function meiliSettings(which: 'items' | 'segments'): Settings {
+/** The catalogue's settings (code, not storage-config: its attributes are this module's own encoding). */
+export const CATALOGUE_SETTINGS: Settings = {
+  searchableAttributes: ['item_id'],
+  displayedAttributes: ['item_id', 'vnum', 'updated_ms', 'view'],
+  filterableAttributes: [
+    'kind',
+    'acc_level',
+    'acc_embargo',
+    'acc_org_h',
+    'deleted',
+    'updated_ms',
+    'id_hex',
+    'touched',
+  ],
+  sortableAttributes: ['updated_ms', 'id_hex'],
+  // A placeholder search drops the relevancy rules: the hits come in the sort's order alone.
+  rankingRules: ['words', 'sort'],
+};
+
+export function meiliSettings(which: 'items' | 'segments' | 'catalogue'): Settings {
+  if (which === 'catalogue') return CATALOGUE_SETTINGS;
   const file = projectFile(import.meta.url, `storage-config/meilisearch/${which}.json`);
   return JSON.parse(readFileSync(file, 'utf8')) as Settings;
 }
@@ -56,6 +96,59 @@ function dayNumber(date: string | undefined): number {
 function lit(value: string | number | boolean): string {
   if (typeof value !== 'string') return String(value);
   return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+}
+
+function sha1(value: string): string {
+  return createHash('sha1').update(value).digest('hex');
+}
+
+/** The read scope over catalogue rows (organisations compared by hash: see the module comment). */
+function catalogueScopeFilter(scope: ReadScope): string | undefined {
+  if (scope.all) return undefined;
+  const visible = `(acc_level IN [${scope.levels.map(lit).join(', ')}] AND acc_embargo <= ${dayNumber(scope.today)})`;
+  return scope.organisation === undefined
+    ? visible
+    : `(${visible} OR acc_org_h = ${lit(sha1(scope.organisation))})`;
+}
+
+function catalogueRow(item: ItemView): Record<string, unknown> {
+  return {
+    id: docId(item.id),
+    item_id: item.id,
+    kind: item.kind,
+    vnum: versionNumber(item.version),
+    updated_ms: keyOf(item).updated,
+    id_hex: Buffer.from(item.id, 'utf8').toString('hex'),
+    acc_level: item.access.level,
+    acc_embargo: dayNumber(item.access.embargo_until),
+    acc_org_h: item.access.organisation === undefined ? null : sha1(item.access.organisation),
+    deleted: item.tombstone !== undefined,
+    touched: Date.now(),
+    view: JSON.stringify(item),
+  };
+}
+
+/** The filter and sort of a catalogue page. */
+function catalogueQuery(request: ListRequest): { filter: string[]; sort: string[] } {
+  const filter = ['deleted = false'];
+  const scope = catalogueScopeFilter(request.scope);
+  if (scope) filter.push(scope);
+  if (request.kind !== undefined) filter.push(`kind = ${lit(request.kind)}`);
+  const a = request.after;
+  const hex = a === undefined ? '' : lit(Buffer.from(a.id, 'utf8').toString('hex'));
+  if (request.sort === 'id') {
+    if (a) filter.push(`id_hex > ${hex}`);
+    return { filter, sort: ['id_hex:asc'] };
+  }
+  const asc = request.sort === 'updated';
+  const [cmp, dir] = asc ? ['>', 'asc'] : ['<', 'desc'];
+  if (a)
+    filter.push(`(updated_ms ${cmp} ${a.updated} OR (updated_ms = ${a.updated} AND id_hex ${cmp} ${hex}))`);
+  return { filter, sort: [`updated_ms:${dir}`, `id_hex:${dir}`] };
+}
+
+function isMissingDocument(err: unknown): boolean {
+  return err instanceof MeilisearchApiError && err.cause?.code === 'document_not_found';
 }
 
 function scopeFilter(scope: ReadScope): string | undefined {
@@ -134,6 +227,12 @@ export interface MeiliIndexOptions {
   indexPrefix: string;
   /** How long a write waits for its task. */
   taskTimeoutMs?: number;
+  /**
+   * Item locks shared by every process writing this Meilisearch (Redis): a catalogue row is read, compared and
+   * written under its item's lock, so two processes' writes of one item never land out of order. Without it (one
+   * process) writes of an item are serialised in this process only.
+   */
+  locks?: LockManager;
 }
 
 export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
@@ -141,7 +240,10 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
   const timeout = options.taskTimeoutMs ?? 120_000;
   const itemsUid = `${options.indexPrefix}_items`;
   const segsUid = `${options.indexPrefix}_segments`;
+  const catUid = `${options.indexPrefix}_catalogue`;
   let prepared: Promise<void> | undefined;
+  /** The tail of each item's chain of catalogue writes in this process. */
+  const writing = new Map<string, Promise<void>>();
 
   function ready(): Promise<void> {
     prepared ??= applyMeiliSettings(options);
@@ -159,6 +261,76 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
   async function removeFrom(items: Index, segs: Index, itemId: string) {
     await items.deleteDocument(docId(itemId)).waitTask({ timeout });
     await segs.deleteDocuments({ filter: `item_id = ${lit(itemId)}` }).waitTask({ timeout });
+  }
+
+  async function catalogueVersion(uid: string, itemId: string): Promise<number | undefined> {
+    try {
+      const d = await client.index(uid).getDocument(docId(itemId), { fields: ['vnum'] });
+      return d.vnum as number;
+    } catch (err) {
+      if (isMissingDocument(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Writes the row unless the index holds a later version: compared and written under the item's lock. */
+  function putCatalogue(uid: string, item: ItemView): Promise<void> {
+    const run = async () => {
+      const lock = await options.locks?.acquire(`catalogue:${docId(item.id)}`);
+      try {
+        const held = await catalogueVersion(uid, item.id);
+        if (held !== undefined && held > versionNumber(item.version)) return;
+        await client
+          .index(uid)
+          .addDocuments([catalogueRow(item)])
+          .waitTask({ timeout });
+      } finally {
+        await lock?.release();
+      }
+    };
+    const key = `${uid}\n${item.id}`;
+    const next = (writing.get(key) ?? Promise.resolve()).then(run, run);
+    writing.set(key, next);
+    void next
+      .finally(() => {
+        if (writing.get(key) === next) writing.delete(key);
+      })
+      .catch(() => undefined);
+    return next;
+  }
+
+  async function forgetCatalogue(uid: string, itemId: string): Promise<void> {
+    await client.index(uid).deleteDocument(docId(itemId)).waitTask({ timeout });
+  }
+
+  async function listItems(request: ListRequest): Promise<ListPage> {
+    const { filter, sort } = catalogueQuery(request);
+    const res = await client.index(catUid).search('', {
+      filter,
+      sort,
+      limit: request.limit + 1,
+      offset: 0,
+      attributesToRetrieve: ['view'],
+    });
+    const items = res.hits.slice(0, request.limit).map((h) => JSON.parse(h.view as string) as ItemView);
+    const last = items[items.length - 1];
+    return res.hits.length > request.limit && last ? { items, next: keyOf(last) } : { items };
+  }
+
+  async function catalogueStats(uid: string) {
+    const rows: { id: string; vnum: number; view: string }[] = [];
+    for (let offset = 0; ; offset += 1000) {
+      const page = await client
+        .index(uid)
+        .getDocuments({ offset, limit: 1000, fields: ['item_id', 'vnum', 'view'] });
+      for (const d of page.results)
+        rows.push({ id: d.item_id as string, vnum: d.vnum as number, view: d.view as string });
+      if (page.results.length < 1000) break;
+    }
+    rows.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+    const h = catalogueHasher();
+    for (const r of rows) h.add(r.id, r.vnum, r.view);
+    return h.result();
   }
 
   function filtersOf(request: SearchRequest): string[] {
@@ -197,6 +369,23 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
     async remove(itemId) {
       await ready();
       await removeFrom(client.index(itemsUid), client.index(segsUid), itemId);
+    },
+    async putItem(item) {
+      await ready();
+      await putCatalogue(catUid, item);
+    },
+    async forgetItem(itemId) {
+      await ready();
+      await forgetCatalogue(catUid, itemId);
+    },
+    async listItems(request) {
+      await ready();
+      return listItems(request);
+    },
+    async cataloguedVersion(itemId) {
+      await ready();
+      const v = await catalogueVersion(catUid, itemId);
+      return v === undefined ? undefined : `v${v}`;
     },
     async search(request) {
       await ready();
@@ -279,6 +468,7 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
         documents: rows.length,
         segments: segStats.numberOfDocuments,
         contentHash: hash.digest('hex'),
+        catalogue: await catalogueStats(catUid),
       };
     },
     async count() {
@@ -290,26 +480,43 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
       const suffix = `next_${Date.now().toString(36)}`;
       const nextItems = `${options.indexPrefix}_next_items_${suffix}`;
       const nextSegs = `${options.indexPrefix}_next_segments_${suffix}`;
+      const nextCat = `${options.indexPrefix}_next_catalogue_${suffix}`;
       await applyMeiliSettings({ ...options, indexPrefix: `${options.indexPrefix}_next` }, suffix);
       const items = client.index(nextItems);
       const segs = client.index(nextSegs);
+      const startedAt = Date.now();
+      const drop = async () => {
+        for (const uid of [nextItems, nextSegs, nextCat]) await client.deleteIndex(uid).waitTask({ timeout });
+      };
       return {
         put: (doc, segments) => putInto(items, segs, doc, segments),
         remove: (itemId) => removeFrom(items, segs, itemId),
+        putItem: (item) => putCatalogue(nextCat, item),
+        forgetItem: (itemId) => forgetCatalogue(nextCat, itemId),
         async commit() {
           await client
             .swapIndexes([
               { indexes: [itemsUid, nextItems], rename: false },
               { indexes: [segsUid, nextSegs], rename: false },
+              { indexes: [catUid, nextCat], rename: false },
             ])
             .waitTask({ timeout });
-          await client.deleteIndex(nextItems).waitTask({ timeout });
-          await client.deleteIndex(nextSegs).waitTask({ timeout });
+          // Commits that reached the old catalogue while the archive was read (tasks enqueued before the swap ran
+          // before it): carried over into the live one, where newer. A minute's margin for the writers' clocks.
+          for (let offset = 0; ; offset += 1000) {
+            const page = await client.index(nextCat).getDocuments({
+              offset,
+              limit: 1000,
+              fields: ['view'],
+              filter: `touched >= ${startedAt - 60_000}`,
+            });
+            for (const d of page.results)
+              await putCatalogue(catUid, JSON.parse(d.view as string) as ItemView);
+            if (page.results.length < 1000) break;
+          }
+          await drop();
         },
-        async abort() {
-          await client.deleteIndex(nextItems).waitTask({ timeout });
-          await client.deleteIndex(nextSegs).waitTask({ timeout });
-        },
+        abort: drop,
       };
     },
     async ping() {
@@ -325,7 +532,7 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
 export async function applyMeiliSettings(options: MeiliIndexOptions, suffix?: string): Promise<void> {
   const client = new Meilisearch({ host: options.url, ...(options.key ? { apiKey: options.key } : {}) });
   const timeout = options.taskTimeoutMs ?? 120_000;
-  for (const which of ['items', 'segments'] as const) {
+  for (const which of ['items', 'segments', 'catalogue'] as const) {
     const uid = `${options.indexPrefix}_${which}${suffix === undefined ? '' : `_${suffix}`}`;
     const exists = await client
       .getIndex(uid)

@@ -1,4 +1,6 @@
 import type { ReadScope } from '../archive/access.ts';
+import type { ItemView } from '../archive/items.ts';
+import type { ItemKind } from '../../schemas/item.ts';
 import { CikuError } from '../errors.ts';
 import {
   facetFields,
@@ -48,8 +50,48 @@ export interface SegmentRequest {
   scope: ReadScope;
 }
 
-/** The write side an index and a rebuild share. */
-export interface IndexWriter {
+/**
+ * Orders of the item catalogue (`GET /v1/items`): `id` (ascending; the default), `updated` (oldest change first)
+ * and `-updated` (newest change first); ties on `updated` are broken by id in the same direction.
+ */
+export const listSorts = ['id', 'updated', '-updated'] as const;
+export type ListSort = (typeof listSorts)[number];
+
+/** Where a page starts: just past this item's place in the order (a keyset, not an offset). */
+export interface ListAfter {
+  /** The item's `updated` in ms since the epoch (unused by the `id` order). */
+  updated: number;
+  id: string;
+}
+
+/** A page of the catalogue. `scope` and `kind` are applied inside the engine's query, so a page is always full. */
+export interface ListRequest {
+  scope: ReadScope;
+  kind?: ItemKind;
+  sort: ListSort;
+  limit: number;
+  after?: ListAfter;
+}
+
+export interface ListPage {
+  /** The items' heads as written (never tombstoned ones). */
+  items: ItemView[];
+  /** The last item's key, when more may follow. */
+  next?: ListAfter;
+}
+
+/**
+ * The item catalogue's write side: one row per item, its head as written (a tombstone is kept as a flagged row,
+ * never listed). A row never goes back to an older version: writers may call in any order.
+ */
+export interface CatalogueWriter {
+  putItem(item: ItemView): Promise<void>;
+  /** Drops an item that is no longer in the archive at all (a purge). */
+  forgetItem(itemId: string): Promise<void>;
+}
+
+/** The write side an index and a rebuild share: search documents and catalogue rows. */
+export interface IndexWriter extends CatalogueWriter {
   /** Replaces everything indexed for the item (its document and its segments). */
   put(doc: SearchDocumentT, segments: SegmentDocumentT[]): Promise<void>;
   remove(itemId: string): Promise<void>;
@@ -66,6 +108,8 @@ export interface IndexStats {
   segments: number;
   /** sha256 over every document's canonical JSON in id order: two indexes with the same content agree. */
   contentHash: string;
+  /** The catalogue's rows (tombstones included) and a hash over their id, version and item view, in id order. */
+  catalogue: { items: number; contentHash: string };
 }
 
 /** The search port: `sqlite` (embedded default) and `meilisearch` implement it and pass one contract suite. */
@@ -75,6 +119,10 @@ export interface SearchIndex extends IndexWriter {
   searchSegments(request: SegmentRequest): Promise<SegmentAnswerT>;
   /** The item version the index holds for an item, if any. */
   indexedVersion(itemId: string): Promise<string | undefined>;
+  /** A page of the item catalogue (keyset paging; access and kind inside the query). */
+  listItems(request: ListRequest): Promise<ListPage>;
+  /** The version the catalogue holds for an item (a tombstone's too), if any. */
+  cataloguedVersion(itemId: string): Promise<string | undefined>;
   /** Every document's content hashed: for comparing indexes (reads them all). */
   stats(): Promise<IndexStats>;
   /** How many item documents the index holds (cheap). */

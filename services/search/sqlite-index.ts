@@ -1,8 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ReadScope } from '../archive/access.ts';
+import type { ItemView } from '../archive/items.ts';
 import {
   listFilterFields,
   type FacetField,
@@ -18,7 +28,28 @@ import { canRelax, ftsExpression, type FtsColumns } from './fts-query.ts';
 import { listFilterValues } from './documents.ts';
 import { emptyAnswer, groupSegments, hasEmptyListFilter, toHit, type SegmentRow } from './answers.ts';
 import { markAll, needlesOf } from './highlight.ts';
-import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentRequest } from './search-index.ts';
+import type {
+  IndexRebuild,
+  IndexStats,
+  ListPage,
+  ListRequest,
+  SearchIndex,
+  SearchRequest,
+  SegmentRequest,
+} from './search-index.ts';
+import {
+  CATALOGUE_FORMAT,
+  CATALOGUE_SCHEMA,
+  sqliteCatalogue,
+  type SqliteCatalogue,
+} from './sqlite-catalogue.ts';
+import {
+  createWriterThread,
+  type PreparedDoc,
+  type PreparedSegment,
+  type WriteSql,
+} from './sqlite-writer.ts';
+import { slicer, type Tick } from './slices.ts';
 
 /**
  * The embedded engine: SQLite FTS5 (better-sqlite3) in one file under `<dataDir>/search/`. The FTS tables are
@@ -27,7 +58,8 @@ import type { IndexRebuild, IndexStats, SearchIndex, SearchRequest, SegmentReque
  *
  * Files: `search/CURRENT` names the live index file; `ciku reindex` builds `index-<stamp>.sqlite` beside it and
  * renames a new CURRENT over the old one (atomic), and every process notices the change on its next call and
- * reopens, so no reader ever sees a half-built index.
+ * reopens, so no reader ever sees a half-built index. The item catalogue (sqlite-catalogue.ts) lives in
+ * `catalogue-<stamp>.sqlite` beside its index file and is swapped with it.
  */
 
 /** The index file format; a file of another format is refused with a clear reason (`ciku reindex` rebuilds). */
@@ -125,7 +157,8 @@ function openDb(file: string, cacheMiB: number): Db {
     );
   }
   db.exec(SCHEMA);
-  db.pragma(`user_version = ${FORMAT}`);
+  // Only when it differs: setting it is a write, and a reader opening the index must not wait for the writer.
+  if (version !== FORMAT) db.pragma(`user_version = ${FORMAT}`);
   db.function(
     'geo_km',
     { deterministic: true },
@@ -137,6 +170,53 @@ function openDb(file: string, cacheMiB: number): Db {
   return db;
 }
 
+function pragmas(db: Db, cacheMiB: number): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 10000');
+  db.pragma(`cache_size = -${cacheMiB * 1024}`);
+}
+
+/** The catalogue file of an index file (same stamp). */
+function catalogueName(indexName: string): string {
+  return indexName.replace(/^index-/, 'catalogue-');
+}
+
+/**
+ * Opens (or creates) a catalogue. One created beside an index that already holds documents (a store upgraded from
+ * a build without catalogues, or a catalogue file lost) is marked incomplete: lists answer 503 until `ciku reindex`
+ * has rebuilt it from the archive, while commits keep writing their rows.
+ */
+function openCatalogue(file: string, cacheMiB: number, complete: () => boolean): Db {
+  const existed = existsSync(file);
+  const db = new Database(file);
+  pragmas(db, cacheMiB);
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const made = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'items'").get() as {
+    n: number;
+  };
+  if (made.n > 0 && version !== CATALOGUE_FORMAT) {
+    db.close();
+    throw new CikuError(
+      'CIKU_ERR_UNAVAILABLE',
+      `the item catalogue ${path.basename(file)} has format ${version}, this build reads format ${CATALOGUE_FORMAT}: run ciku reindex`,
+    );
+  }
+  db.exec(`${CATALOGUE_SCHEMA}
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`);
+  if (version !== CATALOGUE_FORMAT) db.pragma(`user_version = ${CATALOGUE_FORMAT}`);
+  if (!existed) {
+    db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('complete', ?)").run(complete() ? '1' : '0');
+  }
+  return db;
+}
+
+function catalogueComplete(db: Db): boolean {
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'complete'").get() as
+    { value: string } | undefined;
+  return row?.value !== '0';
+}
+
 export function haversineKm(lat1: number, lon1: number, lat2: number, lon2: number): number {
   const rad = Math.PI / 180;
   const dLat = (lat2 - lat1) * rad;
@@ -145,50 +225,105 @@ export function haversineKm(lat1: number, lon1: number, lat2: number, lon2: numb
   return 2 * 6371.0088 * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
-function canonicalHash(doc: SearchDocumentT, segments: SegmentDocumentT[]): string {
-  return createHash('sha256')
-    .update(JSON.stringify([doc, segments]))
-    .digest('hex');
-}
-
-/** Writes one item (document + segments) into an open database; the caller holds the transaction. */
-function writer(db: Db) {
-  const a = analyzer();
-  const findRid = db.prepare<[string], { rid: number }>('SELECT rid FROM docs WHERE id = ?');
-  const delFts = db.prepare('DELETE FROM docs_fts WHERE rowid = ?');
-  const segRids = db.prepare<[number], { rid: number }>('SELECT rid FROM segs WHERE item_rid = ?');
-  const delSegFts = db.prepare('DELETE FROM segs_fts WHERE rowid = ?');
-  const delSegs = db.prepare('DELETE FROM segs WHERE item_rid = ?');
-  const delDoc = db.prepare('DELETE FROM docs WHERE rid = ?');
-  const insDoc =
-    db.prepare(`INSERT INTO docs (id, kind, version, title_sort, date, year, category, province, region,
+/** The index's write statements, run by the writer thread (sqlite-writer.ts). */
+const WRITE_SQL: WriteSql = {
+  findRid: 'SELECT rid FROM docs WHERE id = ?',
+  segRids: 'SELECT rid FROM segs WHERE item_rid = ?',
+  delSegFts: 'DELETE FROM segs_fts WHERE rowid = ?',
+  delSegs: 'DELETE FROM segs WHERE item_rid = ?',
+  delFts: 'DELETE FROM docs_fts WHERE rowid = ?',
+  delBody: 'DELETE FROM bodies WHERE rid = ?',
+  delDoc: 'DELETE FROM docs WHERE rid = ?',
+  insDoc: `INSERT INTO docs (id, kind, version, title_sort, date, year, category, province, region,
     level, batch, museum, period, series, has_media, lat, lon, acc_level, acc_embargo, acc_org, hash, n_segs)
     VALUES (@id, @kind, @version, @title_sort, @date, @year, @category, @province, @region, @level, @batch,
-    @museum, @period, @series, @has_media, @lat, @lon, @acc_level, @acc_embargo, @acc_org, @hash, @n_segs)`);
-  const insBody = db.prepare('INSERT INTO bodies (rid, doc) VALUES (?, ?)');
-  const delBody = db.prepare('DELETE FROM bodies WHERE rid = ?');
-  const insFts = db.prepare(
+    @museum, @period, @series, @has_media, @lat, @lon, @acc_level, @acc_embargo, @acc_org, @hash, @n_segs)`,
+  insBody: 'INSERT INTO bodies (rid, doc) VALUES (?, ?)',
+  insFts:
     'INSERT INTO docs_fts (rowid, title, meta, body, title_w, meta_w, body_w, py, acl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const insSeg = db.prepare(
-    'INSERT INTO segs (item_rid, file, n, start, "end", speaker, text) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  );
-  const insSegFts = db.prepare('INSERT INTO segs_fts (rowid, text, text_w) VALUES (?, ?, ?)');
-  const insEmbargo = db.prepare('INSERT OR IGNORE INTO embargo_dates (day) VALUES (?)');
+  insSeg: 'INSERT INTO segs (item_rid, file, n, start, "end", speaker, text) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  insSegFts: 'INSERT INTO segs_fts (rowid, text, text_w) VALUES (?, ?, ?)',
+  insEmbargo: 'INSERT OR IGNORE INTO embargo_dates (day) VALUES (?)',
+};
 
-  function remove(itemId: string): void {
-    const found = findRid.get(itemId);
-    if (!found) return;
-    for (const s of segRids.all(found.rid)) delSegFts.run(s.rid);
-    delSegs.run(found.rid);
-    delFts.run(found.rid);
-    delBody.run(found.rid);
-    delDoc.run(found.rid);
+/** Segments per chunk sent to the writer thread. */
+const STAGE_CHUNK = 4000;
+
+/** `text` in pieces of about `size` characters cut after a line end (folding and both token views work per line). */
+function* lineChunks(text: string, size = 16_384): Generator<string> {
+  let at = 0;
+  while (at < text.length) {
+    let end = at + size;
+    if (end < text.length) {
+      const nl = text.indexOf('\n', end);
+      end = nl === -1 ? text.length : nl + 1;
+    } else end = text.length;
+    yield text.slice(at, end);
+    at = end;
   }
+}
 
-  function put(doc: SearchDocumentT, segments: SegmentDocumentT[]): void {
-    remove(doc.id);
-    const info = insDoc.run({
+/** grams and words of a long text, folded and analysed a piece at a time, with turns for the event loop between. */
+async function analyseLong(
+  text: string,
+  tick: () => Promise<void>,
+): Promise<{ grams: string; words: string }> {
+  const a = analyzer();
+  const grams: string[] = [];
+  const words: string[] = [];
+  for (const piece of lineChunks(text)) {
+    const folded = a.fold(piece);
+    grams.push(a.grams(folded));
+    words.push(a.words(folded));
+    await tick();
+  }
+  const join = (xs: string[]) => xs.filter((x) => x !== '').join(' ');
+  return { grams: join(grams), words: join(words) };
+}
+
+/** sha256 of JSON.stringify([doc, segments]), fed a segment at a time (the same bytes, in slices). */
+async function canonicalHash(
+  doc: SearchDocumentT,
+  segments: SegmentDocumentT[],
+  tick: Tick,
+): Promise<string> {
+  const hash = createHash('sha256').update(`[${JSON.stringify(doc)},[`);
+  for (let i = 0; i < segments.length; i++) {
+    hash.update(`${i === 0 ? '' : ','}${JSON.stringify(segments[i])}`);
+    if (i % 1000 === 999) await tick();
+  }
+  return hash.update(']]').digest('hex');
+}
+
+/**
+ * An item analysed for the index, on the event loop in slices: its document row and FTS columns, and its
+ * segments' rows handed to `stage` in chunks as they are ready (the SQL runs on the writer thread).
+ */
+async function prepareItem(
+  doc: SearchDocumentT,
+  segments: SegmentDocumentT[],
+  stage: (rows: PreparedSegment[]) => Promise<void>,
+): Promise<PreparedDoc> {
+  const a = analyzer();
+  const tick = slicer();
+  let rows: PreparedSegment[] = [];
+  for (const s of segments) {
+    const folded = a.fold(s.speaker === undefined ? s.text : `${s.speaker}：${s.text}`);
+    rows.push([s.file, s.n, s.start, s.end, s.speaker ?? null, s.text, a.grams(folded), a.words(folded)]);
+    if (rows.length >= STAGE_CHUNK) {
+      await stage(rows);
+      rows = [];
+    }
+    await tick();
+  }
+  if (rows.length > 0) await stage(rows);
+  const title = a.fold(doc.title);
+  const meta = a.fold(doc.text.meta);
+  const body = await analyseLong(doc.text.body, tick);
+  const hash = await canonicalHash(doc, segments, tick);
+  const prepared: PreparedDoc = {
+    id: doc.id,
+    row: {
       id: doc.id,
       version: doc.version,
       title_sort: doc.title_sort,
@@ -201,34 +336,24 @@ function writer(db: Db) {
       acc_level: doc.access.level,
       acc_embargo: doc.access.embargo_until ?? null,
       acc_org: doc.access.organisation ?? null,
-      hash: canonicalHash(doc, segments),
+      hash,
       n_segs: segments.length,
-    });
-    const rid = Number(info.lastInsertRowid);
-    insBody.run(rid, JSON.stringify(doc));
-    const title = a.fold(doc.title);
-    const meta = a.fold(doc.text.meta);
-    const body = a.fold(doc.text.body);
-    insFts.run(
-      rid,
+    },
+    body: JSON.stringify(doc),
+    fts: [
       a.grams(title),
       a.grams(meta),
-      a.grams(body),
+      body.grams,
       a.words(title),
       a.words(meta),
-      a.words(body),
+      body.words,
       a.pinyin(`${doc.title}\n${doc.text.names}`),
       aclTokens(doc).join(' '),
-    );
-    if (doc.access.embargo_until !== undefined) insEmbargo.run(doc.access.embargo_until);
-    for (const s of segments) {
-      const segInfo = insSeg.run(rid, s.file, s.n, s.start, s.end, s.speaker ?? null, s.text);
-      const folded = a.fold(s.speaker === undefined ? s.text : `${s.speaker}：${s.text}`);
-      insSegFts.run(Number(segInfo.lastInsertRowid), a.grams(folded), a.words(folded));
-    }
-  }
-
-  return { put, remove };
+    ],
+    embargo: doc.access.embargo_until ?? null,
+  };
+  await tick();
+  return prepared;
 }
 
 /**
@@ -413,9 +538,11 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
   const currentFile = path.join(dir, 'CURRENT');
 
   let db: Db | undefined;
+  let cat: Db | undefined;
+  let catalogue: SqliteCatalogue | undefined;
   let openedName = '';
   let openedStamp = '';
-  let w: ReturnType<typeof writer> | undefined;
+  const writes = createWriterThread(WRITE_SQL, cacheMiB);
 
   function currentName(): string {
     try {
@@ -441,8 +568,21 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     const name = currentName();
     if (!db || name !== openedName) {
       db?.close();
-      db = openDb(path.join(dir, name), cacheMiB);
-      w = writer(db);
+      cat?.close();
+      db = cat = undefined;
+      const d = openDb(path.join(dir, name), cacheMiB);
+      const indexEmpty = () => prep(d, 'SELECT 1 FROM docs LIMIT 1').get() === undefined;
+      try {
+        cat = openCatalogue(path.join(dir, catalogueName(name)), cacheMiB, indexEmpty);
+      } catch (err) {
+        d.close();
+        throw err;
+      }
+      db = d;
+      catalogue = sqliteCatalogue(cat);
+      // The writer thread lets go of the file a rebuild replaced (it opens the new one on its next write).
+      if (openedName !== '')
+        void writes.run({ op: 'close', file: path.join(dir, openedName) }).catch(() => undefined);
       openedName = name;
     }
     const s = statSync(currentFile);
@@ -450,16 +590,61 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     return db;
   }
 
-  function put(doc: SearchDocumentT, segments: SegmentDocumentT[]): Promise<void> {
-    const d = live();
-    d.transaction(() => w!.put(doc, segments))();
+  function liveCatalogue(): SqliteCatalogue {
+    live();
+    return catalogue!;
+  }
+
+  /**
+   * A catalogue write, made again in the new catalogue when a rebuild was swapped in while it ran (the rebuild
+   * copied the rows written before it took the old catalogue's lock; this one may have waited for that lock).
+   */
+  function putItem(item: ItemView): Promise<void> {
+    liveCatalogue().put(item);
+    if (currentName() !== openedName) liveCatalogue().put(item);
     return Promise.resolve();
   }
 
-  function remove(itemId: string): Promise<void> {
-    const d = live();
-    d.transaction(() => w!.remove(itemId))();
+  function forgetItem(itemId: string): Promise<void> {
+    liveCatalogue().forget(itemId);
+    if (currentName() !== openedName) liveCatalogue().forget(itemId);
     return Promise.resolve();
+  }
+
+  function listItems(request: ListRequest): ListPage {
+    const c = liveCatalogue();
+    if (!catalogueComplete(cat!)) {
+      throw new CikuError(
+        'CIKU_ERR_UNAVAILABLE',
+        'the item catalogue is not built yet for this index: run ciku reindex (it rebuilds it from the archive)',
+      );
+    }
+    return c.list(request);
+  }
+
+  /** Analyses the item here, in slices, and has the writer thread apply it to `file` in one transaction. */
+  async function putInto(file: () => string, doc: SearchDocumentT, segments: SegmentDocumentT[]) {
+    const key = writes.stageKey();
+    try {
+      const prepared = await prepareItem(doc, segments, (segs) => writes.run({ op: 'stage', key, segs }));
+      await writes.run({ op: 'put', file: file(), key, doc: prepared });
+    } catch (err) {
+      await writes.run({ op: 'unstage', key }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  const liveFile = () => {
+    live();
+    return path.join(dir, openedName);
+  };
+
+  function put(doc: SearchDocumentT, segments: SegmentDocumentT[]): Promise<void> {
+    return putInto(liveFile, doc, segments);
+  }
+
+  function remove(itemId: string): Promise<void> {
+    return writes.run({ op: 'remove', file: liveFile(), id: itemId });
   }
 
   function matchOrNothing(
@@ -703,65 +888,74 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
       documents++;
     }
     const segments = (prep(d, 'SELECT count(*) AS n FROM segs').get() as { n: number }).n;
-    return { documents, segments, contentHash: hash.digest('hex') };
+    return { documents, segments, contentHash: hash.digest('hex'), catalogue: catalogue!.stats() };
   }
 
   function rebuild(): Promise<IndexRebuild> {
     const name = `index-${stamp()}.sqlite`;
     const file = path.join(dir, name);
-    const fresh = openDb(file, cacheMiB);
-    const fw = writer(fresh);
-    // Bulk load: one transaction per batch of puts (the rebuild is private until commit).
-    let pending = 0;
-    fresh.exec('BEGIN');
-    const tick = () => {
-      if (++pending >= 500) {
-        fresh.exec('COMMIT');
-        fresh.exec('BEGIN');
-        pending = 0;
-      }
-    };
+    // Created here (schema, format), filled by the writer thread in one bulk transaction per 500 items.
+    openDb(file, cacheMiB).close();
+    const bulk = writes.run({ op: 'bulk', file });
+    const startedAt = Date.now();
+    const freshCat = openCatalogue(path.join(dir, catalogueName(name)), cacheMiB, () => false);
+    const fc = sqliteCatalogue(freshCat);
     let done = false;
-    return Promise.resolve({
-      put(doc, segments) {
-        fw.put(doc, segments);
-        tick();
+    const fileOf = () => file;
+    return bulk.then(() => ({
+      put: (doc, segments) => putInto(fileOf, doc, segments),
+      remove: (itemId) => writes.run({ op: 'remove', file, id: itemId }),
+      putItem(item) {
+        fc.put(item);
         return Promise.resolve();
       },
-      remove(itemId) {
-        fw.remove(itemId);
-        tick();
+      forgetItem(itemId) {
+        fc.forget(itemId);
         return Promise.resolve();
       },
-      commit() {
-        if (done) return Promise.resolve();
+      async commit() {
+        if (done) return;
         done = true;
-        fresh.exec('COMMIT');
-        fresh.exec("INSERT INTO docs_fts(docs_fts) VALUES('optimize')");
-        fresh.exec("INSERT INTO segs_fts(segs_fts) VALUES('optimize')");
-        fresh.pragma('wal_checkpoint(TRUNCATE)');
-        fresh.close();
-        const previous = openedName || currentName();
-        writeFileSync(`${currentFile}.tmp`, `${name}\n`);
-        renameSync(`${currentFile}.tmp`, currentFile);
+        await writes.run({ op: 'finish', file });
+        // The commits that reached the live catalogue while the archive was read are carried over under its write
+        // lock, held until CURRENT names the new files: a writer that waited for it writes the old catalogue, sees
+        // CURRENT changed and writes the new one too (putItem), so no commit is lost in the swap.
+        liveCatalogue();
+        const old = cat!;
+        const previous = openedName;
+        old.exec('BEGIN IMMEDIATE');
+        try {
+          // One machine, one clock: the rows touched since the rebuild began.
+          fc.mergeFrom(old, startedAt);
+          freshCat.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('complete', '1')").run();
+          freshCat.pragma('wal_checkpoint(TRUNCATE)');
+          freshCat.close();
+          writeFileSync(`${currentFile}.tmp`, `${name}\n`);
+          renameSync(`${currentFile}.tmp`, currentFile);
+        } finally {
+          old.exec('COMMIT');
+        }
         removeOldIndexes(dir, [name, previous]);
-        return Promise.resolve();
       },
-      abort() {
-        if (done) return Promise.resolve();
+      async abort() {
+        if (done) return;
         done = true;
-        fresh.exec('ROLLBACK');
-        fresh.close();
-        for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
-        return Promise.resolve();
+        await writes.run({ op: 'close', file });
+        freshCat.close();
+        for (const f of [file, path.join(dir, catalogueName(name))])
+          for (const suffix of ['', '-wal', '-shm']) rmSync(`${f}${suffix}`, { force: true });
       },
-    });
+    }));
   }
 
   return {
     engine: 'sqlite',
     put,
     remove,
+    putItem: (item) => tryAsync(() => putItem(item)),
+    forgetItem: (itemId) => tryAsync(() => forgetItem(itemId)),
+    listItems: (request) => tryAsync(() => Promise.resolve(listItems(request))),
+    cataloguedVersion: (itemId) => tryAsync(() => Promise.resolve(liveCatalogue().version(itemId))),
     search(request) {
       try {
         return search(request);
@@ -784,12 +978,22 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
       prep(live(), 'SELECT 1').get();
       return Promise.resolve();
     },
-    close() {
+    async close() {
+      await writes.close();
       db?.close();
-      db = undefined;
-      return Promise.resolve();
+      cat?.close();
+      db = cat = undefined;
     },
   };
+}
+
+/** A synchronous engine call as a promise: a throw becomes a rejection, coded. */
+function tryAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(translate(err));
+  }
 }
 
 /** An FTS5 syntax error would be our bug (user text never becomes syntax): it is a 500, coded. */
@@ -806,7 +1010,8 @@ function stamp(): string {
 function removeOldIndexes(dir: string, keep: string[]): void {
   for (const entry of readdirSync(dir)) {
     const base = entry.replace(/-(wal|shm)$/, '');
-    if (!/^index-.*\.sqlite$/.test(base) || keep.includes(base)) continue;
+    if (!/^(index|catalogue)-.*\.sqlite$/.test(base)) continue;
+    if (keep.some((k) => base === k || base === catalogueName(k))) continue;
     rmSync(path.join(dir, entry), { force: true });
   }
 }

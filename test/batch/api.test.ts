@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { startTestApi } from '../helpers/api.ts';
+import { ORG_A, startTestApi } from '../helpers/api.ts';
 
 t.test('POST /v1/batches + GET /v1/batches/:id + report, confined to the drop folder, by role', async (t) => {
   const api = await startTestApi(t, { batchWorkers: true });
   const drop = api.dropDir!;
-  const src = path.join(drop, 'museum-a');
+  // Organisation A's folder: its contributors' sources are named relative to it, staff's relative to the drop folder.
+  const src = path.join(drop, 'organisations', ORG_A, 'museum-a');
   fs.mkdirSync(src, { recursive: true });
   fs.writeFileSync(path.join(src, 'a.txt'), '甲\n');
   fs.writeFileSync(
@@ -30,12 +31,12 @@ t.test('POST /v1/batches + GET /v1/batches/:id + report, confined to the drop fo
     'no links out',
   );
 
-  const dry = await post(api.auth.archivist, { source: 'museum-a', dry_run: true });
+  const dry = await post(api.auth.archivist, { source: `organisations/${ORG_A}/museum-a`, dry_run: true });
   t.equal(dry.statusCode, 200);
   t.match(dry.json(), {
     status: 'dry-run',
     counts: { total: 2, failed: 1 },
-    source: { path: 'museum-a/manifest.csv' },
+    source: { path: `organisations/${ORG_A}/museum-a/manifest.csv` },
   });
   t.notMatch(dry.body, drop, 'no server path in the answer');
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { validateBag } from '../../services/batch/bagit.ts';
+import { oxumOf, writeBag } from '../helpers/batch.ts';
 import { projectRoot, REDIS_URL, sharedPath, skipUnlessShared, tempDir, testRedis } from '../helpers/env.ts';
 
 const run = promisify(execFile);
@@ -82,6 +83,34 @@ t.test(
     const linked = await validateBag(bag);
     t.notOk(linked.valid);
     t.match(linked.errors.join(), /symbolic link/);
+  },
+);
+
+t.test(
+  'Payload-Oxum (RFC 8493 §2.2.2): the exact count is valid without a word; more octets or files than the payload hold is invalid',
+  async (t) => {
+    const files = { 'a.txt': '青花\n', 'sub/b.txt': '釉里红瓷器\n' };
+    const bagWith = (oxum: string) =>
+      validateBag(writeBag(path.join(tempDir(t), 'bag'), files, [`Payload-Oxum: ${oxum}`]));
+    const exact = await bagWith(oxumOf(files));
+    t.ok(exact.valid, 'exact Oxum: valid');
+    t.same(exact.warnings, [], 'and no warning');
+    const [octets, count] = oxumOf(files).split('.').map(Number) as [number, number];
+    for (const oxum of [
+      `${octets + 1}.${count}`,
+      `${octets + 1000}.${count}`,
+      `${octets}.${count + 1}`,
+      `${octets - 1}.${count}`,
+    ]) {
+      const r = await bagWith(oxum);
+      t.notOk(r.valid, `Payload-Oxum ${oxum} (payload ${octets}.${count}) refused`);
+      t.match(
+        r.errors.join('\n'),
+        new RegExp(
+          `Payload-Oxum says ${oxum.replace('.', '\\.')} but the payload holds ${octets}\\.${count}`,
+        ),
+      );
+    }
   },
 );
 

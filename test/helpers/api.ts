@@ -25,7 +25,10 @@ export interface TestApi {
   ocfl: OcflStore;
   items: Items;
   queue: JobQueue;
-  /** The embedded search index the API reads (tests fill it through `indexer`, as the index job would). */
+  /**
+   * The embedded search index the API reads (tests fill it through `indexer`, as the index job would). Its item
+   * catalogue is written by every commit (`onCommit`), as in openArchive.
+   */
   search: SearchIndex;
   indexer: Indexer;
   /** The BullMQ key prefix of this API's queues (workers under test consume from it). */
@@ -53,9 +56,20 @@ export async function startTestApi(
   const root = tempDir(t, 'ciku-api-');
   const blobs = await createFsBlobStore(root);
   const { redis, prefix } = testRedis(t);
-  const ocfl = createOcflStore({ blobs, locks: createRedisLocks(redis, { prefix }) });
+  const ocfl = createOcflStore({
+    blobs,
+    locks: createRedisLocks(redis, { prefix }),
+    // Versions are dated by the test's clock too (the list's `updated` order is theirs).
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   await ocfl.init();
-  const items = createItems({ ocfl, ...(options.clock ? { clock: options.clock } : {}) });
+  // The engine the API searches and lists from; every commit writes its catalogue row (as openArchive wires it).
+  const search = createSqliteIndex({ dir: tempDir(t, 'ciku-search-') });
+  const items = createItems({
+    ocfl,
+    onCommit: (item) => search.putItem(item),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const queue = createJobQueue(redis, { prefix: `${prefix}bull` });
   const keys = createApiKeys({ blobs });
   const ingest = createIngest({
@@ -65,7 +79,6 @@ export async function startTestApi(
     instance: randomUUID(),
     maxBytes: options.maxUploadBytes ?? 8 * 1024 ** 3,
   });
-  const search = createSqliteIndex({ dir: tempDir(t, 'ciku-search-') });
   const indexer = createIndexer({ items, derivatives: createDerivativeStore({ blobs }), index: search });
   const dropDir = tempDir(t, 'ciku-drop-');
   const batches = createBatches({ blobs, state: createBatchState(redis, `${prefix}bull`), queue });

@@ -4,7 +4,14 @@ import type { SearchFiltersT } from '../../schemas/search.ts';
 import { canRead, readScope, type Principal, type ReadScope } from '../../services/archive/access.ts';
 import type { ItemView } from '../../services/archive/items.ts';
 import { buildDocuments, type TranscriptSegments } from '../../services/search/documents.ts';
-import type { SearchIndex, SearchRequest } from '../../services/search/search-index.ts';
+import { compareKeys } from '../../services/search/catalogue.ts';
+import {
+  listSorts,
+  type ListRequest,
+  type ListSort,
+  type SearchIndex,
+  type SearchRequest,
+} from '../../services/search/search-index.ts';
 
 /**
  * The SearchIndex contract: every engine (sqlite here, Meilisearch when MEILI_URL is set) passes these. Items are
@@ -424,5 +431,157 @@ export function contract(t: Test, name: string, open: (t: Test) => Promise<Searc
     t.same((await index.search(req('\u0000青花\u0000'))).total, (await index.search(req('青花'))).total);
     t.ok((await index.search(req('NEAR(青花 瓷, 2)'))).total >= 0);
     t.equal((await index.stats()).documents, sample.length, 'the index survived');
+  });
+}
+
+/** A catalogue item: `n` seconds after a fixed start, of a kind and access, at a version. */
+export function listed(
+  id: string,
+  kind: ItemView['kind'],
+  access: Access,
+  seconds: number,
+  version = 'v1',
+): ItemView {
+  const at = new Date(Date.UTC(2026, 0, 1) + seconds * 1000).toISOString().replace('.000Z', 'Z');
+  return { ...item(id, kind, { title: id }, access, { version }), created: at, updated: at };
+}
+
+/** 40 items: mostly private, a few public, restricted, embargoed and of organisation 御窑; kinds mixed. */
+function catalogueSample(): ItemView[] {
+  const kinds: ItemView['kind'][] = ['media', 'collection_object', 'heritage_site', 'inheritor'];
+  const out: ItemView[] = [];
+  for (let i = 0; i < 40; i++) {
+    const access: Access =
+      i % 10 === 1
+        ? { level: 'public' }
+        : i % 10 === 4
+          ? { level: 'restricted' }
+          : i % 10 === 7
+            ? { level: 'public', embargo_until: i < 20 ? '2001-01-01' : '2999-01-01' }
+            : i % 10 === 9
+              ? { level: 'private', organisation: '景德镇御窑博物馆' }
+              : { level: 'private' };
+    // Ids out of step with time (and some updated in the same second): the orders differ.
+    const id = `L-${String((i * 17) % 40).padStart(2, '0')}`;
+    out.push(listed(id, kinds[i % kinds.length]!, access, Math.floor(i / 2) * 60));
+  }
+  return out;
+}
+
+function expectedOrder(items: ItemView[], sort: ListSort): string[] {
+  const key = (i: ItemView) => ({ updated: Date.parse(i.updated), id: i.id });
+  return [...items].sort((a, b) => compareKeys(sort, key(a), key(b))).map((i) => i.id);
+}
+
+/** Every page of a list, following `next`; fails the test on a page short of `limit` that is not the last. */
+async function allPages(
+  t: Test,
+  index: SearchIndex,
+  request: Omit<ListRequest, 'after'>,
+): Promise<ItemView[]> {
+  const seen: ItemView[] = [];
+  let after: ListRequest['after'];
+  for (let pages = 0; pages < 100; pages++) {
+    const page = await index.listItems({ ...request, ...(after ? { after } : {}) });
+    seen.push(...page.items);
+    if (!page.next) return seen;
+    if (page.items.length !== request.limit) t.fail(`a page of ${page.items.length}, not ${request.limit}`);
+    after = page.next;
+  }
+  throw new Error('no last page');
+}
+
+export function catalogueContract(t: Test, name: string, open: (t: Test) => Promise<SearchIndex>): void {
+  t.test(
+    `${name}: the catalogue pages by keyset in each order, with access and kind inside the query`,
+    async (t) => {
+      const index = await open(t);
+      const items = catalogueSample();
+      for (const i of items) await index.putItem(i);
+      const now = new Date('2026-06-01T00:00:00Z');
+      let pages = 0;
+      for (const [label, p] of principals) {
+        const scope = readScope(p, now);
+        for (const sort of listSorts) {
+          for (const kind of [undefined, 'collection_object'] as const) {
+            const visible = items.filter(
+              (i) => canRead(p, i.access, now) && (kind === undefined || i.kind === kind),
+            );
+            const got = await allPages(t, index, { scope, sort, limit: 3, ...(kind ? { kind } : {}) });
+            pages++;
+            t.same(
+              got.map((i) => i.id),
+              expectedOrder(visible, sort),
+              `${label}, sort=${sort}${kind ? `, kind=${kind}` : ''}: exactly the readable items, in order, full pages`,
+            );
+          }
+        }
+      }
+      const anon = readScope({ role: 'anonymous' }, now);
+      const first = await index.listItems({ scope: anon, sort: 'id', limit: 2 });
+      t.equal(first.items.length, 2, 'a full page although most items are hidden');
+      t.same(
+        first.items[0],
+        items.find((i) => i.id === first.items[0]!.id),
+        'the item view as written',
+      );
+      t.comment(`${pages} lists paged`);
+    },
+  );
+
+  t.test(`${name}: a catalogue row never goes back to an older version`, async (t) => {
+    const index = await open(t);
+    const all = readScope({ role: 'admin' }, new Date());
+    const v = (n: number, extra: Partial<ItemView> = {}) => ({
+      ...listed('R-1', 'media', { level: 'public' }, n * 60, `v${n}`),
+      ...extra,
+    });
+    await index.putItem(v(3));
+    await index.putItem(v(2));
+    await index.putItem(v(1));
+    t.equal(await index.cataloguedVersion('R-1'), 'v3', 'v3 kept when v2 and v1 arrive late');
+    t.same(
+      (await index.listItems({ scope: all, sort: 'id', limit: 10 })).items.map((i) => i.version),
+      ['v3'],
+    );
+    await index.putItem(v(10));
+    await index.putItem(v(9));
+    t.equal(await index.cataloguedVersion('R-1'), 'v10', 'versions compare as numbers (v10 after v9)');
+    await index.putItem(v(11, { tombstone: { at: '2026-01-01T00:00:00Z', by: 'test' } }));
+    await index.putItem(v(10));
+    t.equal(await index.cataloguedVersion('R-1'), 'v11', 'a tombstone is not undone by a late write');
+    t.same(
+      (await index.listItems({ scope: all, sort: 'updated', limit: 10 })).items,
+      [],
+      'tombstones are not listed',
+    );
+    await index.forgetItem('R-1');
+    t.equal(await index.cataloguedVersion('R-1'), undefined, 'a purged item is forgotten');
+    t.equal((await index.stats()).catalogue.items, 0);
+  });
+
+  t.test(`${name}: a rebuild replaces the catalogue and keeps the commits made while it ran`, async (t) => {
+    const index = await open(t);
+    const all = readScope({ role: 'admin' }, new Date());
+    const rebuild = await index.rebuild();
+    await rebuild.putItem(listed('B-1', 'media', { level: 'public' }, 60));
+    await rebuild.putItem(listed('B-2', 'media', { level: 'public' }, 120));
+    // A commit lands in the live catalogue meanwhile (B-2 at a later version, and a new B-3).
+    await index.putItem(listed('B-2', 'media', { level: 'public' }, 180, 'v2'));
+    await index.putItem(listed('B-3', 'media', { level: 'public' }, 240));
+    t.same(
+      (await index.listItems({ scope: all, sort: 'id', limit: 10 })).items.map((i) => i.id),
+      ['B-2', 'B-3'],
+      'the live catalogue answers while the rebuild runs',
+    );
+    await rebuild.commit();
+    const after = (await index.listItems({ scope: all, sort: 'id', limit: 10 })).items;
+    t.same(
+      after.map((i) => `${i.id}@${i.version}`),
+      ['B-1', 'B-2@v2', 'B-3'].map((x) => (x.includes('@') ? x : `${x}@v1`)),
+      'the rebuilt rows, and the commits made during the rebuild where newer',
+    );
+    const stats = await index.stats();
+    t.equal(stats.catalogue.items, 3, 'stats count the catalogue');
   });
 }

@@ -1,13 +1,15 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createSqliteIndex } from '../../services/search/sqlite-index.ts';
 import { tempDir } from '../helpers/env.ts';
-import { contract } from './contract.ts';
+import { catalogueContract, contract } from './contract.ts';
 
-contract(t, 'sqlite', async (t) => {
+const open = (t: Test) => {
   const index = createSqliteIndex({ dir: tempDir(t, 'ciku-search-') });
   t.teardown(() => index.close());
-  return index;
-});
+  return Promise.resolve(index);
+};
+contract(t, 'sqlite', open);
+catalogueContract(t, 'sqlite', open);
 
 t.test('sqlite: another process (another handle) sees a committed rebuild on its next call', async (t) => {
   const dir = tempDir(t, 'ciku-search-');

@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { errorResponses } from '../../../schemas/api.ts';
 import { BatchView, type BatchView as BatchViewT } from '../../../schemas/batch.ts';
 import { Access } from '../../../schemas/item.ts';
 import { CikuError } from '../../errors.ts';
-import type { Principal } from '../../archive/access.ts';
+import { isStaff, type Principal } from '../../archive/access.ts';
+import { resolveSource, shownPath, sourceRootFor } from '../../batch/drop-folder.ts';
 import { agentOf } from '../agent.ts';
 import type { AppDeps } from '../build-app.ts';
 
@@ -15,7 +14,8 @@ const StartBody = Type.Object(
     source: Type.String({
       minLength: 1,
       maxLength: 4096,
-      description: 'a bag, a folder with a manifest, or a CSV / JSON-lines file, relative to the drop folder',
+      description:
+        "a bag, a folder with a manifest, or a CSV / JSON-lines file: relative to the drop folder (admins, archivists) or to the organisation's folder in it, organisations/<organisation>/ (contributors)",
     }),
     dry_run: Type.Optional(Type.Boolean()),
     kind: Type.Optional(Type.String({ maxLength: 50 })),
@@ -29,28 +29,35 @@ const mayBatch = (p: Principal) => p.role === 'admin' || p.role === 'archivist' 
 
 /**
  * Batches over HTTP: `POST /v1/batches` starts one from a source in the server's drop folder (never an arbitrary
- * path: the name is resolved inside the folder and may not climb out or follow a link out), `GET /v1/batches/:id`
- * gives the same counts as `ciku batch`, `/report` the per-row CSV. A contributor's batch belongs to its
- * organisation (every row's access is forced to it) and only it (and admins/archivists) can see the batch.
+ * path: the name is resolved inside the caller's folder — a contributor's is its organisation's,
+ * `organisations/<organisation>/`, see services/batch/drop-folder.ts — and may not climb out or follow a link
+ * out), `GET /v1/batches/:id` gives the same counts as `ciku batch`, `/report` the per-row CSV. The batch acts for
+ * the caller (its role and organisation are recorded with it): every row is decided as the API would decide that
+ * caller's write. A contributor's batch belongs to its organisation (every row's access is forced to it), and only
+ * that organisation's contributors (and admins/archivists) can see it.
  */
 export function batchRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     const batches = deps.batches;
-    /** Server paths stay on the server: a source is shown relative to the drop folder. */
-    const shown = async (v: BatchViewT): Promise<BatchViewT> => {
+    /** Server paths stay on the server: a source is shown relative to the caller's folder. */
+    const shown = async (p: Principal, v: BatchViewT): Promise<BatchViewT> => {
       const root =
-        deps.dropDir === undefined ? undefined : await fs.realpath(deps.dropDir).catch(() => undefined);
-      const p = v.source.path;
-      const rel =
-        root !== undefined && p.startsWith(root + path.sep) ? p.slice(root.length + 1) : path.basename(p);
-      return { ...v, source: { ...v.source, path: rel } };
+        deps.dropDir === undefined ? undefined : await sourceRootFor(deps.dropDir, p).catch(() => undefined);
+      return { ...v, source: { ...v.source, path: shownPath(root, v.source.path) } };
     };
     const visible = async (p: Principal, id: string) => {
-      if (!batches || !mayBatch(p)) throw new CikuError('CIKU_ERR_BATCH_NOT_FOUND', `no batch ${id}`);
+      const hidden = new CikuError('CIKU_ERR_BATCH_NOT_FOUND', `no batch ${id}`);
+      if (!batches || !mayBatch(p)) throw hidden;
       const v = await batches.view(id);
-      if (p.role === 'contributor' && v.by !== agentOf(p).name)
-        throw new CikuError('CIKU_ERR_BATCH_NOT_FOUND', `no batch ${id}`);
-      return shown(v);
+      if (!isStaff(p)) {
+        const ctx = await batches.context(id);
+        const ours =
+          ctx !== undefined
+            ? ctx.principal.role === 'contributor' && ctx.principal.organisation === p.organisation
+            : v.by === agentOf(p).name; // a batch from before principals were recorded: its own key's only
+        if (!ours || p.organisation === undefined) throw hidden;
+      }
+      return shown(p, v);
     };
 
     app.post(
@@ -68,30 +75,18 @@ export function batchRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         if (p.role === 'anonymous') throw new CikuError('CIKU_ERR_AUTH_INVALID', 'batches need an API key');
         if (!mayBatch(p) || !batches || deps.dropDir === undefined)
           throw new CikuError('CIKU_ERR_FORBIDDEN', 'your key may not start batches');
-        const root = await fs.realpath(deps.dropDir).catch(() => {
-          throw new CikuError('CIKU_ERR_BATCH_SOURCE', 'the drop folder does not exist on this server');
-        });
-        const rel = request.body.source.normalize('NFC');
-        const joined = path.resolve(root, rel);
-        if (path.isAbsolute(rel) || rel.includes('\0') || !joined.startsWith(root + path.sep))
-          throw new CikuError('CIKU_ERR_BATCH_SOURCE', 'source must be a path inside the drop folder');
-        const real = await fs.realpath(joined).catch(() => {
-          throw new CikuError('CIKU_ERR_BATCH_SOURCE', `no ${rel} in the drop folder`);
-        });
-        if (!real.startsWith(root + path.sep))
-          throw new CikuError('CIKU_ERR_BATCH_SOURCE', 'source links to outside the drop folder');
+        const { real, root } = await resolveSource(deps.dropDir, p, request.body.source);
         const { view } = await batches.start(real, {
           by: agentOf(p).name,
+          principal: p,
+          within: root,
           ...(request.body.dry_run ? { dryRun: true } : {}),
           ...(request.body.kind === undefined ? {} : { kind: request.body.kind }),
           ...(request.body.access === undefined ? {} : { access: request.body.access }),
           ...(request.body.mapping === undefined ? {} : { mapping: request.body.mapping }),
-          ...(p.role === 'contributor' && p.organisation !== undefined
-            ? { organisation: p.organisation }
-            : {}),
         });
         void reply.header('Location', `/v1/batches/${view.id}`);
-        return reply.code(view.status === 'running' ? 202 : 200).send(await shown(view));
+        return reply.code(view.status === 'running' ? 202 : 200).send(await shown(p, view));
       },
     );
 

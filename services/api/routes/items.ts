@@ -12,11 +12,12 @@ import {
   VersionList,
   VersionQuery,
 } from '../../../schemas/api.ts';
-import { canCreate, canRead } from '../../archive/access.ts';
+import { canCreate, readScope } from '../../archive/access.ts';
 import { CikuError } from '../../errors.ts';
 import type { AppDeps } from '../build-app.ts';
 import { fixityEvents } from '../../archive/fixity.ts';
 import { agentOf } from '../agent.ts';
+import { decodeCursor, encodeCursor } from '../../search/catalogue.ts';
 
 const errors = errorResponses;
 
@@ -90,23 +91,19 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         },
       },
       async (request) => {
-        const limit = request.query.limit ?? 50;
-        const ids: string[] = [];
-        for await (const id of items.list()) ids.push(id);
-        ids.sort();
-        const start =
-          request.query.cursor === undefined ? 0 : ids.findIndex((id) => id > request.query.cursor!);
-        const out = [];
-        let i = start === -1 ? ids.length : start;
-        for (; i < ids.length && out.length < limit; i += 1) {
-          const item = await items.get(ids[i]!);
-          if (item.tombstone || !canRead(request.principal, item.access, clock())) continue;
-          if (request.query.kind !== undefined && item.kind !== request.query.kind) continue;
-          out.push(item);
-        }
-        return i < ids.length && out.length > 0
-          ? { items: out, next: out[out.length - 1]!.id }
-          : { items: out };
+        // Served by the engine's item catalogue (kept with every commit), never by listing the store: a keyset
+        // page with the caller's read scope and the kind inside the query (services/search/catalogue.ts).
+        const { limit = 50, sort = 'id', kind, cursor } = request.query;
+        const page = await deps.search.listItems({
+          scope: readScope(request.principal, clock()),
+          sort,
+          limit,
+          ...(kind === undefined ? {} : { kind }),
+          ...(cursor === undefined ? {} : { after: decodeCursor(sort, cursor) }),
+        });
+        return page.next === undefined
+          ? { items: page.items }
+          : { items: page.items, next: encodeCursor(sort, page.next) };
       },
     );
 
