@@ -148,7 +148,7 @@ t.test('hostile search syntax', async (t) => {
     ['S-1', '青花缠枝莲纹梅瓶'],
     ['S-2', '景德镇御窑厂遗址'],
     ['S-3', 'kiln site survey 1982'],
-  ]) {
+  ] as const) {
     await api.app.inject({
       method: 'POST',
       url: '/v1/items',
