@@ -2,7 +2,7 @@ import { loadConfig } from '../services/config.ts';
 import { applyMeiliSettings } from '../services/search/meili-index.ts';
 
 /**
- * `npm run meili:settings`: applies storage-config/meilisearch/{items,segments}.json to the Meilisearch the
+ * `npm run meili:settings`: applies storage-config/meilisearch/{items,segments}.json (and the catalogue's settings) to the Meilisearch the
  * environment names (CIKU_SEARCH=meilisearch, MEILI_URL, MEILI_KEY, MEILI_INDEX_PREFIX) and waits for the tasks.
  */
 const config = loadConfig();
@@ -18,5 +18,5 @@ await applyMeiliSettings({
   ...(config.search.key === undefined ? {} : { key: config.search.key }),
 });
 console.log(
-  `settings applied to ${config.search.indexPrefix}_items and ${config.search.indexPrefix}_segments`,
+  `settings applied to ${config.search.indexPrefix}_items, ${config.search.indexPrefix}_segments and ${config.search.indexPrefix}_catalogue`,
 );

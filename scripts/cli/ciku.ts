@@ -21,7 +21,7 @@ import { ensureRedis } from './ensure-redis.ts';
 import { createJobQueue } from '../../services/adapters/queue.ts';
 import { createDerivativeStore } from '../../services/archive/derivatives.ts';
 import { closeOnSignals } from '../../services/api/server.ts';
-import { enqueueFollowUps } from '../../services/api/follow-ups.ts';
+import { enqueueFollowUps, reindexRecovered } from '../../services/api/follow-ups.ts';
 import { typeOfLocalFile } from '../../services/batch/ingest-row.ts';
 import { rederive } from '../../workers/rederive.ts';
 import { loadDemoData } from '../demo/demo-data.ts';
@@ -235,7 +235,7 @@ async function reindex(
   onProgress?: (p: ReindexProgress) => void,
 ): Promise<ReindexProgress> {
   const archive = await openArchive(config);
-  const index = await openSearchIndex(config);
+  const index = await openSearchIndex(config, { locks: archive.locks });
   const bar =
     !quiet && process.stderr.isTTY
       ? new cliProgress.SingleBar(
@@ -687,6 +687,10 @@ program
       const recovered = await archive.ocfl.recoverAll();
       for (const r of recovered)
         log.warn({ id: r.id, outcome: r.outcome }, 'recovered an interrupted version write');
+      if (recovered.length > 0) {
+        const queue = createJobQueue(archive.redis, { prefix: config.redis.queuePrefix });
+        await reindexRecovered({ items: archive.items, queue }, recovered).finally(() => queue.close());
+      }
       if (opts.demo) {
         starting = { status: 'starting', stage: 'demo' };
         const loaded = await loadDemoData(archive.items, config.dataDir);

@@ -2,7 +2,9 @@ import { deriveJobFor } from '../../schemas/jobs.ts';
 import type { JobQueue } from '../adapters/queue.ts';
 import type { Principal } from '../archive/access.ts';
 import type { Ingest, StagedFile } from '../archive/ingest.ts';
-import type { ItemFile, ItemView } from '../archive/items.ts';
+import { ocflIdFor, type ItemFile, type Items, type ItemView } from '../archive/items.ts';
+
+const ITEM_URN = ocflIdFor('');
 import { agentOf } from './agent.ts';
 
 /**
@@ -51,4 +53,24 @@ export async function commitUpload(
   const result = await deps.ingest.commit(head, files, agentOf(principal));
   if (!result.existing) await enqueueFollowUps(deps.queue, result.item, result.files);
   return result;
+}
+
+/**
+ * Versions that `recoverAll` finished after a crash never passed through the commit hook (the catalogue) nor had
+ * their follow-ups enqueued: each recovered item's head is indexed again, which rewrites its catalogue row too.
+ */
+export async function reindexRecovered(
+  deps: { items: Pick<Items, 'get'>; queue: Pick<JobQueue, 'enqueue'> },
+  recovered: { id: string }[],
+): Promise<number> {
+  let queued = 0;
+  for (const { id } of recovered) {
+    if (!id.startsWith(ITEM_URN)) continue;
+    const itemId = id.slice(ITEM_URN.length);
+    const head = await deps.items.get(itemId).catch(() => undefined);
+    if (head === undefined) continue;
+    await deps.queue.enqueue('index-item', { itemId, version: head.version });
+    queued += 1;
+  }
+  return queued;
 }

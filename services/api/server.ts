@@ -10,6 +10,7 @@ import { openArchive, openSearchIndex } from '../runtime.ts';
 import { createBatchState } from '../adapters/batch-state.ts';
 import { createBatches } from '../batch/batches.ts';
 import { buildApp } from './build-app.ts';
+import { reindexRecovered } from './follow-ups.ts';
 import type { HealthT } from '../../schemas/api.ts';
 
 const INSTANCE_TTL_S = 30;
@@ -63,13 +64,15 @@ export async function startServer(
     maxBytes: config.api.maxUploadBytes,
   });
 
-  for (const r of await archive.ocfl.recoverAll()) logger.warn(r, 'recovered an interrupted version write');
+  const recovered = await archive.ocfl.recoverAll();
+  for (const r of recovered) logger.warn(r, 'recovered an interrupted version write');
+  await reindexRecovered({ items: archive.items, queue }, recovered);
   const orphans = await ingest.cleanOrphans(
     async (id) => (await archive.redis.exists(instanceKey(id))) === 1,
   );
   if (orphans > 0) logger.info({ removed: orphans }, 'removed staging left by stopped processes');
 
-  const search = await openSearchIndex(config);
+  const search = await openSearchIndex(config, { locks: archive.locks });
   const batches = createBatches({
     blobs: archive.blobs,
     state: createBatchState(archive.redis, config.redis.queuePrefix),
