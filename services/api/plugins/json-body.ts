@@ -49,19 +49,16 @@ export function registerJsonBody(
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     const shape = jsonShape(text);
-    if (shape.depth > maxDepth) {
+    const over =
+      shape.depth > maxDepth
+        ? { limit: 'depth', max: maxDepth, what: `nested deeper than ${maxDepth} levels` }
+        : shape.keys > maxKeys
+          ? { limit: 'keys', max: maxKeys, what: `with more than ${maxKeys} keys` }
+          : undefined;
+    if (over) {
       done(
-        new CikuError('CIKU_ERR_REQUEST_INVALID', `JSON body nested deeper than ${maxDepth} levels`, {
-          details: { limit: 'depth', max: maxDepth },
-        }),
-        undefined,
-      );
-      return;
-    }
-    if (shape.keys > maxKeys) {
-      done(
-        new CikuError('CIKU_ERR_REQUEST_INVALID', `JSON body with more than ${maxKeys} keys`, {
-          details: { limit: 'keys', max: maxKeys },
+        new CikuError('CIKU_ERR_REQUEST_INVALID', `JSON body ${over.what}`, {
+          details: { limit: over.limit, max: over.max },
         }),
         undefined,
       );
