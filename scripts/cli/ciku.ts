@@ -34,7 +34,7 @@ import { readScope, type Role } from '../../services/archive/access.ts';
 import { facetFields, sortOrders, type SortOrder } from '../../schemas/search.ts';
 import { facetList } from '../../services/search/search-index.ts';
 import { createBatchState } from '../../services/adapters/batch-state.ts';
-import { createBatches } from '../../services/batch/batches.ts';
+import { createBatches, localOperator } from '../../services/batch/batches.ts';
 import { auditFixity } from '../../services/archive/fixity.ts';
 import type { HealthT } from '../../schemas/api.ts';
 
@@ -450,8 +450,10 @@ program
         for (const source of sources) {
           let started;
           try {
+            // The operator at the terminal acts as staff (it holds the store's files anyway).
             started = await ctx.batches.start(source, {
               by: cliAgent.name,
+              principal: localOperator,
               ...(opts.dryRun ? { dryRun: true } : {}),
               ...(opts.mapping === undefined ? {} : { mapping: opts.mapping }),
               ...(opts.kind === undefined ? {} : { kind: opts.kind }),
@@ -707,7 +709,10 @@ program
             only: ['batch-row', 'batch-finish'],
           });
           try {
-            const { view } = await ctx.batches.start(source, { by: 'system:demo' });
+            const { view } = await ctx.batches.start(source, {
+              by: 'system:demo',
+              principal: localOperator,
+            });
             let v = view;
             while (v.status === 'running') {
               starting = {
