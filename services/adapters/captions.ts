@@ -173,7 +173,9 @@ class TranscriptBuilder {
     this.afterBlock(this.batch.slice(this.blockStart, -1));
     this.blockStart = this.batch.length;
     this.blockChars = 0;
-    return this.batchChars >= (this.lastKnown ? this.batchSize : this.batchSize * 8);
+    // The first batches run the parser's code cold (interpreted, before the JIT): they start at 1 KiB and double.
+    const size = Math.min(this.batchSize, 1024 * 2 ** this.batches);
+    return this.batchChars >= (this.lastKnown ? size : size * 8);
   }
 
   /**
