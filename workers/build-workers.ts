@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { JobName } from '../schemas/jobs.ts';
-import type { Config } from '../services/config.ts';
+import { loadConfig, type Config } from '../services/config.ts';
 import { createLogger } from '../services/adapters/logger.ts';
 import { createDerivativeStore } from '../services/archive/derivatives.ts';
 import { isCikuError } from '../services/errors.ts';
@@ -17,7 +17,7 @@ import { deriveTranscript } from './derive-transcript.job.ts';
 import { indexItem } from './index-item.job.ts';
 import { batchFinish, batchRow } from './batch-row.job.ts';
 import { dropScan, fixityAudit } from './scheduled.job.ts';
-import type { JobDeps } from './job-deps.ts';
+import { failureReason, jobLimits, recordingFaults, type JobDeps } from './job-deps.ts';
 import {
   checkRegistry,
   isPermanent,
@@ -51,9 +51,9 @@ const PROGRESS_EVERY_MS = 1_000;
 
 export function defaultRegistry(deps: JobDeps): Registry {
   return {
-    'derive-image': deriveImage(deps),
-    'derive-av': deriveAv(deps),
-    'derive-transcript': deriveTranscript(deps),
+    'derive-image': recordingFaults(deps, deriveImage(deps)),
+    'derive-av': recordingFaults(deps, deriveAv(deps)),
+    'derive-transcript': recordingFaults(deps, deriveTranscript(deps)),
     'index-item': indexItem(deps),
     'batch-row': batchRow(deps),
     'batch-finish': batchFinish(deps),
@@ -84,7 +84,7 @@ function concurrencyOf(name: JobName, c: Config['worker']['concurrency'], batch:
 /**
  * One BullMQ worker per queue, each running the registry's handler for its job name. CPU-heavy work never runs on
  * the event loop: libvips decodes/encodes on its own threads and ffmpeg runs as a child process; what stays in
- * JS (EXIF and transcript parsing) is bounded in size.
+ * JS (EXIF and transcript parsing) is bounded in size, and transcripts are parsed in batches that yield.
  */
 export function buildWorkers(deps: WorkersDeps): Workers {
   const registry = deps.registry ?? defaultRegistry(deps);
@@ -146,11 +146,9 @@ export function buildWorkers(deps: WorkersDeps): Workers {
         throw err instanceof Error ? err : new Error(String(err));
       }
       if (isPermanent(err)) {
-        log.warn(
-          { code: isCikuError(err) ? err.code : undefined, reason: (err as Error).message },
-          'job failed for good',
-        );
-        throw permanentFailure((err as Error).message);
+        const reason = failureReason(err);
+        log.warn({ code: isCikuError(err) ? err.code : undefined, reason }, 'job failed for good');
+        throw permanentFailure(reason);
       }
       log.error({ err }, 'job failed; it will be retried');
       throw err;
@@ -214,6 +212,8 @@ export function buildBatchWorkers(
     logger?: WorkersDeps['logger'];
   },
 ): Workers {
+  // The documented defaults: these workers run only batch rows, which make no derivatives themselves.
+  const defaults = loadConfig({}).worker;
   const maxImagePixels = 100_000_000;
   return buildWorkers({
     items: deps.items,
@@ -223,12 +223,13 @@ export function buildBatchWorkers(
     ...(deps.prefix === undefined ? {} : { prefix: deps.prefix }),
     derivatives: createDerivativeStore({ blobs: deps.blobs }),
     queue: deps.queue,
-    limits: { maxImagePixels },
+    limits: jobLimits({ ...defaults, maxImagePixels }),
     logger: deps.logger ?? createLogger('silent'),
     redisUrl: deps.redisUrl,
     only: ['batch-row', 'batch-finish'],
     batchConcurrency: deps.concurrency ?? 4,
     config: {
+      ...defaults,
       concurrency: { image: 1, av: 1, transcript: 1, index: 1 },
       lockMs: deps.lockMs ?? 5_000,
       graceMs: 1_000,

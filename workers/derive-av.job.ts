@@ -5,17 +5,21 @@ import { makePoster, makeProxy, probeAv, waveformPeaks } from '../services/adapt
 import { imageSize } from '../services/adapters/image.ts';
 import { expectedKinds } from '../services/archive/derivatives.ts';
 import { CikuError } from '../services/errors.ts';
-import { failed, finishDerivation, kindsToMake, sourceFile, type JobDeps } from './job-deps.ts';
+import { avWorkBounds, checkAvLimits } from './av-limits.ts';
+import { failed, finishDerivation, kindsToMake, sourceFile, verdictOf, type JobDeps } from './job-deps.ts';
 import { planProxy, proxyMediaType } from './proxy-plan.ts';
-import { isPermanent, type Handler } from './registry.ts';
+import type { Handler } from './registry.ts';
 
 /** A proxy shorter than its source by more than this is a damaged or cut-off source, not a proxy. */
 const DURATION_TOLERANCE_S = 0.5;
 
 /**
- * ffprobe first (technical metadata + the plan), then the proxy (stream copy when web-ready, else H.264/AAC or
- * AAC), the poster frame and the waveform peaks. Every derivative is made in the job's scratch folder and
- * published whole, so a worker killed mid-transcode leaves nothing visible: the retried job starts over.
+ * ffprobe first (technical metadata + the plan), then the bounds (config.worker.av: a file past one is refused
+ * before anything is decoded, every kind `failed` with the same `media-limits-exceeded: …` reason), then the proxy
+ * (stream copy when web-ready, else H.264/AAC or AAC), the poster frame and the waveform peaks, each ffmpeg run
+ * under a wall-clock budget and the proxy under a size cap derived from the duration. Every derivative is made in
+ * the job's scratch folder and published whole, so a worker killed mid-transcode leaves nothing visible: the
+ * retried job starts over.
  */
 export function deriveAv(deps: JobDeps): Handler<'derive-av'> {
   return async (p, ctx) => {
@@ -30,11 +34,12 @@ export function deriveAv(deps: JobDeps): Handler<'derive-av'> {
     try {
       technical = await probeAv(src);
     } catch (err) {
-      if (!isPermanent(err)) throw err;
+      const verdict = verdictOf(err);
+      if (!verdict) throw err;
       const derivatives: Record<string, DerivativeEntryT> = {};
       for (const kind of kindsToMake(expectedKinds(p.mediaType), p, record, missing))
-        derivatives[kind] = failed(err);
-      await finishDerivation(deps, p, { warnings: [], derivatives }, [err]);
+        derivatives[kind] = failed(verdict);
+      await finishDerivation(deps, p, { warnings: [], derivatives }, [verdict]);
       return { status: 'done' };
     }
     const duration = technical.duration ?? 0;
@@ -42,13 +47,23 @@ export function deriveAv(deps: JobDeps): Handler<'derive-av'> {
     const derivatives: Record<string, DerivativeEntryT> = {};
     const errors: unknown[] = [];
     const kinds = kindsToMake(expectedKinds(p.mediaType, technical), p, record, missing);
+    const refused = checkAvLimits(technical, (await fs.stat(src)).size, deps.limits.av);
+    if (refused) {
+      for (const kind of kinds) derivatives[kind] = failed(refused);
+      // The technical metadata is kept: it is what shows why (and a bomb's probe is all it cost).
+      await finishDerivation(deps, p, { technical, warnings, derivatives, previous: record }, [refused]);
+      return { status: 'done' };
+    }
+    const bounds = avWorkBounds(technical, deps.limits.av);
+    const run = { signal: ctx.signal, budget: { ms: bounds.budgetMs, why: bounds.budgetWhy } };
     const attempt = async (kind: string, make: () => Promise<DerivativeEntryT>): Promise<void> => {
       try {
         derivatives[kind] = await make();
       } catch (err) {
-        if (!isPermanent(err)) throw err;
-        errors.push(err);
-        derivatives[kind] = failed(err);
+        const verdict = verdictOf(err);
+        if (!verdict) throw err;
+        errors.push(verdict);
+        derivatives[kind] = failed(verdict);
       }
     };
 
@@ -59,7 +74,8 @@ export function deriveAv(deps: JobDeps): Handler<'derive-av'> {
         const out = path.join(dir, name);
         let last = -1;
         await makeProxy(src, out, plan, {
-          signal: ctx.signal,
+          ...run,
+          maxBytes: { bytes: bounds.maxProxyBytes, why: bounds.proxyWhy },
           onProgress: ({ seconds }) => {
             const percent = duration > 0 ? Math.min(80, Math.round(5 + (75 * seconds) / duration)) : 40;
             if (percent !== last) ctx.progress('proxy', percent);
@@ -98,7 +114,7 @@ export function deriveAv(deps: JobDeps): Handler<'derive-av'> {
       await attempt('poster', async () => {
         const out = path.join(dir, 'poster.jpg');
         // A second in (or a tenth of a short clip): past fade-ins and black first frames.
-        await makePoster(src, out, Math.min(1, duration / 10));
+        await makePoster(src, out, Math.min(1, duration / 10), run);
         const info = await imageSize(out);
         if (info.width === 0) throw new CikuError('CIKU_ERR_MEDIA_UNREADABLE', 'no frame could be decoded');
         const size = (await fs.stat(out)).size;
@@ -116,7 +132,7 @@ export function deriveAv(deps: JobDeps): Handler<'derive-av'> {
     if (kinds.includes('waveform')) {
       ctx.progress('waveform', 90);
       await attempt('waveform', async () => {
-        const peaks = await waveformPeaks(src, duration);
+        const peaks = await waveformPeaks(src, duration, 1000, run);
         const body = JSON.stringify(peaks);
         await deps.derivatives.putFile(p.sha512, 'waveform.json', body, 'application/json');
         return {

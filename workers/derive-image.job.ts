@@ -5,8 +5,8 @@ import { readImageTags } from '../services/adapters/exif.ts';
 import { makeIiifTiles, makePreviewAndThumbnail, probeImage } from '../services/adapters/image.ts';
 import { expectedKinds } from '../services/archive/derivatives.ts';
 import { dropUndefined } from '../services/drop-undefined.ts';
-import { failed, finishDerivation, kindsToMake, sourceFile, type JobDeps } from './job-deps.ts';
-import { isPermanent, type Handler } from './registry.ts';
+import { failed, finishDerivation, kindsToMake, sourceFile, verdictOf, type JobDeps } from './job-deps.ts';
+import type { Handler } from './registry.ts';
 
 export const THUMBNAIL_SIDE = 256;
 export const PREVIEW_SIDE = 1600;
@@ -51,8 +51,8 @@ export function deriveImage(deps: JobDeps): Handler<'derive-image'> {
     const errors: unknown[] = [];
     let technical: ImageTechnicalT = { type: 'image', ...tags };
     if (infoResult.status === 'rejected') {
-      const err: unknown = infoResult.reason;
-      if (!isPermanent(err)) throw err;
+      const err = verdictOf(infoResult.reason);
+      if (!err) throw infoResult.reason;
       for (const kind of wanted) derivatives[kind] = failed(err);
       // Throws the (permanent) error after recording it.
       await finishDerivation(deps, p, { technical, warnings, derivatives }, [err]);
@@ -75,8 +75,8 @@ export function deriveImage(deps: JobDeps): Handler<'derive-image'> {
 
     const kinds = kindsToMake(expectedKinds(p.mediaType, technical), p, record, missing);
     if (madeResult.status === 'rejected') {
-      const err: unknown = madeResult.reason;
-      if (!isPermanent(err)) throw err;
+      const err = verdictOf(madeResult.reason);
+      if (!err) throw madeResult.reason;
       errors.push(err);
       if (wantPreview) derivatives.preview = failed(err);
       if (wantThumbnail) derivatives.thumbnail = failed(err);
@@ -133,8 +133,9 @@ export function deriveImage(deps: JobDeps): Handler<'derive-image'> {
           height: technical.height,
           tiles: files.length,
         } as DerivativeEntryT;
-      } catch (err) {
-        if (!isPermanent(err)) throw err;
+      } catch (caught) {
+        const err = verdictOf(caught);
+        if (!err) throw caught;
         errors.push(err);
         derivatives.iiif = failed(err);
       }

@@ -9,9 +9,12 @@ import type { BlobStore } from '../services/archive/blob-store.ts';
 import type { DerivativeStore } from '../services/archive/derivatives.ts';
 import type { Items } from '../services/archive/items.ts';
 import type { OcflStore } from '../services/archive/ocfl/store.ts';
-import type { Config } from '../services/config.ts';
+import type { AvLimits, Config } from '../services/config.ts';
 import type { Batches } from '../services/batch/batches.ts';
-import { CikuError } from '../services/errors.ts';
+import { expectedKinds } from '../services/archive/derivatives.ts';
+import { CikuError, errnoCode, isCikuError } from '../services/errors.ts';
+import { isPermanent, type Handler } from './registry.ts';
+import type { DeriveJobName } from '../schemas/jobs.ts';
 
 /** A search engine's write side, as the index job needs it (services/search/indexer.ts). */
 export interface SearchSink {
@@ -30,9 +33,20 @@ export interface JobDeps {
   /** The OCFL store and the batch settings (fixity audit, drop-zone scan). */
   ocfl?: OcflStore;
   batchConfig?: Config['batch'];
-  limits: { maxImagePixels: number };
+  limits: JobLimits;
   search?: SearchSink;
   logger: Logger;
+}
+
+/** The bounds derivative jobs work within (config.worker: CIKU_IMAGE_MAX_PIXELS, CIKU_AV_*, CIKU_TRANSCRIPT_*). */
+export interface JobLimits {
+  maxImagePixels: number;
+  av: AvLimits;
+  transcript: Config['worker']['transcript'];
+}
+
+export function jobLimits(worker: Config['worker']): JobLimits {
+  return { maxImagePixels: worker.maxImagePixels, av: worker.av, transcript: worker.transcript };
 }
 
 export function needBatches(deps: JobDeps): Batches {
@@ -84,8 +98,82 @@ export function kindsToMake<K extends string>(
   return asked.filter((k) => missing.includes(k));
 }
 
+/** How every refusal by a bound reads, whatever the media (the hostile-input suite and operators look for it). */
+export const LIMITS_PREFIX = 'media-limits-exceeded: ';
+
+/**
+ * Text from a tool, cleaned for the record: ffmpeg/libav name their contexts by address (`[h264 @ 0x55d0c…]`),
+ * which differs run to run (a reason would never be the same verdict twice) and discloses the worker's memory
+ * layout. Such pointers go; other hex (markers, tags of 8 digits or fewer) stays.
+ */
+export function withoutAddresses(text: string): string {
+  return text.replace(/\s*@\s*0x[0-9a-f]+/gi, '').replace(/\b0x[0-9a-f]{9,16}\b/gi, '0x…');
+}
+
+/** The reason recorded for a failure (derivative entries, the failed job): no addresses, limits named as such. */
+export function failureReason(err: unknown): string {
+  const message = withoutAddresses(err instanceof Error ? err.message : String(err));
+  const limit = isCikuError(err, 'CIKU_ERR_MEDIA_TOO_LARGE') && !message.startsWith(LIMITS_PREFIX);
+  return `${limit ? LIMITS_PREFIX : ''}${message}`.slice(0, 2000);
+}
+
 export function failed(err: unknown): DerivativeEntryT {
-  return { status: 'failed', reason: (err as Error).message.slice(0, 2000) };
+  return { status: 'failed', reason: failureReason(err) };
+}
+
+const engineErrors = [RangeError, TypeError, SyntaxError, ReferenceError, URIError, EvalError];
+
+/**
+ * A fault that the same bytes will always produce, as the permanent error to record, or undefined for a transient
+ * one (to retry). Permanent CikuErrors are themselves. JavaScript's own errors thrown while working on a file (a
+ * stack overflow, an invalid array length, a parser's TypeError on input it did not expect) recur on every retry:
+ * retried, they left the file `pending` for ever. System and network errors (an errno code such as ECONNRESET,
+ * or a cause such as fetch's) are transient even when their class is TypeError.
+ */
+export function verdictOf(err: unknown): CikuError | undefined {
+  if (isCikuError(err)) return isPermanent(err) ? err : undefined;
+  if (!engineErrors.some((E) => err instanceof E)) return undefined;
+  const e = err as Error;
+  if (/^E[A-Z0-9]+$/.test(errnoCode(e) ?? '') || e.cause !== undefined) return undefined;
+  return new CikuError(
+    'CIKU_ERR_MEDIA_UNREADABLE',
+    `the file could not be processed: ${e.name}: ${e.message}`,
+    {
+      cause: err,
+    },
+  );
+}
+
+/**
+ * The safety net of every derivative job: a fault the same bytes will always produce, thrown where the handler did
+ * not expect it, is recorded as `failed` for the kinds the job was making (the job then fails for good) instead
+ * of being retried into a file that stays `pending` and that `rederive --missing` queues again for ever.
+ */
+export function recordingFaults<N extends DeriveJobName>(deps: JobDeps, handler: Handler<N>): Handler<N> {
+  return async (p, ctx) => {
+    try {
+      return await handler(p, ctx);
+    } catch (err) {
+      const verdict = isCikuError(err) ? undefined : verdictOf(err);
+      if (verdict === undefined) throw err;
+      const { missing, record } = await deps.derivatives.missingKinds(p.sha512, p.mediaType);
+      const derivatives: Record<string, DerivativeEntryT> = {};
+      for (const kind of kindsToMake(expectedKinds(p.mediaType, record?.technical), p, record, missing))
+        derivatives[kind] = failed(verdict);
+      await finishDerivation(
+        deps,
+        p,
+        {
+          ...(record?.technical ? { technical: record.technical } : {}),
+          warnings: record?.warnings ?? [],
+          derivatives,
+          previous: record,
+        },
+        [verdict],
+      );
+      throw verdict;
+    }
+  };
 }
 
 /**
@@ -109,7 +197,7 @@ export async function finishDerivation(
     sha512: p.sha512,
     media_type: p.mediaType,
     ...(result.technical ? { technical: result.technical } : {}),
-    warnings: result.warnings.slice(0, 100).map((w) => w.slice(0, 2000)),
+    warnings: result.warnings.slice(0, 100).map((w) => withoutAddresses(w).slice(0, 2000)),
     derivatives: { ...result.previous?.derivatives, ...result.derivatives },
   });
   // The index is told about the new technical metadata / segments — when there is an index to tell: queueing

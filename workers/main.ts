@@ -7,6 +7,7 @@ import type { Config } from '../services/config.ts';
 import { openArchive, openSearchIndex } from '../services/runtime.ts';
 import { createIndexer } from '../services/search/indexer.ts';
 import { buildWorkers, type Workers } from './build-workers.ts';
+import { jobLimits } from './job-deps.ts';
 import type { JobName } from '../schemas/jobs.ts';
 import { createBatchState } from '../services/adapters/batch-state.ts';
 import { createBatches } from '../services/batch/batches.ts';
@@ -43,7 +44,7 @@ export async function startWorkers(
     derivatives,
     search: createIndexer({ items: archive.items, derivatives, index }),
     queue,
-    limits: { maxImagePixels: config.worker.maxImagePixels },
+    limits: jobLimits(config.worker),
     logger,
     redisUrl: config.redis.url,
     prefix: config.redis.queuePrefix,

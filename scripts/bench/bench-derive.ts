@@ -29,7 +29,9 @@ import { createDerivativeStore } from '../../services/archive/derivatives.ts';
 import { createItems } from '../../services/archive/items.ts';
 import { createMemoryLocks } from '../../services/archive/locks.ts';
 import { createOcflStore } from '../../services/archive/ocfl/store.ts';
+import { loadConfig } from '../../services/config.ts';
 import { buildWorkers } from '../../workers/build-workers.ts';
+import { jobLimits } from '../../workers/job-deps.ts';
 import { PREVIEW_SIDE, THUMBNAIL_SIDE } from '../../workers/derive-image.job.ts';
 import { planProxy } from '../../workers/proxy-plan.ts';
 import { makeTestClip } from './test-clip.ts';
@@ -130,16 +132,19 @@ try {
   const megapixels = jpegs.length;
   console.error(`images: ${JOBS} jobs from ${megapixels} fixture JPEGs, concurrency ${CONCURRENCY}`);
 
+  // The documented defaults (bounds included): the bench measures what an unconfigured worker does.
+  const defaults = loadConfig({}).worker;
   const workers = buildWorkers({
     items,
     blobs,
     derivatives,
     queue,
-    limits: { maxImagePixels: 200_000_000 },
+    limits: jobLimits(defaults),
     logger,
     redisUrl: REDIS_URL,
     prefix,
     config: {
+      ...defaults,
       concurrency: { image: CONCURRENCY, av: 1, transcript: 1, index: 1 },
       lockMs: 60_000,
       graceMs: 5_000,

@@ -1,5 +1,6 @@
 import ffmpeg from 'fluent-ffmpeg';
 import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { AvStreamT, AvTechnicalT, WaveformPeaksT } from '../../schemas/technical.ts';
 import { dropUndefined as defined } from '../drop-undefined.ts';
@@ -8,10 +9,11 @@ import { CikuError } from '../errors.ts';
 /**
  * The one module that runs ffmpeg/ffprobe. It speaks our words: `probeAv(path) → AvTechnical`,
  * `makeProxy(input, output, plan)`, `makePoster`, `waveformPeaks`. ffmpeg runs as a child process, so hour-long
- * transcodes never block the worker's event loop.
+ * transcodes never block the worker's event loop; each run takes `RunBounds` (a wall-clock budget, the shutdown
+ * signal), and the proxy a size cap.
  */
 
-/** What the proxy step must do, decided from the probe (see `planProxy` in services/media/proxy-plan.ts). */
+/** What the proxy step must do, decided from the probe (see `planProxy` in workers/proxy-plan.ts). */
 export interface ProxyPlan {
   /** `copy`: the source is already web-playable, re-muxed with faststart; `encode`: transcode. */
   mode: 'copy' | 'encode';
@@ -231,53 +233,135 @@ function stoppedBySignal(err: Error, stderrTail: string): CikuError | undefined 
   return new CikuError('CIKU_ERR_UNAVAILABLE', `ffmpeg was stopped by signal ${m[1] ?? m[2]}`);
 }
 
+/** How long one ffmpeg run may take, and why (the words end up in the failure reason). */
+export interface Budget {
+  ms: number;
+  why: string;
+}
+
+/** What bounds one ffmpeg run: a wall-clock budget, and the worker's shutdown signal. */
+export interface RunBounds {
+  /** Past it ffmpeg is stopped and the run fails for good (CIKU_ERR_MEDIA_TOO_LARGE). */
+  budget?: Budget;
+  /** Aborted when the worker shuts down: ffmpeg is stopped and the run fails as transient (retried elsewhere). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Stops a command when its budget runs out or the worker shuts down, and remembers which: both reach ffmpeg as
+ * the same SIGKILL, but only the budget is a verdict on the file. A stop asked before ffmpeg is spawned
+ * (fluent-ffmpeg first checks its capabilities) is carried out as it starts.
+ */
+function supervise(command: ffmpeg.FfmpegCommand, what: string, bounds: RunBounds) {
+  let stoppedFor: 'budget' | 'shutdown' | undefined;
+  let started = false;
+  const stop = (why: 'budget' | 'shutdown'): void => {
+    if (stoppedFor !== undefined) return;
+    stoppedFor = why;
+    if (started) command.kill('SIGKILL');
+  };
+  command.on('start', () => {
+    started = true;
+    if (stoppedFor !== undefined) command.kill('SIGKILL');
+  });
+  const { budget, signal } = bounds;
+  const timer = budget === undefined ? undefined : setTimeout(() => stop('budget'), budget.ms);
+  const onAbort = (): void => stop('shutdown');
+  if (signal?.aborted) stop('shutdown');
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  const ourStop = (): CikuError | undefined => {
+    if (stoppedFor === 'shutdown') {
+      return new CikuError('CIKU_ERR_UNAVAILABLE', 'ffmpeg was stopped: the worker is shutting down');
+    }
+    if (stoppedFor === 'budget') {
+      return new CikuError(
+        'CIKU_ERR_MEDIA_TOO_LARGE',
+        `${what} was stopped after ${budget!.why}`.slice(0, 1500),
+      );
+    }
+    return undefined;
+  };
+  return {
+    /** Why we stopped ffmpeg, if we did. */
+    ourStop,
+    /** The error for a failed run: our stop first, then a foreign signal, then ffmpeg's own words. */
+    failure(err: Error, stderr: string | null, lines: number, describe: (why: string) => string): CikuError {
+      const ours = ourStop();
+      if (ours) return ours;
+      const tail = (stderr ?? '').trim().split('\n').slice(-lines).join(' ');
+      return (
+        stoppedBySignal(err, tail) ??
+        new CikuError('CIKU_ERR_MEDIA_UNREADABLE', describe(tail || err.message).slice(0, 1500))
+      );
+    },
+    done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
 function run(
   command: ffmpeg.FfmpegCommand,
   output: string,
+  what: string,
+  bounds: RunBounds,
   onProgress?: (p: ProgressReport) => void,
-  signal?: AbortSignal,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const abort = (): void => {
-      command.kill('SIGKILL');
-    };
-    signal?.addEventListener('abort', abort, { once: true });
+    const guard = supervise(command, what, bounds);
     command
       .on('progress', (p: { timemark?: string }) => {
         const m = p.timemark === undefined ? null : /^(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(p.timemark);
         if (m && onProgress) onProgress({ seconds: Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) });
       })
       .on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
-        signal?.removeEventListener('abort', abort);
-        const tail = (stderr ?? '').trim().split('\n').slice(-3).join(' ');
-        reject(
-          stoppedBySignal(err, tail) ??
-            new CikuError(
-              'CIKU_ERR_MEDIA_UNREADABLE',
-              `ffmpeg failed: ${tail || err.message}`.slice(0, 1500),
-            ),
-        );
+        guard.done();
+        reject(guard.failure(err, stderr, 3, (why) => `ffmpeg failed: ${why}`));
       })
       .on('end', () => {
-        signal?.removeEventListener('abort', abort);
+        guard.done();
         resolve();
       })
       .save(output);
   });
 }
 
+/**
+ * The proxy, within `bounds` and at most `maxBytes` long: ffmpeg's `-fs` stops writing once the file reaches the
+ * cap (ending "successfully", a little past it), so a proxy that ends past the cap was cut there and fails for
+ * good rather than being published short.
+ */
 export async function makeProxy(
   input: string,
   output: string,
   plan: ProxyPlan,
-  options: { onProgress?: (p: ProgressReport) => void; signal?: AbortSignal } = {},
+  options: RunBounds & {
+    onProgress?: (p: ProgressReport) => void;
+    maxBytes?: { bytes: number; why: string };
+  } = {},
 ): Promise<void> {
-  const command = ffmpeg(input).outputOptions(['-y', '-nostdin', ...proxyOutputOptions(plan)]);
-  await run(command, output, options.onProgress, options.signal);
+  const cap = options.maxBytes === undefined ? [] : ['-fs', String(options.maxBytes.bytes)];
+  const command = ffmpeg(input).outputOptions(['-y', '-nostdin', ...cap, ...proxyOutputOptions(plan)]);
+  await run(command, output, 'the proxy transcode', options, options.onProgress);
+  if (options.maxBytes !== undefined) {
+    const { size } = await fs.stat(output);
+    if (size >= options.maxBytes.bytes) {
+      throw new CikuError(
+        'CIKU_ERR_MEDIA_TOO_LARGE',
+        `the proxy reached its size cap of ${options.maxBytes.why} and was cut there`,
+      );
+    }
+  }
 }
 
 /** One frame at `atSeconds`, turned upright, long side ≤ 1280, as JPEG. */
-export async function makePoster(input: string, output: string, atSeconds: number): Promise<void> {
+export async function makePoster(
+  input: string,
+  output: string,
+  atSeconds: number,
+  bounds: RunBounds = {},
+): Promise<void> {
   const command = ffmpeg(input)
     .inputOptions(['-ss', atSeconds.toFixed(3)])
     .outputOptions([
@@ -292,14 +376,19 @@ export async function makePoster(input: string, output: string, atSeconds: numbe
       '-f',
       'image2',
     ]);
-  await run(command, output);
+  await run(command, output, 'the poster frame', bounds);
 }
 
 /**
  * Min/max peaks of the first audio stream, `points` pairs over the whole duration, computed while ffmpeg streams
  * mono 16-bit PCM at a low rate to us: memory stays flat whatever the length.
  */
-export async function waveformPeaks(input: string, duration: number, points = 1000): Promise<WaveformPeaksT> {
+export async function waveformPeaks(
+  input: string,
+  duration: number,
+  points = 1000,
+  bounds: RunBounds = {},
+): Promise<WaveformPeaksT> {
   const sampleRate = 8000;
   const total = Math.max(1, Math.ceil(duration * sampleRate));
   const perPoint = Math.max(1, Math.ceil(total / points));
@@ -317,16 +406,11 @@ export async function waveformPeaks(input: string, duration: number, points = 10
   const round = (v: number): number => Math.round(v * 10_000) / 10_000;
   await new Promise<void>((resolve, reject) => {
     let failed = false;
+    const guard = supervise(command, 'the waveform decode', bounds);
     command.on('error', (err: Error, _o: string | null, stderr: string | null) => {
       failed = true;
-      const tail = (stderr ?? '').trim().split('\n').slice(-2).join(' ');
-      reject(
-        stoppedBySignal(err, tail) ??
-          new CikuError(
-            'CIKU_ERR_MEDIA_UNREADABLE',
-            `ffmpeg could not decode the audio: ${tail || err.message}`,
-          ),
-      );
+      guard.done();
+      reject(guard.failure(err, stderr, 2, (why) => `ffmpeg could not decode the audio: ${why}`));
     });
     const pcm = command.pipe() as Readable;
     pcm.on('data', (chunk: Buffer) => {
@@ -352,7 +436,15 @@ export async function waveformPeaks(input: string, duration: number, points = 10
       }
     });
     pcm.on('end', () => {
+      guard.done();
       if (failed) return;
+      // Our SIGKILL ends the pipe before ffmpeg's error is reported: what came through is not the whole audio.
+      const stopped = guard.ourStop();
+      if (stopped) {
+        failed = true;
+        reject(stopped);
+        return;
+      }
       if (inBucket > 0 && data.length < points * 2) data.push(round(min), round(max));
       else if (inBucket > 0) {
         data[data.length - 2] = Math.min(data[data.length - 2]!, round(min));

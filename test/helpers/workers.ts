@@ -10,7 +10,8 @@ import { createMemoryLocks } from '../../services/archive/locks.ts';
 import { detectMediaType } from '../../services/archive/media-type.ts';
 import { createOcflStore } from '../../services/archive/ocfl/store.ts';
 import { defaultRegistry } from '../../workers/build-workers.ts';
-import type { JobDeps } from '../../workers/job-deps.ts';
+import { loadConfig } from '../../services/config.ts';
+import { jobLimits, type JobDeps } from '../../workers/job-deps.ts';
 import type { JobContext, JobOutcome } from '../../workers/registry.ts';
 import { openAdapter, tempDir, type AdapterName } from './env.ts';
 
@@ -54,7 +55,8 @@ export async function workerHarness(
         return name;
       },
     },
-    limits: { maxImagePixels: 200_000_000 },
+    // The documented defaults (CIKU_IMAGE_MAX_PIXELS, CIKU_AV_*, CIKU_TRANSCRIPT_*): tests narrow them per case.
+    limits: jobLimits(loadConfig({}).worker),
     logger: createLogger('silent'),
   };
   const registry = defaultRegistry(deps);

@@ -4,7 +4,9 @@ import t from 'tap';
 import { createLogger } from '../../services/adapters/logger.ts';
 import { imageSize } from '../../services/adapters/image.ts';
 import { createDerivativeStore } from '../../services/archive/derivatives.ts';
+import { loadConfig } from '../../services/config.ts';
 import { buildWorkers, defaultRegistry } from '../../workers/build-workers.ts';
+import { jobLimits } from '../../workers/job-deps.ts';
 import { checkRegistry } from '../../workers/registry.ts';
 import { REDIS_URL, sharedPath, skipUnlessShared, tempDir } from '../helpers/env.ts';
 import { newItem, startTestApi, type TestApi } from '../helpers/api.ts';
@@ -14,17 +16,19 @@ const av = sharedPath('fixtures/av');
 
 async function startWorkersFor(t: { teardown(fn: () => unknown): void }, api: TestApi) {
   const derivatives = createDerivativeStore({ blobs: api.blobs });
+  const defaults = loadConfig({}).worker;
   const workers = buildWorkers({
     items: api.items,
     blobs: api.blobs,
     derivatives,
     search: api.indexer,
     queue: api.queue,
-    limits: { maxImagePixels: 200_000_000 },
+    limits: jobLimits(defaults),
     logger: createLogger('silent'),
     redisUrl: REDIS_URL,
     prefix: api.queuePrefix,
     config: {
+      ...defaults,
       concurrency: { image: 2, av: 1, transcript: 2, index: 2 },
       lockMs: 5_000,
       graceMs: 1_000,
@@ -130,8 +134,8 @@ t.test(
     const body = info.json<{ id: string; width: number; profile: string }>();
     t.equal(
       body.id,
-      `http://archive.example/v1/items/CO-PIPE/files/${name}/derivatives/iiif`,
-      'info.json id is where the tiles are served',
+      `http://ciku.test/v1/items/CO-PIPE/files/${name}/derivatives/iiif`,
+      'info.json id is where the tiles are served, under CIKU_PUBLIC_URL (the Host header is not believed)',
     );
     t.equal(body.width, 5184);
     const tile = await api.app.inject({
