@@ -236,7 +236,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         proxyBytesPerS: int('CIKU_AV_PROXY_BYTES_PER_S', 2 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
       },
       transcript: {
-        maxBytes: int('CIKU_TRANSCRIPT_MAX_BYTES', 64 * 1024 * 1024, 1024, 1024 ** 3),
+        // 16 MiB: ~230,000 cues, far past a 3-hour interview; its segments stay within what the indexer reads.
+        maxBytes: int('CIKU_TRANSCRIPT_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 ** 3),
         maxCues: int('CIKU_TRANSCRIPT_MAX_CUES', 500_000, 1, 100_000_000),
       },
       tmpDir: path.join(dataDir, 'tmp'),

@@ -1,5 +1,6 @@
 import { createLogger } from '../services/adapters/logger.ts';
 import { createJobQueue } from '../services/adapters/queue.ts';
+import { reindexRecovered } from '../services/api/follow-ups.ts';
 import { closeOnSignals } from '../services/api/server.ts';
 import { createDerivativeStore } from '../services/archive/derivatives.ts';
 import { configureImageEngine } from '../services/adapters/image.ts';
@@ -23,11 +24,13 @@ export async function startWorkers(
   const logger = createLogger(config.logLevel, { name: 'ciku-worker' });
   const archive = await openArchive(config);
   // A worker killed mid-write (a batch row, a record) left an intent: finish or roll it back before taking jobs.
-  for (const r of await archive.ocfl.recoverAll()) logger.warn(r, 'recovered an interrupted version write');
+  const recovered = await archive.ocfl.recoverAll();
+  for (const r of recovered) logger.warn(r, 'recovered an interrupted version write');
   const queue = createJobQueue(archive.redis, { prefix: config.redis.queuePrefix });
+  await reindexRecovered({ items: archive.items, queue }, recovered);
   configureImageEngine({});
   const derivatives = createDerivativeStore({ blobs: archive.blobs });
-  const index = await openSearchIndex(config);
+  const index = await openSearchIndex(config, { locks: archive.locks });
   const batches = createBatches({
     blobs: archive.blobs,
     state: createBatchState(archive.redis, config.redis.queuePrefix),

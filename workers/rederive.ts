@@ -60,7 +60,7 @@ export async function rederive(
 ): Promise<{ name: DeriveJobName; jobId: string }[]> {
   const queued: { name: DeriveJobName; jobId: string }[] = [];
   for await (const { name, payload } of planRederive(deps, options)) {
-    queued.push({ name, jobId: await deps.queue.enqueue(name, payload, { backfill: true, replace: true }) });
+    queued.push({ name, jobId: await deps.queue.enqueue(name, payload, { backfill: true }) });
   }
   return queued;
 }

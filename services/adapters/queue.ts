@@ -16,7 +16,7 @@ export interface JobQueue {
   enqueue<N extends JobName>(
     name: N,
     payload: JobPayload<N>,
-    options?: { backfill?: boolean; /** @deprecated finished jobs are always replaced */ replace?: boolean },
+    options?: { backfill?: boolean },
   ): Promise<string>;
   /** State of a job by id (`missing` when unknown), with its failure reason if it failed. */
   state(name: JobName, jobId: string): Promise<{ state: string; reason?: string; progress?: unknown }>;
