@@ -1,55 +1,15 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { createLogger } from '../../services/adapters/logger.ts';
 import { imageSize } from '../../services/adapters/image.ts';
-import { createDerivativeStore } from '../../services/archive/derivatives.ts';
-import { loadConfig } from '../../services/config.ts';
-import { buildWorkers, defaultRegistry } from '../../workers/build-workers.ts';
-import { jobLimits } from '../../workers/job-deps.ts';
+import { defaultRegistry } from '../../workers/build-workers.ts';
 import { checkRegistry } from '../../workers/registry.ts';
-import { REDIS_URL, sharedPath, skipUnlessShared, tempDir } from '../helpers/env.ts';
-import { newItem, startTestApi, type TestApi } from '../helpers/api.ts';
+import { sharedPath, skipUnlessShared } from '../helpers/env.ts';
+import { newItem, startTestApi } from '../helpers/api.ts';
+import { startWorkersFor, until } from '../helpers/api-workers.ts';
 
 const images = sharedPath('fixtures/images');
 const av = sharedPath('fixtures/av');
-
-async function startWorkersFor(t: { teardown(fn: () => unknown): void }, api: TestApi) {
-  const derivatives = createDerivativeStore({ blobs: api.blobs });
-  const defaults = loadConfig({}).worker;
-  const workers = buildWorkers({
-    items: api.items,
-    blobs: api.blobs,
-    derivatives,
-    search: api.indexer,
-    queue: api.queue,
-    limits: jobLimits(defaults),
-    logger: createLogger('silent'),
-    redisUrl: REDIS_URL,
-    prefix: api.queuePrefix,
-    config: {
-      ...defaults,
-      concurrency: { image: 2, av: 1, transcript: 2, index: 2 },
-      lockMs: 5_000,
-      graceMs: 1_000,
-      maxImagePixels: 200_000_000,
-      tmpDir: tempDir(t, 'ciku-worker-tmp-'),
-    },
-  });
-  await workers.ready();
-  t.teardown(() => workers.close(1_000));
-  return { workers, derivatives };
-}
-
-async function until<T>(what: () => Promise<T | undefined>, label: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await what();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 t.test('the worker refuses to start with a handler missing or one too many', async (t) => {
   t.throws(() => checkRegistry({}), { code: 'CIKU_ERR_WORKER_REGISTRY' });
