@@ -51,11 +51,18 @@ export const ORG_B = '景德镇御窑博物馆';
 /** A full API on a fresh fs store, real Redis (own key prefix), its own queue prefix, one key per role. */
 export async function startTestApi(
   t: { teardown(fn: () => unknown): void },
-  options: Partial<AppOptions> & { listen?: boolean; clock?: () => Date; batchWorkers?: boolean } = {},
+  options: Partial<AppOptions> & {
+    listen?: boolean;
+    clock?: () => Date;
+    batchWorkers?: boolean;
+    /** Another test API's queue prefix: a second archive on the same Redis queues (as after a wiped data dir). */
+    queuePrefix?: string;
+  } = {},
 ): Promise<TestApi> {
   const root = tempDir(t, 'ciku-api-');
   const blobs = await createFsBlobStore(root);
   const { redis, prefix } = testRedis(t);
+  const queuePrefix = options.queuePrefix ?? `${prefix}bull`;
   const ocfl = createOcflStore({
     blobs,
     locks: createRedisLocks(redis, { prefix }),
@@ -70,7 +77,7 @@ export async function startTestApi(
     onCommit: (item) => search.putItem(item),
     ...(options.clock ? { clock: options.clock } : {}),
   });
-  const queue = createJobQueue(redis, { prefix: `${prefix}bull` });
+  const queue = createJobQueue(redis, { prefix: queuePrefix });
   const keys = createApiKeys({ blobs });
   const ingest = createIngest({
     blobs,
@@ -81,7 +88,7 @@ export async function startTestApi(
   });
   const indexer = createIndexer({ items, derivatives: createDerivativeStore({ blobs }), index: search });
   const dropDir = tempDir(t, 'ciku-drop-');
-  const batches = createBatches({ blobs, state: createBatchState(redis, `${prefix}bull`), queue });
+  const batches = createBatches({ blobs, state: createBatchState(redis, queuePrefix), queue });
   const batchWorkers = options.batchWorkers
     ? buildBatchWorkers({
         items,
@@ -90,7 +97,7 @@ export async function startTestApi(
         batches,
         queue,
         redisUrl: REDIS_URL,
-        prefix: `${prefix}bull`,
+        prefix: queuePrefix,
         concurrency: 2,
         tmpDir: tempDir(t, 'ciku-batch-tmp-'),
       })
@@ -145,7 +152,7 @@ export async function startTestApi(
     queue,
     search,
     indexer,
-    queuePrefix: `${prefix}bull`,
+    queuePrefix,
     root,
     auth,
     dropDir,
