@@ -153,7 +153,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       return fallback;
     }
     if (!['http:', 'https:'].includes(parsed.protocol) || parsed.search !== '' || parsed.hash !== '') {
-      problems.push(`CIKU_PUBLIC_URL=${JSON.stringify(raw)}: expected an http(s) origin (and path), no query`);
+      problems.push(
+        `CIKU_PUBLIC_URL=${JSON.stringify(raw)}: expected an http(s) origin (and path), no query`,
+      );
       return fallback;
     }
     return `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '');
@@ -225,7 +227,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         maxDurationS: int('CIKU_AV_MAX_DURATION_S', 8 * 3600, 1, 7 * 86_400),
         // 8K frames; 4K at 60 fps for 4 hours.
         maxFramePixels: int('CIKU_AV_MAX_FRAME_PIXELS', 7680 * 4320, 1, 2_000_000_000),
-        maxPixelFrames: int('CIKU_AV_MAX_PIXEL_FRAMES', 3840 * 2160 * 60 * 4 * 3600, 1, Number.MAX_SAFE_INTEGER),
+        maxPixelFrames: int(
+          'CIKU_AV_MAX_PIXEL_FRAMES',
+          3840 * 2160 * 60 * 4 * 3600,
+          1,
+          Number.MAX_SAFE_INTEGER,
+        ),
         maxPixelsPerByte: int('CIKU_AV_MAX_PIXELS_PER_BYTE', 100_000, 1, Number.MAX_SAFE_INTEGER),
         minSampleRate: int('CIKU_AV_MIN_SAMPLE_RATE', 4_000, 1, 10_000_000),
         maxSampleRate: int('CIKU_AV_MAX_SAMPLE_RATE', 768_000, 1, 10_000_000),
