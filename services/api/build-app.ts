@@ -90,7 +90,7 @@ export async function buildApp(input: Omit<AppDeps, 'guards' | 'derivatives'>): 
     trustProxy: deps.options.trustProxy ?? false,
     // File names reach 768 bytes (255 per segment): URL-encoded Chinese is 9 characters per character, so the
     // router's default of 100 refused a name of 12 Chinese characters.
-    maxParamLength: 8 * 1024,
+    routerOptions: { maxParamLength: 8 * 1024 },
     // The router's own refusals (a URL that does not decode, a parameter past maxParamLength) in our coded shape.
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
       const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
