@@ -1,7 +1,7 @@
 import type { ItemView, Items } from '../archive/items.ts';
 import { readAll } from '../archive/blob-store.ts';
 import type { DerivativeStore } from '../archive/derivatives.ts';
-import { isCikuError } from '../errors.ts';
+import { CikuError, isCikuError } from '../errors.ts';
 import { StringDecoder } from 'node:string_decoder';
 import { buildDocumentsSliced, type TranscriptSegments } from './documents.ts';
 import { slicer, type Tick } from './slices.ts';
@@ -81,7 +81,22 @@ export interface ReindexProgress {
   failed: { id: string; reason: string }[];
 }
 
-export function createIndexer(deps: { items: Items; derivatives: DerivativeStore; index: SearchIndex }) {
+/** Rounds of "write, read the head again" before an item that keeps changing is left to a retry. */
+const MAX_ROUNDS = 5;
+
+/**
+ * What the indexer reads of the archive. `headVersion` (items.ts) is one cached inventory read; an archive core
+ * without it answers the head from `versions` (the same inventory read).
+ */
+export type IndexerItems = Pick<Items, 'get' | 'list' | 'versions'> & {
+  headVersion?: (id: string) => Promise<string>;
+};
+
+export function createIndexer(deps: {
+  items: IndexerItems;
+  derivatives: DerivativeStore;
+  index: SearchIndex;
+}) {
   const { items, derivatives, index } = deps;
 
   async function transcriptsOf(item: ItemView, tick: Tick): Promise<TranscriptSegments[]> {
@@ -104,11 +119,14 @@ export function createIndexer(deps: { items: Items; derivatives: DerivativeStore
   }
 
   /**
-   * Puts the item's head (or removes a tombstoned / vanished item) into `target`, and its catalogue row (a
-   * tombstone's too: it is never listed, and it keeps a late write of an earlier version from reviving the item).
-   * Returns the version indexed.
+   * One pass: reads the item's head and writes it into `target` (documents and catalogue row; a tombstoned or
+   * vanished item removed). Answers the version it read (undefined: no item in the archive) and the version it
+   * indexed (undefined: removed).
    */
-  async function indexInto(target: IndexWriter, itemId: string): Promise<string | undefined> {
+  async function indexOnce(
+    target: IndexWriter,
+    itemId: string,
+  ): Promise<{ read: string | undefined; indexed: string | undefined }> {
     let item: ItemView;
     try {
       item = await items.get(itemId);
@@ -116,20 +134,60 @@ export function createIndexer(deps: { items: Items; derivatives: DerivativeStore
       if (isCikuError(err, 'CIKU_ERR_ITEM_NOT_FOUND')) {
         await target.forgetItem(itemId);
         await target.remove(itemId);
-        return undefined;
+        return { read: undefined, indexed: undefined };
       }
       throw err;
     }
     await target.putItem(item);
     if (item.tombstone) {
       await target.remove(itemId);
-      return undefined;
+      return { read: item.version, indexed: undefined };
     }
     // An interview's segments are read, parsed and built in slices (the engine analyses them in slices too).
     const tick = slicer();
     const { doc, segments } = await buildDocumentsSliced(item, await transcriptsOf(item, tick), tick);
     await target.put(doc, segments);
-    return item.version;
+    return { read: item.version, indexed: item.version };
+  }
+
+  /** The archive's head version now (undefined: the item is gone, which indexes as removed). */
+  async function headNow(itemId: string): Promise<string | undefined> {
+    try {
+      return items.headVersion
+        ? await items.headVersion(itemId)
+        : (await items.versions(itemId)).at(-1)?.version;
+    } catch (err) {
+      if (isCikuError(err, 'CIKU_ERR_ITEM_NOT_FOUND')) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Puts the item's head (or removes a tombstoned / vanished item) into `target`, and its catalogue row (a
+   * tombstone's too: it is never listed, and it keeps a late write of an earlier version from reviving the item).
+   * Returns the version indexed.
+   *
+   * Index jobs are per version and run several at a time, and building a long transcript takes seconds: a job that
+   * read vN may write after the job of vN+1 did, putting vN back (a deleted item found again, a private one listed
+   * in search with its old public text). So after writing, the archive's head is read again and, if it is not the
+   * version just written, the item is indexed again. Why this converges on the head: every commit happens before
+   * its own index job reads the head, so each head has a job that reads it (or a later one) and writes after the
+   * commit; and whichever job writes last re-reads the head *after* its write completed, so it either saw the
+   * latest commit (any later commit's job writes after it, and is then the last writer) or it sees it now and
+   * writes again. An item that keeps changing faster than it indexes gets a retryable error after a few rounds
+   * (the job is retried; the newer versions' own jobs are queued anyway).
+   */
+  async function indexInto(target: IndexWriter, itemId: string): Promise<string | undefined> {
+    for (let round = 1; ; round++) {
+      const { read, indexed } = await indexOnce(target, itemId);
+      const head = await headNow(itemId);
+      if (head === read) return indexed;
+      if (round >= MAX_ROUNDS)
+        throw new CikuError(
+          'CIKU_ERR_VERSION_CONFLICT',
+          `item ${itemId} moved from ${read ?? 'nothing'} to ${head ?? 'nothing'} while it was indexed, ${round} times: indexing again later`,
+        );
+    }
   }
 
   async function reindexAll(onProgress?: (p: ReindexProgress) => void): Promise<ReindexProgress> {
