@@ -134,6 +134,8 @@ export interface SqliteIndexOptions {
   cacheMiB?: number;
   /** Matches ranked by BM25 at most (default 20,000); larger sets are paged by tiers (see searchOnce). */
   rankAll?: number;
+  /** The catalogue's clock: the day its embargo sweep moves passed embargoes up to (sqlite-catalogue.ts). */
+  clock?: () => Date;
 }
 
 type Db = Database.Database;
@@ -202,8 +204,7 @@ function openCatalogue(file: string, cacheMiB: number, complete: () => boolean):
       `the item catalogue ${path.basename(file)} has format ${version}, this build reads format ${CATALOGUE_FORMAT}: run ciku reindex`,
     );
   }
-  db.exec(`${CATALOGUE_SCHEMA}
-    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`);
+  db.exec(CATALOGUE_SCHEMA);
   if (version !== CATALOGUE_FORMAT) db.pragma(`user_version = ${CATALOGUE_FORMAT}`);
   if (!existed) {
     db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('complete', ?)").run(complete() ? '1' : '0');
@@ -534,6 +535,8 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
   const dir = options.dir;
   const cacheMiB = options.cacheMiB ?? 16;
   const rankAll = options.rankAll ?? RANK_ALL;
+  const clock = options.clock ?? (() => new Date());
+  const catalogueOptions = { today: () => clock().toISOString().slice(0, 10) };
   mkdirSync(dir, { recursive: true });
   const currentFile = path.join(dir, 'CURRENT');
 
@@ -579,7 +582,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
         throw err;
       }
       db = d;
-      catalogue = sqliteCatalogue(cat);
+      catalogue = sqliteCatalogue(cat, catalogueOptions);
       // The writer thread lets go of the file a rebuild replaced (it opens the new one on its next write).
       if (openedName !== '')
         void writes.run({ op: 'close', file: path.join(dir, openedName) }).catch(() => undefined);
@@ -899,7 +902,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     const bulk = writes.run({ op: 'bulk', file });
     const startedAt = Date.now();
     const freshCat = openCatalogue(path.join(dir, catalogueName(name)), cacheMiB, () => false);
-    const fc = sqliteCatalogue(freshCat);
+    const fc = sqliteCatalogue(freshCat, catalogueOptions);
     let done = false;
     const fileOf = () => file;
     return bulk.then(() => ({
