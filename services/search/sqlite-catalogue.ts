@@ -287,8 +287,11 @@ export function sqliteCatalogue(db: Db, options: SqliteCatalogueOptions = {}) {
              FROM items WHERE touched >= ?`,
         )
         .all(sinceMs) as (Record<string, unknown> & { acc_level: string; acc_embargo: string | null })[];
-      // Classified by this catalogue's sweep, not the other's.
-      for (const r of rows) n += upsert.run({ ...r, vis: visOf(r.acc_level, r.acc_embargo, swept) }).changes;
+      // Classified by this catalogue's sweep, not the other's; in one transaction (one commit, not one a row).
+      db.transaction(() => {
+        for (const r of rows)
+          n += upsert.run({ ...r, vis: visOf(r.acc_level, r.acc_embargo, swept) }).changes;
+      })();
       return n;
     },
   };

@@ -247,6 +247,12 @@ const WRITE_SQL: WriteSql = {
   insEmbargo: 'INSERT OR IGNORE INTO embargo_dates (day) VALUES (?)',
 };
 
+/**
+ * How far before the unlocked merge of a rebuild's commit the locked one starts again: rows written while the first
+ * ran (or stamped by a clock a little behind) are merged under the lock too.
+ */
+const TAIL_MARGIN_MS = 2000;
+
 /** Segments per chunk sent to the writer thread. */
 const STAGE_CHUNK = 4000;
 
@@ -920,24 +926,29 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
         if (done) return;
         done = true;
         await writes.run({ op: 'finish', file });
-        // The commits that reached the live catalogue while the archive was read are carried over under its write
-        // lock, held until CURRENT names the new files: a writer that waited for it writes the old catalogue, sees
-        // CURRENT changed and writes the new one too (putItem), so no commit is lost in the swap.
         liveCatalogue();
         const old = cat!;
         const previous = openedName;
+        // Outside any lock, the slow part: every row the live catalogue took since the rebuild began (one machine,
+        // one clock: `touched`), however long the rebuild ran, then the fresh file checkpointed and truncated.
+        // Commits in other processes write the live catalogue on their event loops meanwhile, unhindered.
+        const tailSince = Math.max(startedAt, Date.now() - TAIL_MARGIN_MS);
+        fc.mergeFrom(old, startedAt);
+        freshCat.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('complete', '1')").run();
+        freshCat.pragma('wal_checkpoint(TRUNCATE)');
+        // Under the live catalogue's write lock, held until CURRENT names the new files: only the rows written
+        // since the pass above (a few, re-merging is harmless) and the rename. A writer that waited for the lock
+        // writes the old catalogue, sees CURRENT changed and writes the new one too (putItem), so no commit is
+        // lost in the swap.
         old.exec('BEGIN IMMEDIATE');
         try {
-          // One machine, one clock: the rows touched since the rebuild began.
-          fc.mergeFrom(old, startedAt);
-          freshCat.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('complete', '1')").run();
-          freshCat.pragma('wal_checkpoint(TRUNCATE)');
-          freshCat.close();
+          fc.mergeFrom(old, tailSince);
           writeFileSync(`${currentFile}.tmp`, `${name}\n`);
           renameSync(`${currentFile}.tmp`, currentFile);
         } finally {
           old.exec('COMMIT');
         }
+        freshCat.close();
         removeOldIndexes(dir, [name, previous]);
       },
       async abort() {
