@@ -233,17 +233,34 @@ export interface MeiliIndexOptions {
    * process) writes of an item are serialised in this process only.
    */
   locks?: LockManager;
+  /** The client to talk through (a test's fake); by default one made from `url` and `key`. */
+  client?: Meilisearch;
+}
+
+/**
+ * How far writers' clocks may be behind this one (catalogue rows carry `touched`, stamped by whichever machine
+ * wrote them): a rebuild copies the rows touched since its start (or its last copy) less this.
+ */
+const CLOCK_MARGIN_MS = 60_000;
+/** Copy passes before a rebuild's swap at most, and the count of rows copied that makes a pass the last. */
+const PRE_SWAP_PASSES = 3;
+const SHORT_TAIL = 50;
+
+function clientOf(options: MeiliIndexOptions): Meilisearch {
+  return (
+    options.client ?? new Meilisearch({ host: options.url, ...(options.key ? { apiKey: options.key } : {}) })
+  );
 }
 
 export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
-  const client = new Meilisearch({ host: options.url, ...(options.key ? { apiKey: options.key } : {}) });
+  const client = clientOf(options);
   const timeout = options.taskTimeoutMs ?? 120_000;
   const itemsUid = `${options.indexPrefix}_items`;
   const segsUid = `${options.indexPrefix}_segments`;
   const catUid = `${options.indexPrefix}_catalogue`;
   let prepared: Promise<void> | undefined;
   /** The tail of each item's chain of catalogue writes in this process. */
-  const writing = new Map<string, Promise<void>>();
+  const writing = new Map<string, Promise<unknown>>();
 
   function ready(): Promise<void> {
     prepared ??= applyMeiliSettings(options);
@@ -273,17 +290,22 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
     }
   }
 
-  /** Writes the row unless the index holds a later version: compared and written under the item's lock. */
-  function putCatalogue(uid: string, item: ItemView): Promise<void> {
+  /**
+   * Writes the row unless the index holds a later version (`onlyNewer`: or the same one): compared and written
+   * under the item's lock. Answers whether it wrote.
+   */
+  function putCatalogue(uid: string, item: ItemView, onlyNewer = false): Promise<boolean> {
     const run = async () => {
       const lock = await options.locks?.acquire(`catalogue:${docId(item.id)}`);
       try {
         const held = await catalogueVersion(uid, item.id);
-        if (held !== undefined && held > versionNumber(item.version)) return;
+        const version = versionNumber(item.version);
+        if (held !== undefined && (held > version || (onlyNewer && held === version))) return false;
         await client
           .index(uid)
           .addDocuments([catalogueRow(item)])
           .waitTask({ timeout });
+        return true;
       } finally {
         await lock?.release();
       }
@@ -297,6 +319,26 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
       })
       .catch(() => undefined);
     return next;
+  }
+
+  /**
+   * The rows of catalogue `from` touched since `sinceMs`, written into `to` where newer (each under its lock).
+   * Answers how many it wrote.
+   */
+  async function copyTouched(from: string, to: string, sinceMs: number): Promise<number> {
+    let copied = 0;
+    for (let offset = 0; ; offset += 1000) {
+      const page = await client.index(from).getDocuments({
+        offset,
+        limit: 1000,
+        fields: ['view'],
+        filter: `touched >= ${sinceMs}`,
+      });
+      for (const d of page.results)
+        if (await putCatalogue(to, JSON.parse(d.view as string) as ItemView, true)) copied++;
+      if (page.results.length < 1000) break;
+    }
+    return copied;
   }
 
   async function forgetCatalogue(uid: string, itemId: string): Promise<void> {
@@ -491,9 +533,24 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
       return {
         put: (doc, segments) => putInto(items, segs, doc, segments),
         remove: (itemId) => removeFrom(items, segs, itemId),
-        putItem: (item) => putCatalogue(nextCat, item),
+        putItem: async (item) => {
+          await putCatalogue(nextCat, item);
+        },
         forgetItem: (itemId) => forgetCatalogue(nextCat, itemId),
         async commit() {
+          // Before the swap, the commits that reached the live catalogue while the archive was read are copied
+          // into the new one (where newer): the swap then makes no row live that is older than what was listed
+          // before it — an item made private or deleted during the rebuild is never listed with its old public
+          // row. (Copied after the swap, as before, such a row was served to anonymous callers until the copy
+          // reached it: as long as copying every commit of the rebuild took.) Each pass copies what landed during
+          // the one before, so the last pass, just before the swap, is short.
+          let since = startedAt - CLOCK_MARGIN_MS;
+          for (let pass = 1; pass <= PRE_SWAP_PASSES; pass++) {
+            const next = Date.now() - CLOCK_MARGIN_MS;
+            const copied = await copyTouched(catUid, nextCat, since);
+            since = next;
+            if (copied <= SHORT_TAIL) break;
+          }
           await client
             .swapIndexes([
               { indexes: [itemsUid, nextItems], rename: false },
@@ -501,19 +558,11 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
               { indexes: [catUid, nextCat], rename: false },
             ])
             .waitTask({ timeout });
-          // Commits that reached the old catalogue while the archive was read (tasks enqueued before the swap ran
-          // before it): carried over into the live one, where newer. A minute's margin for the writers' clocks.
-          for (let offset = 0; ; offset += 1000) {
-            const page = await client.index(nextCat).getDocuments({
-              offset,
-              limit: 1000,
-              fields: ['view'],
-              filter: `touched >= ${startedAt - 60_000}`,
-            });
-            for (const d of page.results)
-              await putCatalogue(catUid, JSON.parse(d.view as string) as ItemView);
-            if (page.results.length < 1000) break;
-          }
+          // After it, only the short tail: commits that landed in the old catalogue during the last pass (tasks
+          // enqueued before the swap ran before it). Live writers in other processes do not know a rebuild is
+          // open: having them write both catalogues would need a shared flag every commit reads, for a window
+          // that is now the last pass and the swap task, not the whole copy-over.
+          await copyTouched(nextCat, catUid, since);
           await drop();
         },
         abort: drop,
@@ -530,7 +579,7 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
 
 /** Creates the indexes if needed and applies `storage-config/meilisearch/*.json` (waits for both tasks). */
 export async function applyMeiliSettings(options: MeiliIndexOptions, suffix?: string): Promise<void> {
-  const client = new Meilisearch({ host: options.url, ...(options.key ? { apiKey: options.key } : {}) });
+  const client = clientOf(options);
   const timeout = options.taskTimeoutMs ?? 120_000;
   for (const which of ['items', 'segments', 'catalogue'] as const) {
     const uid = `${options.indexPrefix}_${which}${suffix === undefined ? '' : `_${suffix}`}`;
