@@ -12,9 +12,10 @@ export type NamedAccessPart = Static<typeof NamedAccessPart>;
 /**
  * A batch row as planned from its source (manifest, CSV, bag) and carried by its row job: what it says of the item,
  * with its files as absolute local paths the planner checked to lie inside the source folder (the row job checks
- * the opened files again). A row names only some of an item: `metadata` holds the fields it names (merged into an
- * existing item, as PATCH does), `named_access` the parts of `access` its own cells give (only those change an
- * existing item); `access` as a whole is what a new item gets.
+ * the opened files again) and, where the source proves their bytes (a bag), the sha512 they must have. A row names
+ * only some of an item: `metadata` holds the fields it names (merged into an existing item, as PATCH does),
+ * `named_access` the parts of `access` its own cells give (only those change an existing item); `access` as a whole
+ * is what a new item gets.
  */
 export const BatchRow = Type.Object(
   {
@@ -30,6 +31,12 @@ export const BatchRow = Type.Object(
           path: Type.String({ minLength: 1, maxLength: 8192 }),
           name: Type.String({ minLength: 1 }),
           role: FileRole,
+          /**
+           * The sha512 the file's bytes had when the plan read them (a bag's payload, checked against its
+           * manifests): the row stores the file only if its bytes still have it. Absent where the source gives no
+           * digest (manifest and CSV rows): those bytes are taken as they are when the row runs.
+           */
+          sha512: Type.Optional(Type.String({ pattern: '^[0-9a-f]{128}$' })),
         },
         { additionalProperties: false },
       ),

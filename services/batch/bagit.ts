@@ -1,14 +1,14 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { CikuError } from '../errors.ts';
+import { CikuError, errnoCode } from '../errors.ts';
 import { hashHandle } from './hash-handle.ts';
 import { isInside, openInside } from './safe-open.ts';
 
 /**
  * A BagIt (RFC 8493, and the drafts 0.93–0.97 before it) validator for bags on a local disk. Written here because
  * npm holds no maintained BagIt library: this one checks what RFC 8493 §2–§3 and the 0.97 draft ask, reads tag
- * files in their declared encoding, hashes every payload file once for all its manifests (streaming, on the
- * hashing thread), never follows a symbolic link — every file is opened with O_NOFOLLOW and read from the
+ * files in their declared encoding, hashes every payload file once for all its manifests and sha512 (streaming, on
+ * the hashing thread), never follows a symbolic link — every file is opened with O_NOFOLLOW and read from the
  * descriptor checked to lie inside the bag (safe-open.ts) — and never fetches: a `fetch.txt` is accepted only when
  * every file it lists is present.
  *
@@ -24,8 +24,12 @@ export interface BagReport {
   warnings: string[];
   /** bag-info.txt (package-info.txt before 0.96): labels in file order, repeated labels kept. */
   info: [string, string][];
-  /** Payload files present and listed, relative to the bag (`data/...`), with their sizes. */
-  payload: { path: string; size: number }[];
+  /**
+   * Payload files present and listed, relative to the bag (`data/...`), with their sizes and — when the digests
+   * were checked — the sha512 of the bytes that matched the manifests (computed in the same pass when the bag has
+   * no sha512 manifest): what a batch row checks the file against when it stores it.
+   */
+  payload: { path: string; size: number; sha512?: string }[];
   /** Digests from the manifests, by payload path (lower-case hex), by algorithm, for the algorithms the bag has. */
   digests: Map<string, Map<string, string>>;
 }
@@ -171,7 +175,7 @@ export async function validateBag(
       const target = decodePath(m[3]!, v1);
       const problem = unsafePath(target);
       if (problem) {
-        errors.push(`fetch.txt line ${n}: ${JSON.stringify(m[3])} ${problem}`);
+        errors.push(`fetch.txt line ${n}: ${entryText(m[3]!)} ${problem}`);
         continue;
       }
       const p = stripDotSlash(target);
@@ -193,7 +197,7 @@ export async function validateBag(
     for (const e of entries) {
       const problem = unsafePath(e.path);
       if (problem) {
-        errors.push(`${file} line ${e.line}: ${JSON.stringify(e.path)} ${problem}`);
+        errors.push(`${file} line ${e.line}: ${entryText(e.path)} ${problem}`);
         continue;
       }
       if (!e.path.startsWith('data/')) {
@@ -249,7 +253,7 @@ export async function validateBag(
     for (const e of entries) {
       const problem = unsafePath(e.path);
       if (problem) {
-        errors.push(`${file} line ${e.line}: ${JSON.stringify(e.path)} ${problem}`);
+        errors.push(`${file} line ${e.line}: ${entryText(e.path)} ${problem}`);
         continue;
       }
       if (e.path.startsWith('data/')) {
@@ -284,12 +288,15 @@ export async function validateBag(
   if (checkDigests && structuralErrors === 0) {
     for (const p of report.payload) {
       const expected = report.digests.get(p.path) ?? new Map<string, string>();
-      const actual = await hashInside(realRoot, p.path, [...expected.keys()]).catch((err: unknown) => {
+      // sha512 too, in the same pass: the digest the archive keeps, which the row checks the bytes it stores against.
+      const algs = [...new Set([...expected.keys(), 'sha512'])];
+      const actual = await hashInside(realRoot, p.path, algs).catch((err: unknown) => {
         if (!(err instanceof CikuError)) throw err;
         errors.push(`${p.path} ${err.message}`);
         return undefined;
       });
       if (actual === undefined) continue;
+      p.sha512 = actual.get('sha512')!;
       for (const [alg, digest] of expected) {
         if (actual.get(alg) !== digest)
           errors.push(
@@ -395,6 +402,15 @@ function stripDotSlash(p: string): string {
   return p.startsWith('./') ? p.slice(2) : p;
 }
 
+/**
+ * A path from a manifest or fetch.txt as a report quotes it: an absolute one by its last name only (a report never
+ * carries a path of the machine, whoever wrote it).
+ */
+function entryText(p: string): string {
+  const absolute = p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
+  return JSON.stringify(absolute ? `…/${p.split(/[\\/]/).pop() ?? ''}` : p);
+}
+
 /** Why a path in a manifest or fetch.txt is out of the bag's scope, if it is. */
 function unsafePath(p: string): string | undefined {
   if (p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\')) return 'is an absolute path';
@@ -465,7 +481,15 @@ async function isDir(p: string): Promise<boolean> {
 }
 
 async function walk(abs: string, rel: string, out: Map<string, number>, errors: string[]): Promise<void> {
-  for (const d of await fs.readdir(abs, { withFileTypes: true })) {
+  let entries;
+  try {
+    entries = await fs.readdir(abs, { withFileTypes: true });
+  } catch (err) {
+    // A reason in the report, by the folder's place in the bag (Node's own message names the server path).
+    errors.push(`${rel}/ cannot be read (${errnoCode(err) ?? 'error'})`);
+    return;
+  }
+  for (const d of entries) {
     const childAbs = path.join(abs, d.name);
     const childRel = `${rel}/${d.name}`;
     if (d.isSymbolicLink())

@@ -10,7 +10,7 @@ import { enqueueFollowUps } from '../api/follow-ups.ts';
 import { canCreate, canRead, canReassign, canWrite, isStaff, type Principal } from '../archive/access.ts';
 import type { Agent, Items, ItemView, NewFile } from '../archive/items.ts';
 import { detectMediaType } from '../archive/media-type.ts';
-import { CikuError, isCikuError } from '../errors.ts';
+import { CikuError, errnoCode, isCikuError } from '../errors.ts';
 import { hashHandle } from './hash-handle.ts';
 import { openInside, type OpenedFile } from './safe-open.ts';
 
@@ -31,6 +31,8 @@ export interface RowContext {
 }
 
 const HEAD_BYTES = 256 * 1024;
+/** Errors opening a file that say nothing of the file: the row is tried again later. */
+const transientErrno = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EINTR', 'EIO', 'ENOMEM']);
 /** Writes that lost a race with another writer of the same item are decided again, at most this often. */
 const ATTEMPTS = 5;
 
@@ -82,7 +84,11 @@ type TypedFile = BatchRow['files'][number] & { opened: OpenedFile; size: number;
  * what it did then, so counts stay exact.
  *
  * Every file is opened once, inside the batch's source folder and never through a link (safe-open.ts), and its
- * type, digest and ingested bytes all come from that descriptor. Follow-up jobs (derivatives, index) go in at
+ * type, digest and ingested bytes all come from that descriptor. A file planned with a digest (a bag's payload, whose
+ * sha512 the validation computed from the bytes that matched the bag's manifests) is stored only if the bytes
+ * written have it (`expectedSha512`: checked before the version commits), so a payload file rewritten after the bag
+ * was validated fails its row and nothing of it is stored. Manifest and CSV rows name no digest: their files are
+ * taken as they are when the row runs. Follow-up jobs (derivatives, index) go in at
  * backfill priority: batch work never delays fresh uploads.
  */
 export async function ingestRow(
@@ -103,7 +109,15 @@ export async function ingestRow(
         highWaterMark: 1024 * 1024,
       });
       streams.push(body);
-      return { name: f.name, role: f.role, mediaType: f.mediaType, body };
+      // A planned digest (a bag's) is checked against the one computed while the bytes are written, before the
+      // version commits: a file changed since it was planned fails its row and nothing is stored.
+      return {
+        name: f.name,
+        role: f.role,
+        mediaType: f.mediaType,
+        body,
+        ...(f.sha512 === undefined ? {} : { expectedSha512: f.sha512 }),
+      };
     };
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -137,8 +151,16 @@ async function openRowFile(
     // A hard link lets a name inside the folder stand for a file outside it; staff's folders are theirs to arrange.
     opened = await openInside(ctx.root, f.path, { noHardLinks: !isStaff(ctx.principal) });
   } catch (err) {
-    if (!isCikuError(err)) throw err;
-    throw new CikuError('CIKU_ERR_FILE_NOT_FOUND', `file ${f.name} cannot be read: it ${err.message}`);
+    if (isCikuError(err))
+      throw new CikuError('CIKU_ERR_FILE_NOT_FOUND', `file ${f.name} cannot be read: it ${err.message}`);
+    // What the system refuses for good (a socket, no permission…) is this row's verdict, said by the file's name:
+    // the system's own message names the server path. A shortage of descriptors or an I/O fault is tried again.
+    const code = errnoCode(err);
+    if (code === undefined || transientErrno.has(code)) throw err;
+    throw new CikuError(
+      'CIKU_ERR_FILE_NOT_FOUND',
+      `file ${f.name} cannot be read: it could not be opened (${code})`,
+    );
   }
   try {
     const policy = mediaPolicy[kind];
@@ -232,7 +254,11 @@ async function writeRow(
   const changed: TypedFile[] = [];
   for (const f of typed) {
     const existing = current.files.find((x) => x.name === f.name);
-    if (existing?.size !== f.size) changed.push(f);
+    // With a planned digest the item holds the row's file when it holds those bytes (whatever the file is now: a
+    // changed one is never stored, see asNew); without one, the bytes are read to tell.
+    if (f.sha512 !== undefined) {
+      if (existing?.digests.sha512 !== f.sha512) changed.push(f);
+    } else if (existing?.size !== f.size) changed.push(f);
     else if ((await hashHandle(f.opened.handle, ['sha512'])).get('sha512') !== existing.digests.sha512)
       changed.push(f);
   }

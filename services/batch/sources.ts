@@ -10,6 +10,7 @@ import { Access, itemKinds, metadataSchemas, type ItemKind } from '../../schemas
 import { assertItemId, validateMetadata } from '../archive/items.ts';
 import { CikuError, isCikuError } from '../errors.ts';
 import { infoValues, validateBag, type BagReport } from './bagit.ts';
+import { shownPath } from './drop-folder.ts';
 import { isInside, openInside, readInside } from './safe-open.ts';
 import { decodeText, hasBadBytes } from './text.ts';
 
@@ -18,7 +19,10 @@ import { decodeText, hasBadBytes } from './text.ts';
  *  - a folder with a manifest (`manifest.csv`, `manifest.jsonl`): one row per item, file paths relative to it;
  *  - a CSV (or JSON lines) file alone: metadata-only records (catalogue records, the inheritor list);
  *  - a BagIt bag: validated first (an invalid bag is refused whole); its payload becomes one item, or — when the
- *    payload holds a `manifest.csv`/`manifest.jsonl` — the rows of that manifest.
+ *    payload holds a `manifest.csv`/`manifest.jsonl` — the rows of that manifest. Every planned payload file carries
+ *    the sha512 its bytes had when they matched the bag's manifests, and its row stores those bytes or nothing
+ *    (ingest-row.ts). A manifest or CSV outside a bag gives no digest: its rows' files are taken as they are.
+ * Refusals and row reasons name paths relative to the caller's folder (`within`), never by their server path.
  * Columns map to the item schema by name (reserved: id, kind, access, embargo_until, organisation, files,
  * transcript, supplement), or through a mapping file (`mapping.json` beside the manifest or `--mapping`). Columns
  * that map to nothing are reported, never silently dropped. Every row is checked here (kind, metadata schema,
@@ -131,12 +135,16 @@ export async function planBatch(
   sink?: RowSink,
 ): Promise<BatchPlan> {
   const abs = path.resolve(source);
+  // How refusals name the source: relative to the caller's folder (`within`), never by its server path; the CLI's
+  // operator (no `within`) gave the path itself.
+  const named = options.within === undefined ? source : shownPath(options.within, abs);
   const st = await fs.stat(abs).catch(() => undefined);
-  if (!st) throw new CikuError('CIKU_ERR_BATCH_SOURCE', `no file or folder ${source}`);
+  if (!st) throw new CikuError('CIKU_ERR_BATCH_SOURCE', `no file or folder ${named}`);
   const out = new RowOutput(sink);
-  const real = await fs.realpath(abs);
+  const real = await fs.realpath(abs).catch(() => undefined);
+  if (real === undefined) throw new CikuError('CIKU_ERR_BATCH_SOURCE', `no file or folder ${named}`);
   if (options.within !== undefined && real !== options.within && !isInside(options.within, real))
-    throw new CikuError('CIKU_ERR_BATCH_SOURCE', `${source} is not inside its folder`);
+    throw new CikuError('CIKU_ERR_BATCH_SOURCE', `${named} is not inside its folder`);
   let plan: BatchPlan;
   if (st.isDirectory()) {
     if (await looksLikeBag(real)) plan = await planBag(real, options, out);
@@ -145,7 +153,7 @@ export async function planBatch(
       if (manifest === undefined)
         throw new CikuError(
           'CIKU_ERR_BATCH_SOURCE',
-          `${source} is neither a BagIt bag (no bagit.txt) nor a folder with ${MANIFESTS.join(' / ')}`,
+          `${named} is neither a BagIt bag (no bagit.txt) nor a folder with ${MANIFESTS.join(' / ')}`,
         );
       plan = await planManifest(path.join(real, manifest), real, 'manifest', options, out);
     }
@@ -154,7 +162,7 @@ export async function planBatch(
   } else
     throw new CikuError(
       'CIKU_ERR_BATCH_SOURCE',
-      `${source}: expected a folder, a bag, a .csv or a .jsonl file`,
+      `${named}: expected a folder, a bag, a .csv or a .jsonl file`,
     );
   await out.flush();
   if (!sink) plan.rows = out.all;
@@ -283,7 +291,7 @@ async function planManifest(
   type: 'manifest' | undefined,
   options: PlanOptions,
   out: RowOutput,
-  within?: (p: string) => boolean,
+  bagPayload?: Map<string, string | undefined>,
 ): Promise<BatchPlan> {
   const root = await fs.realpath(baseDir);
   const mapping = await loadMapping(options, path.dirname(file), root);
@@ -317,7 +325,7 @@ async function planManifest(
   };
   const source = createHash('sha256').update(file).digest('hex').slice(0, 10);
   const usedIds = new Map<string, number>();
-  const ctx: RowContext = { mapping, options, baseDir: root, source, within, unmapped };
+  const ctx: RowContext = { mapping, options, baseDir: root, source, bagPayload, unmapped };
   let row = 0;
   const take = async (record: SourceRecord | { error: string }): Promise<void> => {
     row += 1;
@@ -550,7 +558,11 @@ interface RowContext {
   options: PlanOptions;
   baseDir: string;
   source: string;
-  within: ((p: string) => boolean) | undefined;
+  /**
+   * A bag's payload files (real paths) and the sha512 their bytes had when the bag was validated: a manifest
+   * inside a bag may name only these, and its rows carry their digests.
+   */
+  bagPayload: Map<string, string | undefined> | undefined;
   unmapped: Set<string>;
 }
 
@@ -654,13 +666,16 @@ async function planRow(record: SourceRecord, row: number, ctx: RowContext): Prom
     const raw = record.get(col);
     const list = Array.isArray(raw) ? raw.map(String) : (cell(col)?.split(/[;；|]/) ?? []);
     for (const rel of list.map((s) => s.trim()).filter((s) => s !== '')) {
+      // An absolute path is refused without being repeated: a report never carries a path of the machine.
+      const named = path.isAbsolute(rel) ? `…/${path.basename(rel)}` : rel;
       const resolved = await resolveInside(ctx.baseDir, rel);
-      if ('error' in resolved) return failed(`file ${rel}: ${resolved.error}`, id);
-      if (ctx.within && !ctx.within(resolved.real))
-        return failed(`file ${rel} is not in the bag's payload`, id);
+      if ('error' in resolved) return failed(`file ${named}: ${resolved.error}`, id);
+      if (ctx.bagPayload && !ctx.bagPayload.has(resolved.real))
+        return failed(`file ${named} is not in the bag's payload`, id);
       const name = path.basename(rel).normalize('NFC');
       if (files.some((f) => f.name === name)) return failed(`two files named ${name}`, id);
-      files.push({ path: resolved.real, name, role });
+      const sha512 = ctx.bagPayload?.get(resolved.real);
+      files.push({ path: resolved.real, name, role, ...(sha512 === undefined ? {} : { sha512 }) });
       bytes += resolved.size;
     }
   }
@@ -715,11 +730,12 @@ async function planBag(dir: string, options: PlanOptions, out: RowOutput): Promi
     plan.refused = `invalid bag: ${bag.errors.join('; ')}`;
     return plan;
   }
-  const payload = new Set(bag.payload.map((p) => path.join(dir, p.path)));
+  // The payload by real path (the bag's folder is real, and validation refused every link in it).
+  const payload = new Map(bag.payload.map((p) => [path.join(dir, p.path), p.sha512]));
   for (const m of MANIFESTS) {
     const p = path.join(data, m);
     if (payload.has(p)) {
-      const inner = await planManifest(p, data, 'manifest', options, out, (f) => payload.has(f));
+      const inner = await planManifest(p, data, 'manifest', options, out, payload);
       return { ...inner, source: plan.source, warnings: [...plan.warnings, ...inner.warnings], bag };
     }
   }
@@ -752,14 +768,16 @@ async function planBag(dir: string, options: PlanOptions, out: RowOutput): Promi
     options,
     baseDir: dir,
     source: '',
-    within: undefined,
+    bagPayload: undefined,
     unmapped: new Set(),
   });
   if (planned.plan) {
+    // Each file with the sha512 its bytes had when they matched the manifests: the row stores those bytes only.
     planned.plan.files = bag.payload.map((p) => ({
       path: path.join(dir, p.path),
       name: p.path.slice('data/'.length).normalize('NFC'),
       role: 'original' as const,
+      ...(p.sha512 === undefined ? {} : { sha512: p.sha512 }),
     }));
     plan.bytes = bag.payload.reduce((a, p) => a + p.size, 0);
   }
