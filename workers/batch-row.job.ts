@@ -1,3 +1,4 @@
+import { withoutServerPaths } from '../services/batch/drop-folder.ts';
 import { ingestRow } from '../services/batch/ingest-row.ts';
 import { CikuError, errnoCode, isCikuError } from '../services/errors.ts';
 import type { JobDeps } from './job-deps.ts';
@@ -27,8 +28,10 @@ export function batchRow(deps: JobDeps): Handler<'batch-row'> {
     const batches = needBatches(deps);
     const by = await batches.by(batchId);
     const agent = { name: `batch:${by}`, address: `urn:ciku:agent:batch:${encodeURIComponent(by)}` };
+    let root: string | undefined;
     try {
       const ctx = await batches.context(batchId);
+      root = ctx?.root;
       if (ctx === undefined)
         throw new CikuError(
           'CIKU_ERR_FORBIDDEN',
@@ -48,13 +51,10 @@ export function batchRow(deps: JobDeps): Handler<'batch-row'> {
       };
     } catch (err) {
       if (!isRowFault(err)) throw err;
-      await batches.record(batchId, {
-        row: row.row,
-        status: 'failed',
-        item: row.id,
-        reason: (err as Error).message,
-      });
-      return { status: 'done', detail: `row failed: ${(err as Error).message}` };
+      // The report is the caller's: a system error's message (ENOENT, EACCES…) names the server path it failed on.
+      const reason = withoutServerPaths((err as Error).message, root);
+      await batches.record(batchId, { row: row.row, status: 'failed', item: row.id, reason });
+      return { status: 'done', detail: `row failed: ${reason}` };
     }
   };
 }

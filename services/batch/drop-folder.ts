@@ -86,7 +86,30 @@ export async function resolveSource(
   return { real, root };
 }
 
-/** A source's path as a caller sees it: relative to its folder (server paths stay on the server). */
+/**
+ * A server path as a caller sees it: relative to the caller's folder (`.` for the folder itself), else by its last
+ * name only (server paths stay on the server).
+ */
 export function shownPath(root: string | undefined, p: string): string {
+  if (root !== undefined && p === root) return '.';
   return root !== undefined && isInside(root, p) ? path.relative(root, p) : path.basename(p);
+}
+
+/**
+ * An absolute path in running text: a `/` that does not continue a word, a URL, a relative path or an elided one
+ * (`…/a.txt`), then everything up to a space, a quote or a bracket. (Media types, `md5/sha1`, dates and `a / b`
+ * lists are not paths.)
+ */
+const ABSOLUTE_PATH = /(?<![\p{L}\p{N}_.~:/\\…-])\/[^\s'"`<>|,;()[\]{}]+/gu;
+
+/**
+ * Text a caller sees (a refusal, a warning, a row's reason) with every absolute path in it shown as `shownPath`
+ * shows it. The planner and the row job word their own messages without server paths; this is the last line for
+ * text that comes from below them (a library's or the system's error naming the file it failed on).
+ */
+export function withoutServerPaths(text: string, root: string | undefined): string {
+  return text.replace(ABSOLUTE_PATH, (p) => {
+    const trimmed = p.replace(/[.:]+$/, '');
+    return shownPath(root, trimmed) + p.slice(trimmed.length);
+  });
 }

@@ -47,9 +47,12 @@ export async function openInside(
   try {
     handle = await fs.open(file, OPEN_FLAGS);
   } catch (err) {
+    // Refusals say why in words of the file, never by the system's message (which names the server path).
     const code = errnoCode(err);
     if (code === 'ELOOP') throw refuse('is a symbolic link');
     if (code === 'ENOENT' || code === 'ENOTDIR') throw refuse('is missing');
+    if (code === 'ENXIO' || code === 'EISDIR') throw refuse('is not a regular file'); // ENXIO: a socket
+    if (code === 'EACCES' || code === 'EPERM') throw refuse('may not be read by the service');
     throw err;
   }
   try {

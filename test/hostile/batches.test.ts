@@ -1,10 +1,11 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import type { BatchView } from '../../schemas/batch.ts';
 import { ORG_A, ORG_B } from '../helpers/api.ts';
 import { apiBatches, oxumOf, writeBag } from '../helpers/batch.ts';
-import { tempDir } from '../helpers/env.ts';
+import { projectRoot, tempDir } from '../helpers/env.ts';
 import { hostileEnv } from './harness.ts';
 
 /**
@@ -28,6 +29,20 @@ t.test('hostile batch sources, rows and bags', async (t) => {
   fs.symlinkSync(outside, path.join(own, 'link-out'));
   fs.symlinkSync(other, path.join(own, 'link-to-b'));
   fs.symlinkSync(path.join(outside, 'secret.txt'), path.join(own, 'secret-link.csv'));
+  // No answer, view, warning or report line shows a path of the server (a caller's folder is its root).
+  const serverPaths = [drop, fs.realpathSync(drop), api.root, outside, projectRoot, os.tmpdir()];
+  const pathLeaks: string[] = [];
+  const probe = async (...args: Parameters<typeof h.probe>) => {
+    const res = await h.probe(...args);
+    const text = `${JSON.stringify(res.headers)}\n${res.body}`;
+    for (const p of serverPaths)
+      if (text.includes(p)) pathLeaks.push(`${args[0]} → ${res.statusCode}: ${res.body.slice(0, 200)}`);
+    return res;
+  };
+  const checkView = (label: string, v: BatchView) => {
+    const text = JSON.stringify(v);
+    for (const p of serverPaths) if (text.includes(p)) pathLeaks.push(`${label}: ${text.slice(0, 200)}`);
+  };
 
   // Sources: every one refused with a coded 4xx, for the contributor; staff only where it is really outside.
   const sources = [
@@ -51,7 +66,7 @@ t.test('hostile batch sources, rows and bags', async (t) => {
     '',
   ];
   for (const source of sources) {
-    await h.probe(
+    await probe(
       `contributor source ${JSON.stringify(source).slice(0, 40)}`,
       'contributorA',
       {
@@ -69,7 +84,7 @@ t.test('hostile batch sources, rows and bags', async (t) => {
     '../../etc',
     `organisations/${ORG_A}/link-out/secret.txt`,
   ]) {
-    await h.probe(
+    await probe(
       `staff source ${JSON.stringify(source).slice(0, 40)}`,
       'archivist',
       {
@@ -81,7 +96,7 @@ t.test('hostile batch sources, rows and bags', async (t) => {
     );
   }
   for (const role of ['researcher', 'anonymous'] as const) {
-    await h.probe(
+    await probe(
       `${role} starts a batch`,
       role,
       { method: 'POST', url: '/v1/batches', payload: { source: 'x.csv' } },
@@ -99,7 +114,7 @@ t.test('hostile batch sources, rows and bags', async (t) => {
     { source: 7 },
   ];
   for (const body of bodies) {
-    await h.probe(
+    await probe(
       `batch body ${JSON.stringify(body).slice(0, 60)}`,
       'contributorA',
       { method: 'POST', url: '/v1/batches', payload: body as object },
@@ -128,14 +143,15 @@ t.test('hostile batch sources, rows and bags', async (t) => {
       'r-twice,archive_document,两次,ok.txt;ok.txt,',
     ].join('\n'),
   );
-  const started = await h.probe(
+  const started = await probe(
     'a manifest of hostile rows',
     'contributorA',
     { method: 'POST', url: '/v1/batches', payload: { source: 'rows' } },
     { ok: (s) => s === 202 || s === 200 },
   );
   const view = await b.finished(api.auth.contributorA, started.json<BatchView>().id);
-  const report = await h.probe(
+  checkView('the hostile rows’ view', view);
+  const report = await probe(
     'its report',
     'contributorA',
     { url: `/v1/batches/${view.id}/report` },
@@ -193,6 +209,17 @@ t.test('hostile batch sources, rows and bags', async (t) => {
       },
     ],
     [
+      'manifest and fetch.txt lines naming absolute paths',
+      (d) => {
+        writeBag(d, files);
+        fs.appendFileSync(
+          path.join(d, 'manifest-sha256.txt'),
+          `${'0'.repeat(64)}  ${path.join(outside, 'secret.txt')}\n`,
+        );
+        fs.writeFileSync(path.join(d, 'fetch.txt'), `http://evil.example/x 10 ${path.join(drop, 'x.txt')}\n`);
+      },
+    ],
+    [
       'a manifest line climbing out',
       (d) => {
         writeBag(d, files);
@@ -242,7 +269,7 @@ t.test('hostile batch sources, rows and bags', async (t) => {
     n += 1;
     const dir = path.join(own, `bag-${n}`);
     make(dir);
-    const res = await h.probe(
+    const res = await probe(
       `bag: ${what}`,
       'contributorA',
       { method: 'POST', url: '/v1/batches', payload: { source: `bag-${n}`, kind: 'archive_document' } },
@@ -250,7 +277,8 @@ t.test('hostile batch sources, rows and bags', async (t) => {
     );
     if (res.statusCode >= 400) continue;
     const v = await b.finished(api.auth.contributorA, res.json<BatchView>().id);
-    const rep = await h.probe(
+    checkView(`bag view: ${what}`, v);
+    const rep = await probe(
       `bag report: ${what}`,
       'contributorA',
       { url: `/v1/batches/${v.id}/report` },
@@ -281,20 +309,20 @@ t.test('hostile batch sources, rows and bags', async (t) => {
   });
   t.ok(theirs.statusCode === 200 || theirs.statusCode === 202, theirs.body);
   const id = theirs.json<BatchView>().id;
-  await h.probe(
+  await probe(
     'another organisation’s batch',
     'contributorA',
     { url: `/v1/batches/${id}` },
     { ok: (s) => s === 404 },
   );
-  await h.probe(
+  await probe(
     'another organisation’s report',
     'contributorA',
     { url: `/v1/batches/${id}/report` },
     { ok: (s) => s === 404 },
   );
   for (const bad of ['../x', 'b-00000000000000-000000', '%00', 'x'.repeat(300)]) {
-    await h.probe(
+    await probe(
       `batch id ${bad.slice(0, 20)}`,
       'contributorA',
       { url: `/v1/batches/${encodeURIComponent(bad)}` },
@@ -302,5 +330,6 @@ t.test('hostile batch sources, rows and bags', async (t) => {
     );
   }
   t.ok(fs.existsSync(drop), 'the drop folder is still there');
+  t.same(pathLeaks, [], 'no answer, view or report showed a server path');
   await h.report(t);
 });
