@@ -6,6 +6,8 @@ import type { JobQueue } from '../adapters/queue.ts';
 import type { Principal } from '../archive/access.ts';
 import { readAll, type BlobStore } from '../archive/blob-store.ts';
 import { CikuError, errnoCode, isCikuError } from '../errors.ts';
+import { withoutServerPaths } from './drop-folder.ts';
+import type { Planner } from './plan-thread.ts';
 import type { BatchPlan, PlannedRow, PlanOptions } from './sources.ts';
 
 /**
@@ -16,7 +18,10 @@ import type { BatchPlan, PlannedRow, PlanOptions } from './sources.ts';
  *
  * A batch acts for a principal (role and organisation), recorded with it (`batches/<id>/context.json` and the live
  * meta) with the real path of its source folder: every row job decides under that principal, as the API would for
- * the same caller, and opens nothing outside that folder. Planning runs on a worker thread (plan-thread.ts).
+ * the same caller, and opens nothing outside that folder. Planning runs on a worker thread (plan-thread.ts), a few
+ * at once per process. What a caller reads of a batch — a refusal, its warnings, each row's reason — names paths
+ * relative to the caller's folder (`within`: the drop folder for staff, the organisation's for a contributor),
+ * never by their server path.
  */
 export interface StartOptions extends Omit<PlanOptions, 'withoutPlans'> {
   dryRun?: boolean;
@@ -50,7 +55,11 @@ export interface Batches {
   context(id: string): Promise<BatchContext | undefined>;
 }
 
-const mayBatch = (p: Principal): boolean =>
+/**
+ * Who may start batches and see them — the one rule, for the API's routes as for `start`: admins and archivists,
+ * and contributors acting for an organisation (their batches are that organisation's).
+ */
+export const mayBatch = (p: Principal): boolean =>
   p.role === 'admin' || p.role === 'archivist' || (p.role === 'contributor' && p.organisation !== undefined);
 
 const ID = /^b-[0-9a-z-]{6,80}$/;
@@ -63,8 +72,15 @@ export function newBatchId(now = new Date()): string {
   return `b-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-export function createBatches(deps: { blobs: BlobStore; state: BatchState; queue: JobQueue }): Batches {
+export function createBatches(deps: {
+  blobs: BlobStore;
+  state: BatchState;
+  queue: JobQueue;
+  /** Plans on bounded, reused threads (plan-thread.ts); default: one made on first use, with its defaults. */
+  planner?: Planner;
+}): Batches {
   const { blobs, state, queue } = deps;
+  let planner = deps.planner;
   const key = (id: string, name: string) => `batches/${id}/${name}`;
   const check = (id: string) => {
     if (!ID.test(id)) throw new CikuError('CIKU_ERR_BATCH_NOT_FOUND', `no batch ${id}`);
@@ -101,14 +117,13 @@ export function createBatches(deps: { blobs: BlobStore; state: BatchState; queue
     const v = await view(id);
     const recorded = new Set((await state.rows(id)).map((r) => r.row));
     const planned = (await readJson<number[]>(key(id, 'rows.json'))) ?? [];
+    const root = planned.length > 0 ? (await context(id))?.root : undefined;
     for (const row of planned) {
       if (recorded.has(row)) continue;
       const st = await queue.state('batch-row', `batch-row-${id}-${row}`);
-      await state.setRow(id, {
-        row,
-        status: 'failed',
-        reason: `row job ${st.state}${st.reason ? `: ${st.reason}` : ''}`,
-      });
+      // A job's failure is whatever it threw: a system error names the server path it failed on.
+      const reason = `row job ${st.state}${st.reason ? `: ${st.reason}` : ''}`;
+      await state.setRow(id, { row, status: 'failed', reason: withoutServerPaths(reason, root) });
     }
     await writeReport(id);
     const finished = new Date().toISOString();
@@ -134,23 +149,33 @@ export function createBatches(deps: { blobs: BlobStore; state: BatchState; queue
       if (!mayBatch(principal)) throw new CikuError('CIKU_ERR_FORBIDDEN', 'this key may not start batches');
       const organisation = principal.role === 'contributor' ? principal.organisation : options.organisation;
       // Loaded on first use: an API server that never starts a batch does not carry the planner's code.
-      const { planInThread } = await import('./plan-thread.ts');
+      planner ??= (await import('./plan-thread.ts')).createPlanner();
+      // Everything the caller reads back (a refusal, warnings, row reasons) shows paths relative to its folder.
+      const shown = (text: string) => withoutServerPaths(text, options.within);
       const rows: PlannedRow[] = [];
-      const plan = await planInThread(
-        source,
-        {
-          ...(options.mapping === undefined ? {} : { mapping: options.mapping }),
-          ...(options.kind === undefined ? {} : { kind: options.kind }),
-          ...(options.access === undefined ? {} : { access: options.access }),
-          ...(organisation === undefined ? {} : { organisation }),
-          ...(options.within === undefined ? {} : { within: options.within }),
-          ...(options.dryRun ? { withoutPlans: true } : {}),
-        },
-        (chunk) => {
-          for (const r of chunk) rows.push(r);
-          options.onPlanned?.(rows.length);
-        },
-      );
+      let plan: BatchPlan;
+      try {
+        plan = await planner.plan(
+          source,
+          {
+            ...(options.mapping === undefined ? {} : { mapping: options.mapping }),
+            ...(options.kind === undefined ? {} : { kind: options.kind }),
+            ...(options.access === undefined ? {} : { access: options.access }),
+            ...(organisation === undefined ? {} : { organisation }),
+            ...(options.within === undefined ? {} : { within: options.within }),
+            ...(options.dryRun ? { withoutPlans: true } : {}),
+          },
+          (chunk) => {
+            for (const r of chunk) rows.push(r.error === undefined ? r : { ...r, error: shown(r.error) });
+            options.onPlanned?.(rows.length);
+          },
+        );
+      } catch (err) {
+        if (!isCikuError(err)) throw err;
+        throw new CikuError(err.code, shown(err.message), { details: err.details });
+      }
+      plan.warnings = plan.warnings.map(shown);
+      if (plan.refused !== undefined) plan.refused = shown(plan.refused);
       // A source refused whole ingests nothing, whatever rows were planned before the refusal.
       plan.rows = plan.refused ? [] : rows;
       const id = newBatchId();

@@ -95,6 +95,12 @@ async function scanFolder(
       const { view } = await deps.batches.start(abs, { by, principal, within: dir });
       out.started.push({ entry, batch: view.id, ...(view.refused ? { refused: view.refused } : {}) });
     } catch (err) {
+      if (isCikuError(err, 'CIKU_ERR_UNAVAILABLE')) {
+        // The planner is full (plan-thread.ts): not this entry's verdict. Unclaimed, it is the next scan's.
+        await deps.blobs.delete(claim);
+        out.skipped.push({ entry, reason: 'the planner was busy; next scan' });
+        continue;
+      }
       out.started.push({ entry, batch: '', refused: (err as Error).message });
     }
   }

@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import type { Principal } from '../../services/archive/access.ts';
+import { mayBatch } from '../../services/batch/batches.ts';
 import { ORG_A, startTestApi } from '../helpers/api.ts';
+import { batchEnv } from '../helpers/batch.ts';
 
 t.test('POST /v1/batches + GET /v1/batches/:id + report, confined to the drop folder, by role', async (t) => {
   const api = await startTestApi(t, { batchWorkers: true });
@@ -79,3 +82,26 @@ t.test('POST /v1/batches + GET /v1/batches/:id + report, confined to the drop fo
     404,
   );
 });
+
+t.test(
+  'one rule says who may batch, for the routes as for starting a batch: staff, and contributors acting for an organisation',
+  async (t) => {
+    const table: [Principal, boolean][] = [
+      [{ role: 'admin' }, true],
+      [{ role: 'archivist' }, true],
+      [{ role: 'contributor', organisation: ORG_A }, true],
+      [{ role: 'contributor' }, false],
+      [{ role: 'researcher' }, false],
+      [{ role: 'anonymous' }, false],
+    ];
+    for (const [p, may] of table) t.equal(mayBatch(p), may, JSON.stringify(p));
+    // Starting a batch refuses whom the rule refuses, before anything is read.
+    const env = await batchEnv(t, { workers: false });
+    for (const [p, may] of table.filter(([, m]) => !m))
+      await t.rejects(
+        env.batches.start('/nonexistent', { by: 'test', principal: p }),
+        { code: 'CIKU_ERR_FORBIDDEN' },
+        `${JSON.stringify(p)} may ${may ? '' : 'not '}start one`,
+      );
+  },
+);

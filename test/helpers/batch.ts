@@ -9,6 +9,7 @@ import { createRedisLocks } from '../../services/adapters/redis-lock.ts';
 import { createItems, type Items } from '../../services/archive/items.ts';
 import { createOcflStore } from '../../services/archive/ocfl/store.ts';
 import { createBatches, type Batches } from '../../services/batch/batches.ts';
+import type { Planner } from '../../services/batch/plan-thread.ts';
 import type { BatchView } from '../../schemas/batch.ts';
 import { buildBatchWorkers } from '../../workers/build-workers.ts';
 import type { TestApi } from './api.ts';
@@ -17,7 +18,7 @@ import { REDIS_URL, tempDir, testRedis } from './env.ts';
 /** An archive on a fresh fs store, its queues and batch store on real Redis, and in-process batch workers. */
 export async function batchEnv(
   t: { teardown(fn: () => unknown): void },
-  options: { workers?: boolean } = {},
+  options: { workers?: boolean; planner?: Planner } = {},
 ) {
   const root = tempDir(t, 'ciku-batch-');
   const blobs = await createFsBlobStore(root);
@@ -28,7 +29,12 @@ export async function batchEnv(
   const queuePrefix = `${prefix}bull`;
   const queue = createJobQueue(redis, { prefix: queuePrefix });
   const state = createBatchState(redis, queuePrefix);
-  const batches: Batches = createBatches({ blobs, state, queue });
+  const batches: Batches = createBatches({
+    blobs,
+    state,
+    queue,
+    ...(options.planner ? { planner: options.planner } : {}),
+  });
   const running: ReturnType<typeof buildBatchWorkers>[] = [];
   /** Starts in-process batch workers (at once unless `workers: false`: then when the test says). */
   const startWorkers = async () => {

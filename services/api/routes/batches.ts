@@ -3,9 +3,11 @@ import { Type } from '@sinclair/typebox';
 import { errorResponses } from '../../../schemas/api.ts';
 import { BatchView, type BatchView as BatchViewT } from '../../../schemas/batch.ts';
 import { Access } from '../../../schemas/item.ts';
-import { CikuError } from '../../errors.ts';
+import { CikuError, isCikuError } from '../../errors.ts';
 import { isStaff, type Principal } from '../../archive/access.ts';
+import { mayBatch } from '../../batch/batches.ts';
 import { resolveSource, shownPath, sourceRootFor } from '../../batch/drop-folder.ts';
+import { PLAN_RETRY_AFTER_SECONDS } from '../../batch/plan-thread.ts';
 import { agentOf } from '../agent.ts';
 import type { AppDeps } from '../build-app.ts';
 
@@ -24,8 +26,6 @@ const StartBody = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const mayBatch = (p: Principal) => p.role === 'admin' || p.role === 'archivist' || p.role === 'contributor';
 
 /**
  * Batches over HTTP: `POST /v1/batches` starts one from a source in the server's drop folder (never an arbitrary
@@ -76,15 +76,22 @@ export function batchRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         if (!mayBatch(p) || !batches || deps.dropDir === undefined)
           throw new CikuError('CIKU_ERR_FORBIDDEN', 'your key may not start batches');
         const { real, root } = await resolveSource(deps.dropDir, p, request.body.source);
-        const { view } = await batches.start(real, {
-          by: agentOf(p).name,
-          principal: p,
-          within: root,
-          ...(request.body.dry_run ? { dryRun: true } : {}),
-          ...(request.body.kind === undefined ? {} : { kind: request.body.kind }),
-          ...(request.body.access === undefined ? {} : { access: request.body.access }),
-          ...(request.body.mapping === undefined ? {} : { mapping: request.body.mapping }),
-        });
+        const { view } = await batches
+          .start(real, {
+            by: agentOf(p).name,
+            principal: p,
+            within: root,
+            ...(request.body.dry_run ? { dryRun: true } : {}),
+            ...(request.body.kind === undefined ? {} : { kind: request.body.kind }),
+            ...(request.body.access === undefined ? {} : { access: request.body.access }),
+            ...(request.body.mapping === undefined ? {} : { mapping: request.body.mapping }),
+          })
+          .catch((err: unknown) => {
+            // Too many plans waiting in this process (plan-thread.ts): 503, and when to ask again.
+            if (isCikuError(err, 'CIKU_ERR_UNAVAILABLE'))
+              void reply.header('Retry-After', String(PLAN_RETRY_AFTER_SECONDS));
+            throw err;
+          });
         void reply.header('Location', `/v1/batches/${view.id}`);
         return reply.code(view.status === 'running' ? 202 : 200).send(await shown(p, view));
       },
