@@ -35,6 +35,12 @@ export interface NewFile {
   mediaType?: string;
   /** A sha256 computed on the way in (when a client digest needed it), kept in the file record. */
   sha256?: string;
+  /**
+   * The sha512 these bytes must have (a bag's payload, digested when the bag was validated): checked against the
+   * digest computed while they are written, before the version commits. Other bytes fail the write and nothing of it
+   * is stored (`CIKU_ERR_UPLOAD_DIGEST_MISMATCH`).
+   */
+  expectedSha512?: string;
 }
 
 export interface ItemFile {
@@ -331,6 +337,11 @@ export function createItems(deps: ItemsDeps) {
       for (const f of files) {
         const name = normaliseLogicalPath(f.name);
         const a = added.get(`${FILES}${name}`)!;
+        if (f.expectedSha512 !== undefined && a.digest !== f.expectedSha512.toLowerCase())
+          throw new CikuError(
+            'CIKU_ERR_UPLOAD_DIGEST_MISMATCH',
+            `${name}: its bytes have sha512 ${a.digest}, not the expected ${f.expectedSha512.toLowerCase()}: nothing was stored`,
+          );
         const replaced = Object.hasOwn(record.files, name);
         record.files[name] = {
           role: f.role ?? 'original',
@@ -492,19 +503,35 @@ export function createItems(deps: ItemsDeps) {
   }
 
   /** Tombstone: a new version whose state keeps only the record (marked deleted) and the event log. */
-  async function remove(id: string, agent: Agent, reason?: string): Promise<ItemView> {
-    // The files to drop are read before the lock: if another version lands meanwhile, read again and retry.
+  async function remove(
+    id: string,
+    agent: Agent,
+    reason?: string,
+    options: { ifVersion?: string } = {},
+  ): Promise<ItemView> {
+    // The files to drop are read before the lock: if another version lands meanwhile, read again and retry
+    // (unless the caller named the version to delete: then that is its conflict).
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await removeOnce(id, agent, reason);
+        return await removeOnce(id, agent, reason, options.ifVersion);
       } catch (err) {
-        if (!isCikuError(err, 'CIKU_ERR_VERSION_CONFLICT') || attempt >= 5) throw err;
+        if (options.ifVersion !== undefined || !isCikuError(err, 'CIKU_ERR_VERSION_CONFLICT') || attempt >= 5)
+          throw err;
       }
     }
   }
 
-  async function removeOnce(id: string, agent: Agent, reason?: string): Promise<ItemView> {
+  async function removeOnce(
+    id: string,
+    agent: Agent,
+    reason?: string,
+    ifVersion?: string,
+  ): Promise<ItemView> {
     const inv = await inventoryOf(id);
+    if (ifVersion !== undefined && ifVersion !== inv.head)
+      throw new CikuError('CIKU_ERR_VERSION_CONFLICT', `item ${id} is at ${inv.head}, not ${ifVersion}`, {
+        details: { head: inv.head },
+      });
     const current = await readRecord(id, inv.head, inv);
     if (current.tombstone) throw new CikuError('CIKU_ERR_ITEM_DELETED', `item ${id} was already deleted`);
     const names = Object.keys(current.files);
