@@ -6,6 +6,7 @@ import { ocflIdFor, type ItemFile, type Items, type ItemView } from '../archive/
 
 const ITEM_URN = ocflIdFor('');
 import { agentOf } from './agent.ts';
+import type { Guards } from './guards.ts';
 
 /**
  * After a commit: one derivative job per new file of a media family (technical metadata + derivatives, keyed by
@@ -41,18 +42,31 @@ export async function enqueueFollowUps(
 }
 
 /**
- * Every upload route ends here: commit the staged files as the caller, then (unless the item already had these
- * bytes) enqueue their follow-up jobs before answering.
+ * Every upload route ends here: commit the staged files as the caller on the head it was allowed to change (decided
+ * again if another version lands first: guards.writeOn), then (unless the item already had these bytes) enqueue
+ * their follow-up jobs before answering. An item's kind never changes, so the checks made on the first head (size
+ * limits) hold on any later one.
  */
 export async function commitUpload(
-  deps: { ingest: Ingest; queue: JobQueue },
-  head: ItemView,
-  files: StagedFile[],
+  deps: { ingest: Ingest; queue: JobQueue; guards: Guards },
   principal: Principal,
+  itemId: string,
+  files: StagedFile[],
 ): ReturnType<Ingest['commit']> {
-  const result = await deps.ingest.commit(head, files, agentOf(principal));
-  if (!result.existing) await enqueueFollowUps(deps.queue, result.item, result.files);
-  return result;
+  try {
+    const result = await deps.guards.writeOn(principal, itemId, (head) =>
+      deps.ingest.commit(head, files, agentOf(principal), {
+        ifVersion: head.version,
+        keepStagedOnConflict: true,
+      }),
+    );
+    if (!result.existing) await enqueueFollowUps(deps.queue, result.item, result.files);
+    return result;
+  } catch (err) {
+    // Refused by the decision itself (the item became unwritable meanwhile) or out of attempts: nothing is kept.
+    await deps.ingest.discard(files);
+    throw err;
+  }
 }
 
 /**

@@ -8,6 +8,9 @@ import { CikuError, isCikuError } from '../errors.ts';
  * deleted item is a takedown (410 for everyone but admins and archivists, whatever version or file is asked for),
  * and an earlier version is read only under the head's access and its own (else 404, as a missing version).
  */
+/** How often a write is decided again when other versions keep landing under it. */
+const WRITE_ATTEMPTS = 5;
+
 export function createGuards(items: Items, clock: () => Date) {
   const hidden = (id: string): CikuError => new CikuError('CIKU_ERR_ITEM_NOT_FOUND', `no item ${id}`);
   const gone = (head: ItemView): CikuError =>
@@ -92,7 +95,43 @@ export function createGuards(items: Items, clock: () => Date) {
     return head;
   }
 
-  return { readable, readableHead, readableVersions, writable };
+  /**
+   * A write decided on the head it commits on: `act` is given the head the caller was found allowed to change and
+   * must commit conditional on that head's version (`ifVersion: head.version`). If another version lands in
+   * between (an access change, say), the decision is taken again on the new head, so nobody's write lands on a
+   * version they were not allowed to change. A client's own If-Match (`clientVersion`) is never retried: a
+   * different head is its 412.
+   */
+  async function writeOn<T>(
+    principal: Principal,
+    id: string,
+    act: (head: ItemView) => Promise<T>,
+    clientVersion?: string,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      const head = await writable(principal, id);
+      if (clientVersion !== undefined && clientVersion !== head.version)
+        throw new CikuError(
+          'CIKU_ERR_VERSION_CONFLICT',
+          `item ${id} is at ${head.version}, not ${clientVersion}`,
+          {
+            details: { head: head.version },
+          },
+        );
+      try {
+        return await act(head);
+      } catch (err) {
+        if (
+          clientVersion !== undefined ||
+          !isCikuError(err, 'CIKU_ERR_VERSION_CONFLICT') ||
+          attempt >= WRITE_ATTEMPTS
+        )
+          throw err;
+      }
+    }
+  }
+
+  return { readable, readableHead, readableVersions, writable, writeOn };
 }
 
 export type Guards = ReturnType<typeof createGuards>;

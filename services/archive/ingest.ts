@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { finished, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { mediaPolicy } from '../../schemas/media-policy.ts';
 import type { FileRole, ItemKind } from '../../schemas/item.ts';
-import { CikuError } from '../errors.ts';
+import { CikuError, isCikuError } from '../errors.ts';
 import type { BlobStore, DigestAlgorithm } from './blob-store.ts';
 import type { Agent, ItemFile, Items, ItemView, NewFile } from './items.ts';
 import { detectMediaType, type MagicSniffer } from './media-type.ts';
@@ -155,7 +155,7 @@ export function createIngest(deps: IngestDeps) {
     head: ItemView,
     files: StagedFile[],
     agent: Agent,
-    options: { ifVersion?: string } = {},
+    options: { ifVersion?: string; keepStagedOnConflict?: boolean } = {},
   ): Promise<{ item: ItemView; files: ItemFile[]; existing: boolean }> {
     const itemId = head.id;
     try {
@@ -202,21 +202,24 @@ export function createIngest(deps: IngestDeps) {
           existing: true,
         };
       }
-      // Files the item already holds as they are (same name, same bytes) stay out of the version.
+      // Files the item already holds as they are (same name, same bytes) stay out of the version; their blobs go
+      // once it commits (a conflict may be decided again on a head that no longer holds them).
       const unchanged = prepared.filter(already);
-      await discard(
-        files.filter((f) => unchanged.some((u) => u.sha512 === f.staged.sha512 && u.name === f.name)),
-      );
       const item = await items.update(
         itemId,
         { put: prepared.filter((f) => !already(f)).map(({ sha512: _sha512, ...f }) => f) },
         agent,
         options.ifVersion === undefined ? {} : { ifVersion: options.ifVersion },
       );
+      await discard(
+        files.filter((f) => unchanged.some((u) => u.sha512 === f.staged.sha512 && u.name === f.name)),
+      );
       const names = new Set(prepared.map((f) => normaliseLogicalPath(f.name)));
       return { item, files: item.files.filter((f) => names.has(f.name)), existing: false };
     } catch (err) {
-      await discard(files);
+      // A lost race the caller will decide again keeps the staged bytes for that second try.
+      if (!(options.keepStagedOnConflict && isCikuError(err, 'CIKU_ERR_VERSION_CONFLICT')))
+        await discard(files);
       throw err;
     }
   }

@@ -68,7 +68,7 @@ export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           ...(expected === undefined ? {} : { expected }),
           ...(request.query.role === undefined ? {} : { role: request.query.role }),
         };
-        const result = await commitUpload(deps, head, [file], request.principal);
+        const result = await commitUpload(deps, request.principal, head.id, [file]);
         return reply.status(result.existing ? 200 : 201).send(result);
       },
     );
@@ -127,7 +127,7 @@ export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           }
           seen.add(f.name);
         }
-        const result = await commitUpload(deps, head, staged, request.principal);
+        const result = await commitUpload(deps, request.principal, head.id, staged);
         return reply.status(result.existing ? 200 : 201).send(result);
       },
     );

@@ -147,7 +147,6 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       },
       async (request, reply) => {
         const p = request.principal;
-        const head = await guards.writable(p, request.params.id);
         const ifVersion = ifMatchVersion(request.headers['if-match']);
         if (request.body.access !== undefined && p.role === 'contributor') {
           const next = request.body.access as { organisation?: string };
@@ -163,11 +162,12 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           ...(request.body.rename === undefined ? {} : { rename: request.body.rename }),
           ...(request.body.remove === undefined ? {} : { remove: request.body.remove }),
         };
-        const item = await deps.items.update(
-          head.id,
-          patch,
-          agentOf(p),
-          ifVersion === undefined ? {} : { ifVersion },
+        // Committed on the head the write was allowed on (decided again if another version lands first).
+        const item = await guards.writeOn(
+          p,
+          request.params.id,
+          (head) => deps.items.update(head.id, patch, agentOf(p), { ifVersion: head.version }),
+          ifVersion,
         );
         await queue.enqueue('index-item', { itemId: item.id, version: item.version });
         void reply.header('ETag', `"${item.version}"`);
@@ -187,8 +187,11 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         },
       },
       async (request) => {
-        const head = await guards.writable(request.principal, request.params.id);
-        const item = await items.delete(head.id, agentOf(request.principal), request.query.reason);
+        const item = await guards.writeOn(request.principal, request.params.id, (head) =>
+          items.delete(head.id, agentOf(request.principal), request.query.reason, {
+            ifVersion: head.version,
+          }),
+        );
         await queue.enqueue('index-item', { itemId: item.id, version: item.version });
         return item;
       },

@@ -98,12 +98,9 @@ export const uploadRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           const expected = meta['content-digest'] ? parseDigestHeader(meta['content-digest']) : undefined;
           const staged = await stagedFromParts(info, expected?.sha256 !== undefined, head.kind);
           const role = ROLES.find((r) => r === meta.role);
-          const result = await commitUpload(
-            deps,
-            head,
-            [{ name: meta.filename!, staged, ...(role ? { role } : {}), ...(expected ? { expected } : {}) }],
-            principal(),
-          );
+          const result = await commitUpload(deps, principal(), head.id, [
+            { name: meta.filename!, staged, ...(role ? { role } : {}), ...(expected ? { expected } : {}) },
+          ]);
           await store.finish(upload.id);
           return {
             // A creation-with-upload that completes is still a creation (201, with its Location); a PATCH 204.
