@@ -1,7 +1,7 @@
 import { createLogger } from '../services/adapters/logger.ts';
 import { createJobQueue } from '../services/adapters/queue.ts';
-import { reindexRecovered } from '../services/api/follow-ups.ts';
-import { closeOnSignals } from '../services/api/server.ts';
+import { reindexRecovered } from '../services/app/follow-ups.ts';
+import { closeOnSignals } from '../services/lifecycle.ts';
 import { createDerivativeStore } from '../services/archive/derivatives.ts';
 import { configureImageEngine } from '../services/adapters/image.ts';
 import type { Config } from '../services/config.ts';

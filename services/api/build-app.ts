@@ -9,16 +9,9 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
-import type { HealthT } from '../../schemas/api.ts';
-import type { JobQueue } from '../adapters/queue.ts';
-import type { BlobStore } from '../archive/blob-store.ts';
-import { createDerivativeStore, type DerivativeStore } from '../archive/derivatives.ts';
-import type { Ingest } from '../archive/ingest.ts';
-import type { Items } from '../archive/items.ts';
-import type { OcflStore } from '../archive/ocfl/store.ts';
-import type { ApiKeys } from '../auth/api-keys.ts';
-import { createGuards, type Guards } from './guards.ts';
+import { createDerivativeStore } from '../archive/derivatives.ts';
+import { createGuards } from '../app/guards.ts';
+import type { AppDeps } from './deps.ts';
 import { CikuError } from '../errors.ts';
 import { registerAuth, registerAuthRefusal } from './plugins/auth.ts';
 import { registerJsonBody } from './plugins/json-body.ts';
@@ -29,48 +22,7 @@ import { itemRoutes } from './routes/items.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { derivativeRoutes } from './routes/derivatives.ts';
 import { searchRoutes } from './routes/search.ts';
-import type { SearchIndex } from '../search/search-index.ts';
-import type { Batches } from '../batch/batches.ts';
 import { batchRoutes } from './routes/batches.ts';
-
-export interface AppOptions {
-  /** Requests per minute per IP for anonymous callers; authenticated callers are not limited. */
-  anonymousRateLimit: number;
-  /** Largest JSON body (item metadata) accepted. */
-  jsonBodyLimit: number;
-  /** Largest upload (each kind's own limit applies too). */
-  maxUploadBytes: number;
-  /** Unfinished tus uploads older than this are deleted. */
-  tusExpiryHours: number;
-  /** The origin every absolute URL the API writes starts with (CIKU_PUBLIC_URL); never the Host header. */
-  publicUrl: string;
-  /** Fastify's trustProxy (CIKU_TRUST_PROXY): whose X-Forwarded-For gives the client address. */
-  trustProxy?: boolean | string | number;
-}
-
-export interface AppDeps {
-  blobs: BlobStore;
-  ocfl: OcflStore;
-  items: Items;
-  ingest: Ingest;
-  keys: ApiKeys;
-  queue: JobQueue;
-  search: SearchIndex;
-  /** Batches (POST/GET /v1/batches) from sources in `dropDir`; absent: batches are refused. */
-  batches?: Batches;
-  dropDir?: string;
-  clock: () => Date;
-  logger: Logger | false;
-  options: AppOptions;
-  /**
-   * While this answers a status, the archive is still being prepared (`ciku start`: recovery, demo data, the
-   * first index build): /healthz reports it and every other route answers 503 with Retry-After.
-   */
-  starting?: () => HealthT | undefined;
-  /** Derived from the others by buildApp. */
-  guards: Guards;
-  derivatives: DerivativeStore;
-}
 
 /** Builds the Fastify app from explicit dependencies (tests drive it with `inject`; server.ts makes it listen). */
 export async function buildApp(input: Omit<AppDeps, 'guards' | 'derivatives'>): Promise<FastifyInstance> {

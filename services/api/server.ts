@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { sniffMagic } from '../adapters/file-type.ts';
-import { createLogger, type Logger } from '../adapters/logger.ts';
+import { createLogger } from '../adapters/logger.ts';
 import { createJobQueue } from '../adapters/queue.ts';
 import { createIngest } from '../archive/ingest.ts';
 import { createApiKeys } from '../auth/api-keys.ts';
@@ -10,26 +10,11 @@ import { openArchive, openSearchIndex } from '../runtime.ts';
 import { createBatchState } from '../adapters/batch-state.ts';
 import { createBatches } from '../batch/batches.ts';
 import { buildApp } from './build-app.ts';
-import { reindexRecovered } from './follow-ups.ts';
+import { closeOnSignals } from '../lifecycle.ts';
+import { reindexRecovered } from '../app/follow-ups.ts';
 import type { HealthT } from '../../schemas/api.ts';
 
 const INSTANCE_TTL_S = 30;
-
-/** SIGTERM/SIGINT → `close`, then exit (1 if closing failed). */
-export function closeOnSignals(logger: Logger, close: () => Promise<void>): void {
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, 'shutting down');
-      close().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
-}
 
 /**
  * Listens, and closes gracefully on SIGTERM/SIGINT (in-flight requests finish, then the store and Redis close).

@@ -6,7 +6,7 @@ import type { Access, ItemKind } from '../../schemas/item.ts';
 import { mediaPolicy } from '../../schemas/media-policy.ts';
 import type { JobQueue } from '../adapters/queue.ts';
 import { sniffMagic } from '../adapters/file-type.ts';
-import { enqueueFollowUps } from '../api/follow-ups.ts';
+import { enqueueFollowUps } from '../app/follow-ups.ts';
 import { canCreate, canRead, canReassign, canWrite, isStaff, type Principal } from '../archive/access.ts';
 import type { Agent, Items, ItemView, NewFile } from '../archive/items.ts';
 import { detectMediaType } from '../archive/media-type.ts';

@@ -7,7 +7,7 @@ import { createPlanner } from '../../services/batch/plan-thread.ts';
 import type { PlannedRow } from '../../services/batch/sources.ts';
 import Fastify from 'fastify';
 import type { Principal } from '../../services/archive/access.ts';
-import type { AppDeps } from '../../services/api/build-app.ts';
+import type { AppDeps } from '../../services/api/deps.ts';
 import { registerErrorHandling } from '../../services/api/plugins/errors.ts';
 import { batchRoutes } from '../../services/api/routes/batches.ts';
 import { ORG_A } from '../helpers/api.ts';

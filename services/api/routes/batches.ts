@@ -8,8 +8,8 @@ import { isStaff, type Principal } from '../../archive/access.ts';
 import { mayBatch } from '../../batch/batches.ts';
 import { resolveSource, shownPath, sourceRootFor } from '../../batch/drop-folder.ts';
 import { PLAN_RETRY_AFTER_SECONDS } from '../../batch/plan-thread.ts';
-import { agentOf } from '../agent.ts';
-import type { AppDeps } from '../build-app.ts';
+import { agentOf } from '../../app/agent.ts';
+import type { AppDeps } from '../deps.ts';
 
 const StartBody = Type.Object(
   {

@@ -8,7 +8,7 @@ import { readAll } from '../../archive/blob-store.ts';
 import { expectedKinds } from '../../archive/derivatives.ts';
 import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
 import { CikuError } from '../../errors.ts';
-import type { AppDeps } from '../build-app.ts';
+import type { AppDeps } from '../deps.ts';
 import { downloadHeaders, sendBytes } from '../range.ts';
 
 /** IIIF level-0 tile paths as libvips writes them: `{region}/{size}/0/default.jpg`. */

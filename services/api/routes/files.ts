@@ -15,8 +15,8 @@ import { reprDigestHeader, requestDigests } from '../../adapters/digest-headers.
 import type { StagedFile } from '../../archive/ingest.ts';
 import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
 import { CikuError, isCikuError } from '../../errors.ts';
-import type { AppDeps } from '../build-app.ts';
-import { commitUpload } from '../follow-ups.ts';
+import type { AppDeps } from '../deps.ts';
+import { commitUpload } from '../../app/follow-ups.ts';
 import { contentTypeHeader, downloadHeaders, inlineSafe, sendBytes } from '../range.ts';
 
 const errors = errorResponses;

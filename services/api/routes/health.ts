@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Health, Ready } from '../../../schemas/api.ts';
-import type { AppDeps } from '../build-app.ts';
+import type { AppDeps } from '../deps.ts';
 
 export const healthRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async function health(app) {

@@ -14,9 +14,9 @@ import {
 } from '../../../schemas/api.ts';
 import { canCreate, readScope } from '../../archive/access.ts';
 import { CikuError } from '../../errors.ts';
-import type { AppDeps } from '../build-app.ts';
+import type { AppDeps } from '../deps.ts';
 import { fixityEvents } from '../../archive/fixity.ts';
-import { agentOf } from '../agent.ts';
+import { agentOf } from '../../app/agent.ts';
 import { decodeCursor, encodeCursor } from '../../search/catalogue.ts';
 
 const errors = errorResponses;

@@ -14,7 +14,7 @@ import {
 import { readScope } from '../../archive/access.ts';
 import { CikuError } from '../../errors.ts';
 import { facetList } from '../../search/search-index.ts';
-import type { AppDeps } from '../build-app.ts';
+import type { AppDeps } from '../deps.ts';
 
 const Strings = Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 }));
 const Q = Type.String({ maxLength: MAX_QUERY_CHARS, default: '' });

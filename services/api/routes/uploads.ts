@@ -9,8 +9,8 @@ import { readAll } from '../../archive/blob-store.ts';
 import { HEAD_BYTES, type StagedUpload } from '../../archive/ingest.ts';
 import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
 import { CikuError, isCikuError } from '../../errors.ts';
-import type { AppDeps } from '../build-app.ts';
-import { commitUpload } from '../follow-ups.ts';
+import type { AppDeps } from '../deps.ts';
+import { commitUpload } from '../../app/follow-ups.ts';
 
 /** A coded error in the shape the tus server sends: our JSON body with its status. */
 function tusError(err: unknown): TusHttpError {
