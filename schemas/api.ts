@@ -117,6 +117,8 @@ export const ListQuery = Type.Object({
   ),
 });
 
+export type ListQueryT = Static<typeof ListQuery>;
+
 export const VersionList = Type.Object({
   versions: Type.Array(
     Type.Object({

@@ -101,3 +101,21 @@ export const BatchView = Type.Object({
   report: Type.String({ description: 'where the per-row CSV report is served' }),
 });
 export type BatchView = Static<typeof BatchView>;
+
+/** `POST /v1/batches` (and the workspace's batch form). */
+export const StartBatchBody = Type.Object(
+  {
+    source: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description:
+        "a bag, a folder with a manifest, or a CSV / JSON-lines file: relative to the drop folder (admins, archivists) or to the organisation's folder in it, organisations/<organisation>/ (contributors)",
+    }),
+    dry_run: Type.Optional(Type.Boolean()),
+    kind: Type.Optional(Type.String({ maxLength: 50 })),
+    access: Type.Optional(Access),
+    mapping: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+export type StartBatchBodyT = Static<typeof StartBatchBody>;

@@ -156,3 +156,63 @@ export const SegmentAnswer = Type.Object({
   ),
 });
 export type SegmentAnswerT = Static<typeof SegmentAnswer>;
+
+// Query strings of the search routes (and of the pages built on them).
+
+const Strings = Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 }));
+const Q = Type.String({ maxLength: MAX_QUERY_CHARS, default: '' });
+const Paging = {
+  page: Type.Integer({ minimum: 1, default: 1 }),
+  limit: Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: 20 }),
+};
+
+/** `GET /v1/search` (and the portal's search page): the whole state of a search, as a query string. */
+export const SearchQuerystring = Type.Object(
+  {
+    q: Q,
+    kind: Strings,
+    category: Strings,
+    province: Strings,
+    region: Strings,
+    level: Strings,
+    batch: Type.Optional(Type.Array(Type.Integer(), { maxItems: 50 })),
+    museum: Strings,
+    period: Strings,
+    series: Strings,
+    year_from: Type.Optional(Type.Integer({ minimum: -3000, maximum: 3000 })),
+    year_to: Type.Optional(Type.Integer({ minimum: -3000, maximum: 3000 })),
+    has_media: Type.Optional(Type.Boolean()),
+    near: Type.Optional(
+      Type.String({
+        pattern: '^-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?,\\d{1,5}(\\.\\d+)?$',
+        maxLength: 80,
+      }),
+    ),
+    bbox: Type.Optional(
+      Type.String({
+        pattern: '^-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?,-?\\d{1,3}(\\.\\d+)?$',
+        maxLength: 120,
+      }),
+    ),
+    facets: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 20 })),
+    sort: Type.Union(
+      sortOrders.map((s) => Type.Literal(s)),
+      { default: 'relevance' },
+    ),
+    ...Paging,
+  },
+  { additionalProperties: false },
+);
+
+/** `GET /v1/search/segments`: moments in transcripts. */
+export const SegmentQuerystring = Type.Object(
+  {
+    q: Q,
+    item: Type.Optional(Type.String({ maxLength: 200 })),
+    speaker: Type.Optional(Type.String({ maxLength: 200 })),
+    ...Paging,
+  },
+  { additionalProperties: false },
+);
+export type SearchQuerystringT = Static<typeof SearchQuerystring>;
+export type SegmentQuerystringT = Static<typeof SegmentQuerystring>;

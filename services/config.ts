@@ -25,7 +25,14 @@ export interface Config {
     { kind: 'sqlite' } | { kind: 'meilisearch'; url: string; key: string | undefined; indexPrefix: string };
   adminKey: string | undefined;
   lock: { ttlMs: number; waitMs: number };
-  api: { maxUploadBytes: number; anonymousRateLimit: number; jsonBodyLimit: number; tusExpiryHours: number };
+  api: {
+    maxUploadBytes: number;
+    anonymousRateLimit: number;
+    /** Anonymous requests per minute per IP for each derivative route (thumbnails, proxies, IIIF tiles). */
+    anonymousMediaRateLimit: number;
+    jsonBodyLimit: number;
+    tusExpiryHours: number;
+  };
   worker: {
     /** Jobs run at once per queue (sharp work uses libvips threads; ffmpeg is multi-threaded itself). */
     concurrency: { image: number; av: number; transcript: number; index: number };
@@ -210,6 +217,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     api: {
       maxUploadBytes: int('CIKU_MAX_UPLOAD_BYTES', 256 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
       anonymousRateLimit: int('CIKU_ANON_RATE_LIMIT', 300, 1, 1_000_000),
+      // A deep-zoom session fetches hundreds of tiles a minute: they are cheap and cacheable, and must not spend the
+      // allowance searches and API calls share.
+      anonymousMediaRateLimit: int('CIKU_ANON_MEDIA_RATE_LIMIT', 3_000, 1, 10_000_000),
       jsonBodyLimit: int('CIKU_JSON_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
       tusExpiryHours: int('CIKU_TUS_EXPIRY_HOURS', 72, 1, 24 * 365),
     },

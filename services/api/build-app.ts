@@ -9,8 +9,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { createDerivativeStore } from '../archive/derivatives.ts';
-import { createGuards } from '../app/guards.ts';
+import { createApplication } from '../app/application.ts';
 import type { AppDeps } from './deps.ts';
 import { CikuError } from '../errors.ts';
 import { registerAuth, registerAuthRefusal } from './plugins/auth.ts';
@@ -25,12 +24,8 @@ import { searchRoutes } from './routes/search.ts';
 import { batchRoutes } from './routes/batches.ts';
 
 /** Builds the Fastify app from explicit dependencies (tests drive it with `inject`; server.ts makes it listen). */
-export async function buildApp(input: Omit<AppDeps, 'guards' | 'derivatives'>): Promise<FastifyInstance> {
-  const deps: AppDeps = {
-    ...input,
-    guards: createGuards(input.items, input.clock),
-    derivatives: createDerivativeStore({ blobs: input.blobs }),
-  };
+export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInstance> {
+  const deps: AppDeps = { ...input, app: createApplication(input) };
   const app = Fastify({
     loggerInstance: deps.logger === false ? undefined : deps.logger,
     logger: deps.logger === false ? false : undefined,

@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { HealthT } from '../../schemas/api.ts';
 import type { JobQueue } from '../adapters/queue.ts';
-import type { Guards } from '../app/guards.ts';
+import type { Application } from '../app/application.ts';
 import type { BlobStore } from '../archive/blob-store.ts';
-import type { DerivativeStore } from '../archive/derivatives.ts';
 import type { Ingest } from '../archive/ingest.ts';
 import type { Items } from '../archive/items.ts';
 import type { OcflStore } from '../archive/ocfl/store.ts';
@@ -15,6 +14,11 @@ import type { SearchIndex } from '../search/search-index.ts';
 export interface AppOptions {
   /** Requests per minute per IP for anonymous callers; authenticated callers are not limited. */
   anonymousRateLimit: number;
+  /**
+   * The same for each derivative route (thumbnails, previews, proxies, IIIF info.json and tiles): its own, larger
+   * bucket, so one deep-zoom session does not spend the allowance of searches and API calls.
+   */
+  anonymousMediaRateLimit?: number;
   /** Largest JSON body (item metadata) accepted. */
   jsonBodyLimit: number;
   /** Largest upload (each kind's own limit applies too). */
@@ -46,7 +50,6 @@ export interface AppDeps {
    * first index build): /healthz reports it and every other route answers 503 with Retry-After.
    */
   starting?: () => HealthT | undefined;
-  /** Derived from the others by buildApp. */
-  guards: Guards;
-  derivatives: DerivativeStore;
+  /** The application layer (services/app) the routes call, built from the others by buildApp. */
+  app: Application;
 }

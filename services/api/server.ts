@@ -78,6 +78,7 @@ export async function startServer(
     ...(options.starting === undefined ? {} : { starting: options.starting }),
     options: {
       anonymousRateLimit: config.api.anonymousRateLimit,
+      anonymousMediaRateLimit: config.api.anonymousMediaRateLimit,
       jsonBodyLimit: config.api.jsonBodyLimit,
       maxUploadBytes: config.api.maxUploadBytes,
       tusExpiryHours: config.api.tusExpiryHours,

@@ -37,8 +37,17 @@ export async function enqueueFollowUps(
       ),
     );
   }
-  jobs.push(queue.enqueue('index-item', { itemId: item.id, version: item.version }, options));
+  jobs.push(enqueueIndex(queue, item, options));
   await Promise.all(jobs);
+}
+
+/** The one place a version is queued for the search index (every write ends here or in enqueueFollowUps). */
+export function enqueueIndex(
+  queue: Pick<JobQueue, 'enqueue'>,
+  item: Pick<ItemView, 'id' | 'version'>,
+  options: { backfill?: boolean } = {},
+): Promise<string> {
+  return queue.enqueue('index-item', { itemId: item.id, version: item.version }, options);
 }
 
 /**
@@ -83,7 +92,7 @@ export async function reindexRecovered(
     const itemId = id.slice(ITEM_URN.length);
     const head = await deps.items.get(itemId).catch(() => undefined);
     if (head === undefined) continue;
-    await deps.queue.enqueue('index-item', { itemId, version: head.version });
+    await enqueueIndex(deps.queue, head);
     queued += 1;
   }
   return queued;

@@ -1,4 +1,5 @@
-import { canRead, canReadVersion, canWrite, isStaff, type Principal } from '../archive/access.ts';
+import { canCreate, canRead, canReadVersion, canWrite, isStaff, type Principal } from '../archive/access.ts';
+import type { Access } from '../../schemas/item.ts';
 import type { Items, ItemView } from '../archive/items.ts';
 import { CikuError, isCikuError } from '../errors.ts';
 
@@ -131,7 +132,27 @@ export function createGuards(items: Items, clock: () => Date) {
     }
   }
 
-  return { readable, readableHead, readableVersions, writable, writeOn };
+  /**
+   * The access a new item of this caller's gets: a contributor's items belong to its organisation unless it says
+   * otherwise (and it may not name another); anything the caller may not create is refused.
+   */
+  function creatable(principal: Principal, given: Record<string, unknown> = { level: 'private' }): Access {
+    const access =
+      principal.role === 'contributor' && given.organisation === undefined
+        ? { ...given, organisation: principal.organisation }
+        : given;
+    if (!canCreate(principal, access as Access)) {
+      throw new CikuError(
+        'CIKU_ERR_FORBIDDEN',
+        principal.role === 'contributor'
+          ? 'contributors create items of their own organisation only'
+          : 'your key may not create items',
+      );
+    }
+    return access as Access;
+  }
+
+  return { creatable, readable, readableHead, readableVersions, writable, writeOn };
 }
 
 export type Guards = ReturnType<typeof createGuards>;

@@ -8,6 +8,7 @@ import type { PlannedRow } from '../../services/batch/sources.ts';
 import Fastify from 'fastify';
 import type { Principal } from '../../services/archive/access.ts';
 import type { AppDeps } from '../../services/api/deps.ts';
+import { createBatchService } from '../../services/app/batches.ts';
 import { registerErrorHandling } from '../../services/api/plugins/errors.ts';
 import { batchRoutes } from '../../services/api/routes/batches.ts';
 import { ORG_A } from '../helpers/api.ts';
@@ -109,7 +110,11 @@ t.test(
     app.addHook('onRequest', async (request) => {
       request.principal = { role: 'contributor', organisation: ORG_A };
     });
-    await app.register(batchRoutes({ batches: env.batches, dropDir: drop } as unknown as AppDeps));
+    await app.register(
+      batchRoutes({
+        app: { batches: createBatchService({ batches: env.batches, dropDir: drop }) },
+      } as unknown as AppDeps),
+    );
     const post = () =>
       app.inject({ method: 'POST', url: '/v1/batches', payload: { source: 'records.csv', dry_run: true } });
 

@@ -118,6 +118,9 @@ export async function startTestApi(
     logger: false,
     options: {
       anonymousRateLimit: options.anonymousRateLimit ?? 100_000,
+      ...(options.anonymousMediaRateLimit === undefined
+        ? {}
+        : { anonymousMediaRateLimit: options.anonymousMediaRateLimit }),
       jsonBodyLimit: options.jsonBodyLimit ?? 1024 * 1024,
       maxUploadBytes: options.maxUploadBytes ?? 8 * 1024 ** 3,
       tusExpiryHours: options.tusExpiryHours ?? 72,

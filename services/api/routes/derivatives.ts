@@ -2,11 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorBody, FileParams, VersionQuery } from '../../../schemas/api.ts';
-import { derivativeKinds, type DerivativeKind } from '../../../schemas/technical.ts';
-import { canRead, anonymous } from '../../archive/access.ts';
+import { derivativeKinds } from '../../../schemas/technical.ts';
+import type { LocatedDerivative } from '../../app/derivatives.ts';
 import { readAll } from '../../archive/blob-store.ts';
-import { expectedKinds } from '../../archive/derivatives.ts';
-import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
 import { CikuError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
 import { downloadHeaders, sendBytes } from '../range.ts';
@@ -31,51 +29,21 @@ const responses = {
  */
 export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async function derivatives(app) {
-    const { guards, derivatives: store } = deps;
-
-    async function locate(
-      request: FastifyRequest,
-      id: string,
-      name: string,
-      version: string | undefined,
-      kind: DerivativeKind,
-    ) {
-      const item = await guards.readable(request.principal, id, version);
-      const logical = normaliseLogicalPath(name);
-      const file = item.files.find((f) => f.name === logical);
-      if (!file)
-        throw new CikuError(
-          'CIKU_ERR_FILE_NOT_FOUND',
-          `item ${item.id} has no file ${logical} in ${item.version}`,
-        );
-      const record = await store.readRecord(file.digests.sha512);
-      const mediaType = file.media_type ?? 'application/octet-stream';
-      if (!expectedKinds(mediaType, record?.technical).includes(kind)) {
-        throw new CikuError(
-          'CIKU_ERR_DERIVATIVE_NOT_FOUND',
-          `${logical} (${mediaType}) has no ${kind} derivative`,
-        );
-      }
-      const entry = record?.derivatives[kind];
-      if (!record || !entry || entry.status !== 'ready' || entry.path === undefined) {
-        const status = entry?.status ?? 'pending';
-        throw new CikuError(
-          'CIKU_ERR_DERIVATIVE_NOT_READY',
-          status === 'failed'
-            ? `the ${kind} of ${logical} could not be made: ${entry?.reason ?? 'unknown reason'}`
-            : `the ${kind} of ${logical} is not made yet`,
-          { details: { status, ...(entry?.reason === undefined ? {} : { reason: entry.reason }) } },
-        );
-      }
-      // Cached publicly and shared across origins only if the access decision lets anyone read it right now.
-      const shareable = canRead(anonymous, item.access, deps.clock());
-      return { item, file, record, shareable, entry: { ...entry, path: entry.path } };
-    }
+    const store = deps.app.derivativeStore;
+    const { locate } = deps.app.derivatives;
+    // Each derivative route counts anonymous reads in a bucket of its own (the limiter keeps one per configured
+    // route), larger than the API's: tiles and thumbnails come by the hundred and are cheap.
+    const config = {
+      rateLimit: {
+        max: deps.options.anonymousMediaRateLimit ?? 10 * deps.options.anonymousRateLimit,
+        timeWindow: 60_000,
+      },
+    };
 
     async function send(
       request: FastifyRequest,
       reply: FastifyReply,
-      found: Awaited<ReturnType<typeof locate>>,
+      found: LocatedDerivative,
       relPath: string,
       contentType: string,
     ) {
@@ -95,7 +63,7 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       });
     }
 
-    async function sendInfoJson(reply: FastifyReply, found: Awaited<ReturnType<typeof locate>>) {
+    async function sendInfoJson(reply: FastifyReply, found: LocatedDerivative) {
       const raw = await readAll(
         await store.open(found.file.digests.sha512, `${found.entry.path}/info.json`),
         1024 * 1024,
@@ -115,6 +83,7 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     app.get(
       '/v1/items/:id/files/:name/derivatives/:kind',
       {
+        config,
         schema: {
           tags: ['derivatives'],
           summary: `A derivative of a file (${derivativeKinds.join(', ')}); iiif answers its info.json`,
@@ -128,7 +97,7 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       },
       async (request, reply) => {
         const { id, name, kind } = request.params;
-        const found = await locate(request, id, name, request.query.version, kind);
+        const found = await locate(request.principal, id, name, request.query.version, kind);
         if (kind === 'iiif') return sendInfoJson(reply, found);
         return send(
           request,
@@ -143,6 +112,7 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     app.get(
       '/v1/items/:id/files/:name/derivatives/iiif/*',
       {
+        config,
         schema: {
           tags: ['derivatives'],
           summary: 'IIIF Image API 3.0 level-0: info.json and static tiles',
@@ -154,7 +124,7 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       async (request, reply) => {
         const { id, name } = request.params;
         const rest = request.params['*'];
-        const found = await locate(request, id, name, request.query.version, 'iiif');
+        const found = await locate(request.principal, id, name, request.query.version, 'iiif');
         if (rest === '' || rest === 'info.json') return sendInfoJson(reply, found);
         if (!TILE_PATH.test(rest))
           throw new CikuError('CIKU_ERR_DERIVATIVE_NOT_FOUND', `no IIIF tile ${rest}`);

@@ -16,14 +16,15 @@ import type { StagedFile } from '../../archive/ingest.ts';
 import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
 import { CikuError, isCikuError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
-import { commitUpload } from '../../app/follow-ups.ts';
+import { fileOf } from '../../app/derivatives.ts';
 import { contentTypeHeader, downloadHeaders, inlineSafe, sendBytes } from '../range.ts';
 
 const errors = errorResponses;
 
 export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async function files(app) {
-    const { guards, ingest, items } = deps;
+    const { ingest, items } = deps;
+    const { guards, uploads } = deps.app;
     // Upload bodies are streamed as they arrive, whatever their Content-Type says (the bytes decide the type).
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
@@ -68,7 +69,7 @@ export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           ...(expected === undefined ? {} : { expected }),
           ...(request.query.role === undefined ? {} : { role: request.query.role }),
         };
-        const result = await commitUpload(deps, request.principal, head.id, [file]);
+        const result = await uploads.commit(request.principal, head.id, [file]);
         return reply.status(result.existing ? 200 : 201).send(result);
       },
     );
@@ -127,7 +128,7 @@ export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           }
           seen.add(f.name);
         }
-        const result = await commitUpload(deps, request.principal, head.id, staged);
+        const result = await uploads.commit(request.principal, head.id, staged);
         return reply.status(result.existing ? 200 : 201).send(result);
       },
     );
@@ -157,13 +158,8 @@ export const fileRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       },
       async (request, reply) => {
         const item = await guards.readable(request.principal, request.params.id, request.query.version);
-        const name = normaliseLogicalPath(request.params.name);
-        const file = item.files.find((f) => f.name === name);
-        if (!file)
-          throw new CikuError(
-            'CIKU_ERR_FILE_NOT_FOUND',
-            `item ${item.id} has no file ${name} in ${item.version}`,
-          );
+        const file = fileOf(item, request.params.name);
+        const name = file.name;
         const mediaType = file.media_type ?? 'application/octet-stream';
         // Inline only what a browser shows passively: markup (XHTML, SVG, XML) from an upload would run script on
         // the API's origin. Whatever it is, the bytes are never sniffed and never run with the origin's rights.

@@ -12,12 +12,8 @@ import {
   VersionList,
   VersionQuery,
 } from '../../../schemas/api.ts';
-import { canCreate, readScope } from '../../archive/access.ts';
 import { CikuError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
-import { fixityEvents } from '../../archive/fixity.ts';
-import { agentOf } from '../../app/agent.ts';
-import { decodeCursor, encodeCursor } from '../../search/catalogue.ts';
 
 const errors = errorResponses;
 
@@ -33,10 +29,9 @@ function ifMatchVersion(header: string | undefined): string | undefined {
   return m[1];
 }
 
+/** The item routes: parse, call the item service (services/app/items.ts), answer. */
 export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async function items(app) {
-    const { items, guards, clock, queue } = deps;
-
     app.post(
       '/v1/items',
       {
@@ -48,31 +43,7 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         },
       },
       async (request, reply) => {
-        const p = request.principal;
-        const given = (request.body.access ?? { level: 'private' }) as Record<string, unknown>;
-        // A contributor's items belong to its organisation unless it says otherwise (and it may not).
-        const access =
-          p.role === 'contributor' && given.organisation === undefined
-            ? { ...given, organisation: p.organisation }
-            : given;
-        if (!canCreate(p, access as never)) {
-          throw new CikuError(
-            'CIKU_ERR_FORBIDDEN',
-            p.role === 'contributor'
-              ? 'contributors create items of their own organisation only'
-              : 'your key may not create items',
-          );
-        }
-        const item = await items.create(
-          {
-            ...(request.body.id === undefined ? {} : { id: request.body.id }),
-            kind: request.body.kind,
-            metadata: request.body.metadata,
-            access,
-          },
-          agentOf(p),
-        );
-        await queue.enqueue('index-item', { itemId: item.id, version: item.version });
+        const item = await deps.app.items.create(request.principal, request.body);
         void reply
           .header('ETag', `"${item.version}"`)
           .header('Location', `/v1/items/${encodeURIComponent(item.id)}`);
@@ -90,21 +61,7 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           response: { 200: ItemList, ...errors },
         },
       },
-      async (request) => {
-        // Served by the engine's item catalogue (kept with every commit), never by listing the store: a keyset
-        // page with the caller's read scope and the kind inside the query (services/search/catalogue.ts).
-        const { limit = 50, sort = 'id', kind, cursor } = request.query;
-        const page = await deps.search.listItems({
-          scope: readScope(request.principal, clock()),
-          sort,
-          limit,
-          ...(kind === undefined ? {} : { kind }),
-          ...(cursor === undefined ? {} : { after: decodeCursor(sort, cursor) }),
-        });
-        return page.next === undefined
-          ? { items: page.items }
-          : { items: page.items, next: encodeCursor(sort, page.next) };
-      },
+      async (request) => deps.app.items.list(request.principal, request.query),
     );
 
     app.get(
@@ -119,16 +76,9 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         },
       },
       async (request, reply) => {
-        const item = await guards.readable(request.principal, request.params.id, request.query.version);
+        const item = await deps.app.items.read(request.principal, request.params.id, request.query.version);
         void reply.header('ETag', `"${item.version}"`);
-        // Each file with what the workers read and made from its bytes (records are keyed by digest).
-        const files = await Promise.all(
-          item.files.map(async (f) => ({
-            ...f,
-            ...(await deps.derivatives.viewFor(f.digests.sha512, f.media_type)),
-          })),
-        );
-        return { ...item, files };
+        return item;
       },
     );
 
@@ -146,30 +96,13 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         },
       },
       async (request, reply) => {
-        const p = request.principal;
         const ifVersion = ifMatchVersion(request.headers['if-match']);
-        if (request.body.access !== undefined && p.role === 'contributor') {
-          const next = request.body.access as { organisation?: string };
-          if (next.organisation !== p.organisation)
-            throw new CikuError(
-              'CIKU_ERR_FORBIDDEN',
-              'contributors cannot give an item to another organisation',
-            );
-        }
-        const patch = {
-          ...(request.body.metadata === undefined ? {} : { metadata: request.body.metadata }),
-          ...(request.body.access === undefined ? {} : { access: request.body.access }),
-          ...(request.body.rename === undefined ? {} : { rename: request.body.rename }),
-          ...(request.body.remove === undefined ? {} : { remove: request.body.remove }),
-        };
-        // Committed on the head the write was allowed on (decided again if another version lands first).
-        const item = await guards.writeOn(
-          p,
+        const item = await deps.app.items.update(
+          request.principal,
           request.params.id,
-          (head) => deps.items.update(head.id, patch, agentOf(p), { ifVersion: head.version }),
+          request.body,
           ifVersion,
         );
-        await queue.enqueue('index-item', { itemId: item.id, version: item.version });
         void reply.header('ETag', `"${item.version}"`);
         return item;
       },
@@ -187,12 +120,7 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         },
       },
       async (request) => {
-        const item = await guards.writeOn(request.principal, request.params.id, (head) =>
-          items.delete(head.id, agentOf(request.principal), request.query.reason, {
-            ifVersion: head.version,
-          }),
-        );
-        await queue.enqueue('index-item', { itemId: item.id, version: item.version });
+        const item = await deps.app.items.remove(request.principal, request.params.id, request.query.reason);
         return item;
       },
     );
@@ -208,10 +136,7 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         },
       },
       async (request) => {
-        const head = await guards.readableHead(request.principal, request.params.id, { allowDeleted: true });
-        // Only the versions this caller may read (access over time): an earlier private version is not listed.
-        const readable = await guards.readableVersions(request.principal, head);
-        return { versions: (await items.versions(head.id)).filter((v) => readable.has(v.version)) };
+        return { versions: await deps.app.items.versions(request.principal, request.params.id) };
       },
     );
 
@@ -226,16 +151,7 @@ export const itemRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         },
       },
       async (request) => {
-        const head = await guards.readableHead(request.principal, request.params.id, { allowDeleted: true });
-        // The item's own log (in its OCFL versions) and the fixity checks audits recorded beside it, each shown
-        // only for the versions this caller may read.
-        const readable = await guards.readableVersions(request.principal, head);
-        const all = [...(await items.events(head.id)), ...(await fixityEvents(deps.blobs, head.id))].filter(
-          (e) => e.version === undefined || readable.has(e.version),
-        );
-        return {
-          events: all.sort((a, b) => (a.date_time < b.date_time ? -1 : a.date_time > b.date_time ? 1 : 0)),
-        };
+        return { events: await deps.app.items.events(request.principal, request.params.id) };
       },
     );
   };

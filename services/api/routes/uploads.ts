@@ -10,7 +10,6 @@ import { HEAD_BYTES, type StagedUpload } from '../../archive/ingest.ts';
 import { normaliseLogicalPath } from '../../archive/ocfl/names.ts';
 import { CikuError, isCikuError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
-import { commitUpload } from '../../app/follow-ups.ts';
 
 /** A coded error in the shape the tus server sends: our JSON body with its status. */
 function tusError(err: unknown): TusHttpError {
@@ -30,7 +29,8 @@ const ROLES = ['original', 'transcript', 'supplement'] as const;
  */
 export const uploadRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async function uploads(app) {
-    const { blobs, guards, ingest } = deps;
+    const { blobs, ingest } = deps;
+    const { guards, uploads } = deps.app;
     const store = new BlobTusStore(blobs, deps.options.tusExpiryHours * 3600 * 1000);
     const caller = new AsyncLocalStorage<Principal>();
     const principal = (): Principal => caller.getStore() ?? { role: 'anonymous' };
@@ -98,7 +98,7 @@ export const uploadRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           const expected = meta['content-digest'] ? parseDigestHeader(meta['content-digest']) : undefined;
           const staged = await stagedFromParts(info, expected?.sha256 !== undefined, head.kind);
           const role = ROLES.find((r) => r === meta.role);
-          const result = await commitUpload(deps, principal(), head.id, [
+          const result = await uploads.commit(principal(), head.id, [
             { name: meta.filename!, staged, ...(role ? { role } : {}), ...(expected ? { expected } : {}) },
           ]);
           await store.finish(upload.id);
