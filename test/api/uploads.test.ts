@@ -1,16 +1,14 @@
 import type { InjectOptions } from 'fastify';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import t, { type Test } from 'tap';
 import { objectPathFor } from '../../services/archive/ocfl/layout.ts';
 import { validateObject } from '../../services/archive/ocfl/validator.ts';
 import { ocflIdFor } from '../../services/archive/items.ts';
-import { sharedPath, skipUnlessShared, tempDir } from '../helpers/env.ts';
+import { tempDir } from '../helpers/env.ts';
 import { jpegFile, mp3File } from '../helpers/generated-media.ts';
 import { newItem, stagingLeft, startTestApi, type TestApi } from '../helpers/api.ts';
 
-const images = sharedPath('fixtures/images');
 const b64 = (alg: string, data: Buffer): string => createHash(alg).update(data).digest('base64');
 
 function multipart(
@@ -379,36 +377,32 @@ t.test('an upload to a missing item answers 404, and one by a researcher 403', a
   ]);
 });
 
-t.test(
-  'multipart: several files in one request become one version, roles by field name',
-  { skip: skipUnlessShared('fixtures/images') },
-  async (t) => {
-    const api = await startTestApi(t);
-    await newItem(api, 'OH-1', 'oral_history');
-    const jpeg = fs.readFileSync(path.join(images!, 'noexif.jpg'));
-    const vtt = Buffer.from('WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v 王师傅>分水\n');
-    const boundary = 'b0undary';
-    const res = await api.app.inject({
-      method: 'POST',
-      url: '/v1/items/OH-1/files',
-      headers: { ...api.auth.archivist, 'content-type': `multipart/form-data; boundary=${boundary}` },
-      payload: multipart(boundary, [
-        { field: 'supplement', filename: '受访者.jpg', data: jpeg },
-        { field: 'transcript', filename: '逐字稿.vtt', data: vtt },
-      ]),
-    });
-    t.equal(res.statusCode, 201, res.body);
-    const out = res.json<{
-      item: { version: string };
-      files: { name: string; role: string; media_type: string }[];
-    }>();
-    t.equal(out.item.version, 'v2', 'one version for both files');
-    t.same(out.files.map((f) => [f.name, f.role, f.media_type]).sort(), [
-      ['受访者.jpg', 'supplement', 'image/jpeg'],
-      ['逐字稿.vtt', 'transcript', 'text/vtt'],
-    ]);
-  },
-);
+t.test('multipart: several files in one request become one version, roles by field name', async (t) => {
+  const api = await startTestApi(t);
+  await newItem(api, 'OH-1', 'oral_history');
+  const { jpeg } = await media(t);
+  const vtt = Buffer.from('WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v 王师傅>分水\n');
+  const boundary = 'b0undary';
+  const res = await api.app.inject({
+    method: 'POST',
+    url: '/v1/items/OH-1/files',
+    headers: { ...api.auth.archivist, 'content-type': `multipart/form-data; boundary=${boundary}` },
+    payload: multipart(boundary, [
+      { field: 'supplement', filename: '受访者.jpg', data: jpeg },
+      { field: 'transcript', filename: '逐字稿.vtt', data: vtt },
+    ]),
+  });
+  t.equal(res.statusCode, 201, res.body);
+  const out = res.json<{
+    item: { version: string };
+    files: { name: string; role: string; media_type: string }[];
+  }>();
+  t.equal(out.item.version, 'v2', 'one version for both files');
+  t.same(out.files.map((f) => [f.name, f.role, f.media_type]).sort(), [
+    ['受访者.jpg', 'supplement', 'image/jpeg'],
+    ['逐字稿.vtt', 'transcript', 'text/vtt'],
+  ]);
+});
 
 t.test(
   "a commit enqueues the derivative job of the file's media family and an index job, with deterministic ids",
