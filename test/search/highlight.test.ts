@@ -115,3 +115,14 @@ t.test("a hit's snippet comes from the body first, else from the short fields jo
   t.equal(docSnippet({ body: 'the kiln', meta: 'kiln\nglaze' }, ['kiln']), 'the <mark>kiln</mark>');
   t.equal(docSnippet({ body: '', meta: '青花\n景德镇' }, ['景德镇']), '青花 · <mark>景德镇</mark>');
 });
+
+t.test(
+  'a snippet is centred on its match even when folding lengthens one part of the text and shortens another',
+  {
+    todo: 'snippet() takes offsets in the folded text for offsets in the original whenever the two have the same length; ligatures before the match and combining marks after it keep the length but shift the offsets, and the window misses the match',
+  },
+  async (t) => {
+    const text = 'ﬁ'.repeat(40) + 'x'.repeat(5) + '景德镇' + 'y'.repeat(5) + 'e\u0301'.repeat(40);
+    t.match(snippet([text], ['景德镇'], 12) ?? '', /<mark>景德镇<\/mark>/);
+  },
+);
