@@ -1,72 +1,112 @@
-import t from 'tap';
-import { startTestApi } from '../helpers/api.ts';
+import t, { type Test } from 'tap';
+import { startTestApi, type TestApi } from '../helpers/api.ts';
 
-t.test('items: create, read, versions, conditional PATCH, tombstone, events', async (t) => {
-  const { app, auth } = await startTestApi(t);
-  const created = await app.inject({
+const ID = 'JDZ-AD-2019-001';
+const ITEM_URL = `/v1/items/${ID}`;
+
+/** A fresh API holding one public archive document at v1; the creation's answer for the tests that check it. */
+async function withItem(t: Test) {
+  const api = await startTestApi(t);
+  const created = await api.app.inject({
     method: 'POST',
     url: '/v1/items',
-    headers: auth.archivist,
+    headers: api.auth.archivist,
     payload: {
-      id: 'JDZ-AD-2019-001',
+      id: ID,
       kind: 'archive_document',
       metadata: { title: '御窑厂遗址保护工程档案', year: 2019, series: '保护工程' },
       access: { level: 'public' },
     },
   });
+  return { ...api, created };
+}
+
+function patchPages(api: TestApi, ifMatch: string, pages: number) {
+  return api.app.inject({
+    method: 'PATCH',
+    url: ITEM_URL,
+    headers: { ...api.auth.archivist, 'if-match': ifMatch },
+    payload: { metadata: { pages } },
+  });
+}
+
+/** The item edited once (v2) and then deleted. */
+async function withDeletedItem(t: Test) {
+  const api = await withItem(t);
+  t.equal((await patchPages(api, '"v1"', 12)).statusCode, 200, 'edited');
+  const del = await api.app.inject({
+    method: 'DELETE',
+    url: `${ITEM_URL}?reason=duplicate`,
+    headers: api.auth.archivist,
+  });
+  t.equal(del.statusCode, 200);
+  return api;
+}
+
+t.test('creating an item answers 201 with its ETag, its Location and a request id', async (t) => {
+  const { created } = await withItem(t);
   t.equal(created.statusCode, 201, created.body);
   t.equal(created.headers.etag, '"v1"');
-  t.equal(created.headers.location, '/v1/items/JDZ-AD-2019-001');
+  t.equal(created.headers.location, ITEM_URL);
   t.match(created.headers['x-request-id'], /\S+/, 'every answer carries a request id');
+});
 
-  const anon = await app.inject({ url: '/v1/items/JDZ-AD-2019-001' });
+t.test('anyone reads a public item without a key', async (t) => {
+  const { app } = await withItem(t);
+  const anon = await app.inject({ url: ITEM_URL });
   t.equal(anon.statusCode, 200);
   t.equal(anon.json<{ metadata: { title: string } }>().metadata.title, '御窑厂遗址保护工程档案');
+});
 
-  const patched = await app.inject({
-    method: 'PATCH',
-    url: '/v1/items/JDZ-AD-2019-001',
-    headers: { ...auth.archivist, 'if-match': '"v1"' },
-    payload: { metadata: { pages: 12 } },
-  });
+t.test('a PATCH with the current If-Match makes the next version', async (t) => {
+  const api = await withItem(t);
+  const patched = await patchPages(api, '"v1"', 12);
   t.equal(patched.statusCode, 200, patched.body);
   t.equal(patched.json<{ version: string }>().version, 'v2');
-  const stale = await app.inject({
-    method: 'PATCH',
-    url: '/v1/items/JDZ-AD-2019-001',
-    headers: { ...auth.archivist, 'if-match': '"v1"' },
-    payload: { metadata: { pages: 13 } },
-  });
+});
+
+t.test('a stale If-Match answers 412', async (t) => {
+  const api = await withItem(t);
+  t.equal((await patchPages(api, '"v1"', 12)).statusCode, 200, 'v2 lands first');
+  const stale = await patchPages(api, '"v1"', 13);
   t.equal(stale.statusCode, 412);
   t.equal(stale.json<{ code: string }>().code, 'CIKU_ERR_VERSION_CONFLICT');
+});
 
-  const v1 = await app.inject({ url: '/v1/items/JDZ-AD-2019-001?version=v1' });
+t.test('an earlier version stays readable and every version is listed', async (t) => {
+  const api = await withItem(t);
+  t.equal((await patchPages(api, '"v1"', 12)).statusCode, 200, 'v2');
+  const v1 = await api.app.inject({ url: `${ITEM_URL}?version=v1` });
   t.notOk('pages' in v1.json<{ metadata: object }>().metadata, '?version=v1 reads the old version');
-  const versions = await app.inject({ url: '/v1/items/JDZ-AD-2019-001/versions' });
+  const versions = await api.app.inject({ url: `${ITEM_URL}/versions` });
   t.same(
     versions.json<{ versions: { version: string }[] }>().versions.map((v) => v.version),
     ['v1', 'v2'],
   );
+});
 
-  const del = await app.inject({
-    method: 'DELETE',
-    url: '/v1/items/JDZ-AD-2019-001?reason=duplicate',
-    headers: auth.archivist,
-  });
-  t.equal(del.statusCode, 200);
-  const gone = await app.inject({ url: '/v1/items/JDZ-AD-2019-001' });
+t.test('a deleted item answers 410 and is no longer listed', async (t) => {
+  const { app } = await withDeletedItem(t);
+  const gone = await app.inject({ url: ITEM_URL });
   t.equal(gone.statusCode, 410);
   t.equal(gone.json<{ code: string }>().code, 'CIKU_ERR_ITEM_DELETED');
-  const takenDown = await app.inject({ url: '/v1/items/JDZ-AD-2019-001/events' });
-  t.equal(takenDown.statusCode, 410, 'a deletion is a takedown: the public no longer reads its log');
-  const events = await app.inject({ url: '/v1/items/JDZ-AD-2019-001/events', headers: auth.archivist });
-  t.same(
-    events.json<{ events: { type: string }[] }>().events.map((e) => e.type),
-    ['ingestion', 'metadata modification', 'deletion'],
-  );
   const list = await app.inject({ url: '/v1/items' });
   t.same(list.json<{ items: unknown[] }>().items, [], 'deleted items are not listed');
 });
+
+t.test(
+  "a deletion takes the item's event log down for the public, and staff still read it whole",
+  async (t) => {
+    const { app, auth } = await withDeletedItem(t);
+    const takenDown = await app.inject({ url: `${ITEM_URL}/events` });
+    t.equal(takenDown.statusCode, 410, 'a deletion is a takedown: the public no longer reads its log');
+    const events = await app.inject({ url: `${ITEM_URL}/events`, headers: auth.archivist });
+    t.same(
+      events.json<{ events: { type: string }[] }>().events.map((e) => e.type),
+      ['ingestion', 'metadata modification', 'deletion'],
+    );
+  },
+);
 
 t.test('bad requests answer a coded 4xx and change nothing', async (t) => {
   const { app, auth, items } = await startTestApi(t);

@@ -1,10 +1,14 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { newItem, startTestApi } from '../helpers/api.ts';
 import type { SearchAnswerT, SegmentAnswerT } from '../../schemas/search.ts';
 
 /** GET /v1/search and /v1/search/segments through the API: parameters, coded refusals, hostile input. */
 
-t.test('search through the API: filters, facets, paging, segments, coded refusals', async (t) => {
+/**
+ * A fresh API whose index holds a heritage site with coordinates, an ICH project, a restricted object and a plain
+ * item, plus the helpers the tests below ask it with.
+ */
+async function searchable(t: Test) {
   const api = await startTestApi(t);
   const create = async (id: string, kind: string, metadata: Record<string, unknown>, level = 'public') => {
     const res = await api.app.inject({
@@ -32,7 +36,11 @@ t.test('search through the API: filters, facets, paging, segments, coded refusal
     t.equal(res.statusCode, 200, `${qs}: ${res.body.slice(0, 200)}`);
     return res.json<SearchAnswerT>();
   };
+  return { api, get, search };
+}
 
+t.test('a traditional-character query finds a simplified record, and so does its pinyin', async (t) => {
+  const { search } = await searchable(t);
   t.same(
     (await search(`q=${encodeURIComponent('景德鎮')}`)).hits.map((h) => h.id),
     ['proj-jdz'],
@@ -42,7 +50,15 @@ t.test('search through the API: filters, facets, paging, segments, coded refusal
     ['proj-jdz'],
     'pinyin',
   );
+});
+
+t.test('a filter given several values matches any of them', async (t) => {
+  const { search } = await searchable(t);
   t.same((await search('kind=heritage_site&kind=ich_project&sort=title')).total, 2, 'repeated filter values');
+});
+
+t.test('near and bbox find a site by its coordinates', async (t) => {
+  const { search } = await searchable(t);
   t.same(
     (await search('near=29.27,117.23,5')).hits.map((h) => h.id),
     ['site-hutian'],
@@ -53,13 +69,25 @@ t.test('search through the API: filters, facets, paging, segments, coded refusal
     ['site-hutian'],
     'bbox',
   );
+});
+
+t.test('a numeric metadata field filters exactly', async (t) => {
+  const { search } = await searchable(t);
   t.same(
     (await search('batch=1')).hits.map((h) => h.id),
     ['proj-jdz'],
   );
+});
+
+t.test('anonymous facets count only what the public may see, one facet for each asked', async (t) => {
+  const { search } = await searchable(t);
   const faceted = await search('facets=kind,category&facets=has_media');
   t.same(faceted.facets.kind, { collection_object: 1, heritage_site: 1, ich_project: 1 }, 'anonymous facets');
   t.same(Object.keys(faceted.facets).sort(), ['category', 'has_media', 'kind']);
+});
+
+t.test('a researcher finds a restricted record, highlighted, and the public does not', async (t) => {
+  const { api, search } = await searchable(t);
   const staff = await search(`q=${encodeURIComponent('青花')}`, api.auth.researcher);
   t.same(
     staff.hits.map((h) => h.id),
@@ -68,7 +96,10 @@ t.test('search through the API: filters, facets, paging, segments, coded refusal
   );
   t.equal(staff.hits[0]!.highlights.title, '<mark>青花</mark>瓷瓶');
   t.equal((await search(`q=${encodeURIComponent('青花')}`)).total, 0, 'anonymous does not');
+});
 
+t.test('bad search parameters answer a coded 400', async (t) => {
+  const { get } = await searchable(t);
   const refused = async (qs: string, why: string) => {
     const res = await get(`/v1/search?${qs}`);
     t.equal(res.statusCode, 400, `${why}: ${res.body.slice(0, 200)}`);
@@ -85,8 +116,10 @@ t.test('search through the API: filters, facets, paging, segments, coded refusal
   await refused('bbox=1,2,3', 'bbox with three numbers');
   await refused('year_from=abc', 'non-numeric year');
   await refused('colour=blue', 'unknown parameter');
+});
 
-  // Hostile text: every one answers 200 (or a coded 400), never 500.
+t.test('hostile query text answers 200 or a coded 400 on both search paths, never 500', async (t) => {
+  const { get } = await searchable(t);
   const hostile = [
     '%22',
     '%22%22%22',
@@ -112,8 +145,16 @@ t.test('search through the API: filters, facets, paging, segments, coded refusal
       if (res.statusCode === 400) t.match(res.json<{ code: string }>().code, /^CIKU_ERR_/);
     }
   }
+});
+
+t.test('segment search in an item without transcripts answers no segments', async (t) => {
+  const { get } = await searchable(t);
   const seg = await get('/v1/search/segments?q=x&item=proj-jdz');
   t.same(seg.json<SegmentAnswerT>().items, [], 'no transcripts: no segments');
+});
+
+t.test('readiness checks the search engine', async (t) => {
+  const { get } = await searchable(t);
   const ready = await get('/readyz');
   t.equal(
     ready.json<{ checks: Record<string, { ok: boolean }> }>().checks.search?.ok,

@@ -19,11 +19,14 @@ export function sharedPath(rel: string): string | undefined {
   return fs.existsSync(p) ? p : undefined;
 }
 
-/** tap's `skip` option for a test that needs `rel` under ../shared. */
+/**
+ * tap's `skip` option for a test that needs `rel` under ../shared: the reason names the shared data, where it was
+ * looked for and how to point elsewhere, so a summary's skips say what was not tested and why.
+ */
 export function skipUnlessShared(rel: string): false | string {
   return sharedPath(rel)
     ? false
-    : `skipped: ${path.join(sharedDir, rel)} is absent (shared test data not available)`;
+    : `needs ../shared/${rel} (the shared test data), absent at ${path.join(sharedDir, rel)}; set CIKU_SHARED_DIR to where it is`;
 }
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -12,11 +12,17 @@ import { planProxy } from '../../workers/proxy-plan.ts';
 import { planRederive } from '../../workers/rederive.ts';
 import { isPermanent } from '../../workers/registry.ts';
 import { sharedPath, skipUnlessShared, tempDir } from '../helpers/env.ts';
+import {
+  aviFile,
+  corruptMkvFile,
+  jpegFile,
+  orientedJpegFile,
+  wavNoiseFile,
+} from '../helpers/generated-media.ts';
 import { workerHarness, type Harness } from '../helpers/workers.ts';
 
 const run = promisify(execFile);
 const images = sharedPath('fixtures/images');
-const av = sharedPath('fixtures/av');
 
 async function ffmpeg(args: string[]): Promise<void> {
   await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
@@ -28,49 +34,48 @@ async function allKeys(h: Harness): Promise<Map<string, number>> {
   return out;
 }
 
-t.test(
-  'running every job twice yields the same derivative keys and no extra objects',
-  { skip: skipUnlessShared('fixtures') },
-  async (t) => {
-    const h = await workerHarness(t);
-    const files = [
-      path.join(images!, 'canon-dslr.jpg'),
-      path.join(images!, 'orientation', 'f6t.jpg'),
-      path.join(av!, 'testvideo-43.avi'),
-      path.join(av!, 'riff_adobe_audition.wav'),
-      path.join(av!, 'corrupt.mkv'),
-    ];
-    const jobs: Awaited<ReturnType<Harness['addFile']>>[] = [];
-    for (const [i, f] of files.entries()) jobs.push(await h.addFile(`TWICE-${i}`, f));
-    const runAll = async (force: boolean) => {
-      const outcomes: string[] = [];
-      for (const { job, payload } of jobs) {
-        try {
-          outcomes.push((await h.run(job!, { ...payload, ...(force ? { force } : {}) })).status);
-        } catch (err) {
-          outcomes.push(isPermanent(err) ? 'failed' : 'error');
-        }
+t.test('running every job twice yields the same derivative keys and no extra objects', async (t) => {
+  const h = await workerHarness(t);
+  // Made here, so the test never skips: a DSLR-sized JPEG (many IIIF tiles), a sideways phone picture, an AVI,
+  // a WAV and a Matroska file with a broken header (the permanent failure).
+  const dir = tempDir(t);
+  const files = [
+    await jpegFile(dir, 'dslr.jpg', { width: 5184, height: 3456 }),
+    await orientedJpegFile(dir, 'f6.jpg', 6),
+    await aviFile(dir, 'video.avi'),
+    await wavNoiseFile(dir, 'noise.wav'),
+    await corruptMkvFile(dir, 'corrupt.mkv'),
+  ];
+  const jobs: Awaited<ReturnType<Harness['addFile']>>[] = [];
+  for (const [i, f] of files.entries()) jobs.push(await h.addFile(`TWICE-${i}`, f));
+  const runAll = async (force: boolean) => {
+    const outcomes: string[] = [];
+    for (const { job, payload } of jobs) {
+      try {
+        outcomes.push((await h.run(job!, { ...payload, ...(force ? { force } : {}) })).status);
+      } catch (err) {
+        outcomes.push(isPermanent(err) ? 'failed' : 'error');
       }
-      return outcomes;
-    };
-    t.same(await runAll(false), ['done', 'done', 'done', 'done', 'failed']);
-    const first = await allKeys(h);
-    const tiles = [...first.keys()].filter((k) => k.includes('/iiif/')).length;
-    t.ok(tiles > 100, `${tiles} IIIF blobs for the DSLR image`);
-    t.same(
-      await runAll(false),
-      ['skipped', 'skipped', 'skipped', 'skipped', 'skipped'],
-      'a second run finds everything made (or recorded as failed)',
-    );
-    t.same(await allKeys(h), first, 'nothing written the second time');
-    t.same(await runAll(true), ['done', 'done', 'done', 'done', 'failed'], 'forced: made again');
-    t.same(
-      [...(await allKeys(h)).keys()].sort(),
-      [...first.keys()].sort(),
-      'forced re-run: identical keys, no extra objects',
-    );
-  },
-);
+    }
+    return outcomes;
+  };
+  t.same(await runAll(false), ['done', 'done', 'done', 'done', 'failed']);
+  const first = await allKeys(h);
+  const tiles = [...first.keys()].filter((k) => k.includes('/iiif/')).length;
+  t.ok(tiles > 100, `${tiles} IIIF blobs for the DSLR image`);
+  t.same(
+    await runAll(false),
+    ['skipped', 'skipped', 'skipped', 'skipped', 'skipped'],
+    'a second run finds everything made (or recorded as failed)',
+  );
+  t.same(await allKeys(h), first, 'nothing written the second time');
+  t.same(await runAll(true), ['done', 'done', 'done', 'done', 'failed'], 'forced: made again');
+  t.same(
+    [...(await allKeys(h)).keys()].sort(),
+    [...first.keys()].sort(),
+    'forced re-run: identical keys, no extra objects',
+  );
+});
 
 t.test('an odd-dimension video (1919×817) yields a playable proxy with even dimensions', async (t) => {
   const h = await workerHarness(t);
