@@ -1,7 +1,7 @@
 import { Technical } from './technical.ts';
 import { Type, type Static } from '@sinclair/typebox';
 import { PremisEvent } from './event.ts';
-import { Access, FileRole, itemKinds } from './item.ts';
+import { FileRecord, FileRole, StoredItem, itemKinds } from './item.ts';
 
 /** Request and response shapes of the REST API (`/v1`). */
 export const ErrorBody = Type.Object(
@@ -36,40 +36,27 @@ export const VersionQuery = Type.Object({
   version: Type.Optional(Type.String({ pattern: '^v[1-9][0-9]{0,8}$' })),
 });
 
-export const ItemFileView = Type.Object({
-  name: Type.String(),
-  role: FileRole,
-  size: Type.Integer(),
-  digests: Type.Object({ sha512: Type.String(), sha256: Type.Optional(Type.String()) }),
-  media_type: Type.Optional(Type.String()),
-  added_in: Type.String(),
-  technical: Type.Optional(Technical),
-  warnings: Type.Optional(Type.Array(Type.String())),
-  derivatives: Type.Optional(
-    Type.Record(
-      Type.String(),
-      Type.Object({
-        status: Type.Union([Type.Literal('ready'), Type.Literal('pending'), Type.Literal('failed')]),
-        reason: Type.Optional(Type.String()),
-      }),
+/** A file of an item version, with what the workers read and made from its bytes. */
+export const ItemFileView = Type.Composite([
+  FileRecord,
+  Type.Object({
+    technical: Type.Optional(Technical),
+    warnings: Type.Optional(Type.Array(Type.String())),
+    derivatives: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Object({
+          status: Type.Union([Type.Literal('ready'), Type.Literal('pending'), Type.Literal('failed')]),
+          reason: Type.Optional(Type.String()),
+        }),
+      ),
     ),
-  ),
-});
+  }),
+]);
 
-export const ItemView = Type.Object(
-  {
-    id: Type.String(),
-    kind: Type.Union(itemKinds.map((k) => Type.Literal(k))),
-    version: Type.String(),
-    created: Type.String(),
-    updated: Type.String(),
-    access: Access,
-    metadata: Type.Record(Type.String(), Type.Unknown()),
-    files: Type.Array(ItemFileView),
-    tombstone: Type.Optional(
-      Type.Object({ at: Type.String(), by: Type.String(), reason: Type.Optional(Type.String()) }),
-    ),
-  },
+/** An item version as the API answers it: the archive's item (schemas/item.ts StoredItem), files with derivatives. */
+export const ItemView = Type.Composite(
+  [Type.Omit(StoredItem, ['files']), Type.Object({ files: Type.Array(ItemFileView) })],
   { $id: 'Item' },
 );
 export type ItemViewT = Static<typeof ItemView>;

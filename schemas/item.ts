@@ -173,6 +173,12 @@ export const FileRecord = Type.Object({
 });
 export type FileRecord = Static<typeof FileRecord>;
 
+export const Tombstone = Type.Object({
+  at: Type.String(),
+  by: Type.String(),
+  reason: Type.Optional(Type.String()),
+});
+
 /** The record kept in each object at `ciku/item.json`. */
 export const ItemRecord = Type.Object({
   id: Type.String(),
@@ -180,10 +186,26 @@ export const ItemRecord = Type.Object({
   access: Access,
   metadata: Type.Record(Type.String(), Type.Unknown()),
   files: Type.Record(Type.String(), Type.Omit(FileRecord, ['name'])),
-  tombstone: Type.Optional(
-    Type.Object({ at: Type.String(), by: Type.String(), reason: Type.Optional(Type.String()) }),
-  ),
+  tombstone: Type.Optional(Tombstone),
 });
 export type ItemRecord = Static<typeof ItemRecord>;
+
+/**
+ * An item version as the archive gives it (services/archive/items.ts `ItemView`): the record with its files listed
+ * by name and the version's number and dates. The API's answer (schemas/api.ts `ItemView`) is this with each
+ * file's technical metadata and derivatives beside it.
+ */
+export const StoredItem = Type.Object({
+  id: Type.String(),
+  kind: Type.Union(itemKinds.map((k) => Type.Literal(k))),
+  version: Type.String(),
+  created: Type.String(),
+  updated: Type.String(),
+  access: Access,
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  files: Type.Array(FileRecord),
+  tombstone: Type.Optional(Tombstone),
+});
+export type StoredItem = Static<typeof StoredItem>;
 
 export const ItemId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });

@@ -7,7 +7,9 @@ import {
   metadataSchemas,
   type FileRole,
   type ItemKind,
+  type FileRecord,
   type ItemRecord,
+  type StoredItem,
 } from '../../schemas/item.ts';
 import { CikuError, isCikuError } from '../errors.ts';
 import { readAll, type ByteRange } from './blob-store.ts';
@@ -43,26 +45,11 @@ export interface NewFile {
   expectedSha512?: string;
 }
 
-export interface ItemFile {
-  name: string;
-  role: FileRole;
-  size: number;
-  digests: { sha512: string; sha256?: string };
-  media_type?: string;
-  added_in: string;
-}
+/** A file of an item version (schemas/item.ts FileRecord). */
+export type ItemFile = FileRecord;
 
-export interface ItemView {
-  id: string;
-  kind: ItemKind;
-  version: string;
-  created: string;
-  updated: string;
-  access: Access;
-  metadata: Record<string, unknown>;
-  files: ItemFile[];
-  tombstone?: { at: string; by: string; reason?: string };
-}
+/** An item version as the archive gives it: one type, from its schema (schemas/item.ts StoredItem). */
+export type ItemView = StoredItem;
 
 export interface VersionSummary {
   version: string;
