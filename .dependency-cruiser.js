@@ -1,0 +1,253 @@
+// @ts-check
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/**
+ * The architecture, checked on every `npm run check` (`npm run lint:arch`). DESIGN.md "Shape": dependencies point
+ * inward — api, web, batch and workers → app → archive/search → ports; adapters implement ports; only the composition roots
+ * (scripts/: the CLI and benches, test/) put api together with the rest. STYLE.md item 1: one adapter per outside
+ * system — each library below has an allowlist of the modules that may import it, taken from the tree as it is, so a
+ * NEW importer fails the check and has to argue for itself (extend the adapter, or add itself here with a reason).
+ *
+ * Paths are relative to the cruise's baseDir (the repository; test/architecture.test.ts points it at a fixture tree
+ * that mirrors services/, workers/, … to prove every rule fires).
+ */
+
+/** A resolved path inside an npm package, wherever node_modules sits (`../../../node_modules/…` from the fixtures). */
+const lib = (/** @type {string} */ name) => `(^|/)node_modules/${name.replace(/[.+]/g, '\\$&')}/`;
+
+/** Modules as path patterns: anchored at the root, `.ts` spelled out, so a rename shows up here. */
+const only = (/** @type {string[]} */ files) => files.map((file) => `^${file.replace(/[.+]/g, '\\$&')}$`);
+
+/**
+ * Library → the modules that may import it. Adapters (services/adapters/*) for the outside systems, the search
+ * engines (adapters of their engine library living beside the SearchIndex port they implement), and the few
+ * deliberate exceptions, each with its reason.
+ */
+const libraries = {
+  sharp: only(['services/adapters/image.ts']),
+  'fluent-ffmpeg': only(['services/adapters/av.ts']),
+  exifr: only(['services/adapters/exif.ts']),
+  'file-type': only(['services/adapters/file-type.ts']),
+  'webvtt-parser': only(['services/adapters/captions.ts']),
+  'structured-headers': only(['services/adapters/digest-headers.ts']),
+  minio: only(['services/adapters/blob-s3.ts']),
+  bullmq: only(['services/adapters/queue.ts']),
+  // redis.ts constructs every client; the others take a client and only name its type.
+  ioredis: only([
+    'services/adapters/redis.ts',
+    'services/adapters/queue.ts',
+    'services/adapters/batch-state.ts',
+    'services/adapters/redis-lock.ts',
+  ]),
+  '@tus': only(['services/adapters/tus.ts']),
+  pino: only(['services/adapters/logger.ts']),
+  'better-sqlite3': only([
+    'services/search/sqlite-index.ts',
+    'services/search/sqlite-catalogue.ts',
+    // The listing bench's baseline is the bare library, without our engine, on purpose.
+    'scripts/bench/bench-list.ts',
+  ]),
+  meilisearch: only(['services/search/meili-index.ts']),
+  // The Chinese analyzer is the tokenizer's adapter: everything else asks it for tokens.
+  '@node-rs/jieba': only(['services/search/analyzer.ts']),
+};
+
+/** The HTTP framework and its family: only the delivery layers (api today, web tomorrow) speak HTTP. */
+const http = ['fastify', '@fastify', '@bull-board', 'content-disposition', 'undici'].map(lib);
+const httpCore = '^(node:)?(http|https|http2)$';
+
+/**
+ * What the tree breaks today, to be moved (issue 14): reported as "ignored", so `check` passes while they wait, and a
+ * NEW violation of the same rule still fails. Once one is fixed its entry here is stale, which is an error too
+ * (baseline.staleEntriesSeverity): delete the entry in the same change, so the rule holds from then on.
+ */
+const knownViolations = [
+  {
+    // Move: `import type { Logger } from '../adapters/logger.ts'` (the adapter already exports the type).
+    type: 'dependency',
+    from: 'services/api/deps.ts',
+    to: 'node_modules/pino/pino.js',
+    unresolvedTo: 'pino',
+    dependencyTypes: ['npm', 'type-only', 'import'],
+    rule: { severity: 'error', name: 'only-adapter-imports-pino' },
+  },
+  {
+    // Move: the SVG → JPEG/PNG drawing (drawScan) into services/adapters/image.ts (e.g. `rasterizeSvg`), so the
+    // demo data `ciku start` writes goes through the adapter's vips concurrency and settings like every image.
+    type: 'dependency',
+    from: 'scripts/demo/generate-demo.ts',
+    to: 'node_modules/sharp/dist/index.d.mts',
+    unresolvedTo: 'sharp',
+    dependencyTypes: ['npm', 'import'],
+    rule: { severity: 'error', name: 'only-adapter-imports-sharp' },
+  },
+  {
+    // Move: DigestAlgorithm + Digests down into hash-thread.ts (or a services/archive/digests.ts); blob-store.ts
+    // re-exports them, so no other importer changes. (hash-thread only needs the types, blob-store the class.)
+    type: 'cycle',
+    from: 'services/archive/blob-store.ts',
+    to: 'services/archive/hash-thread.ts',
+    unresolvedTo: './hash-thread.ts',
+    dependencyTypes: ['local', 'import'],
+    rule: { severity: 'error', name: 'no-circular' },
+    cycle: [
+      { name: 'services/archive/hash-thread.ts', dependencyTypes: ['local', 'import'] },
+      { name: 'services/archive/blob-store.ts', dependencyTypes: ['local', 'type-only', 'import'] },
+    ],
+  },
+];
+
+export default {
+  forbidden: [
+    {
+      name: 'core-not-to-delivery',
+      comment:
+        'archive, search, batch, app and workers sit below the delivery layers: they never import services/api ' +
+        '(nor services/web). Move what they need (a type, a helper) down into services/app or the layer that owns it.',
+      severity: 'error',
+      from: { path: '^(services/(archive|search|batch|app)|workers)/' },
+      to: { path: '^services/(api|web)/' },
+    },
+    {
+      name: 'api-only-from-roots',
+      comment:
+        'Only the composition roots import services/api: scripts/ (the CLI, benches), test/ and services/api itself.',
+      severity: 'error',
+      from: { pathNot: '^(services/api|scripts|test)/' },
+      to: { path: '^services/api/' },
+    },
+    {
+      name: 'app-no-http',
+      comment:
+        'services/app (access guards, use cases) is called by api, web, batch and workers alike: no Fastify, no HTTP.',
+      severity: 'error',
+      from: { path: '^services/app/' },
+      to: { path: [...http, httpCore] },
+    },
+    {
+      name: 'workers-only-from-roots',
+      comment:
+        'workers/ is put together by the composition roots (scripts/, test/), never imported by services/.',
+      severity: 'error',
+      from: { pathNot: '^(workers|scripts|test)/' },
+      to: { path: '^workers/' },
+    },
+    {
+      name: 'core-no-outer-layers',
+      comment:
+        'The core (archive, search) imports no api, web, workers, app, batch, auth, nor the adapters (they ' +
+        'implement its ports, not the other way) or the modules that wire and configure (runtime, config, ' +
+        'lifecycle): those are built on the core, not under it.',
+      severity: 'error',
+      from: { path: '^services/(archive|search)/' },
+      to: {
+        path: [
+          '^(services/(api|web|app|batch|auth|adapters)|workers|scripts)/',
+          '^services/(runtime|config|lifecycle)\\.ts$',
+        ],
+      },
+    },
+    {
+      name: 'core-no-sdk',
+      comment:
+        'The core (archive, search) imports no library but @sinclair/typebox (the schemas) and the engine ' +
+        'libraries whose allowlists below name the one module each (the SearchIndex engines, the analyzer). ' +
+        'Anything else goes behind a port in the core and an adapter in services/adapters.',
+      severity: 'error',
+      from: { path: '^services/(archive|search)/' },
+      to: {
+        dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
+        pathNot: [lib('@sinclair/typebox'), ...['better-sqlite3', 'meilisearch', '@node-rs/jieba'].map(lib)],
+      },
+    },
+    ...Object.entries(libraries).map(([name, importers]) => ({
+      name: `only-adapter-imports-${name.replace(/^@/, '').replace(/\//g, '-')}`,
+      comment: `${name}: only ${importers.join(', ')} may import it (STYLE.md 1: one adapter per outside system).`,
+      severity: /** @type {const} */ ('error'),
+      from: { pathNot: importers },
+      to: { path: lib(name) },
+    })),
+    {
+      name: 'http-only-in-delivery',
+      comment:
+        'Fastify and the HTTP libraries are imported by services/api (and a future services/web) only.',
+      severity: 'error',
+      from: { pathNot: '^services/(api|web)/' },
+      to: { path: http },
+    },
+    {
+      name: 'schemas-only-typebox',
+      comment: 'schemas/ is the one source of types: it imports nothing but schemas/ and @sinclair/typebox.',
+      severity: 'error',
+      from: { path: '^schemas/' },
+      to: { pathNot: ['^schemas/', lib('@sinclair/typebox')] },
+    },
+    {
+      name: 'no-circular',
+      comment: 'No import cycles (type-only imports included: a cycle of types is a cycle of layers).',
+      severity: 'error',
+      from: { path: '^(services|workers|schemas|scripts)/' },
+      to: { circular: true },
+    },
+    {
+      name: 'not-to-unresolvable',
+      comment: 'Every import resolves; an unresolved one would also slip past every rule above.',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    knownViolations,
+    baseline: { staleEntriesSeverity: 'error' },
+    // The worktrees' node_modules is a symlink: keep the path as written so `to` reads the same in every checkout.
+    preserveSymlinks: true,
+    // node_modules is not crawled (doNotFollow) but stays visible as the end of an import, which the library
+    // rules need; `exclude` would drop those imports altogether. dist/ is build output, never source.
+    doNotFollow: { path: '(^|/)node_modules/' },
+    exclude: { path: '^dist/' },
+    // Type-only imports are dependencies too: `import type { AppDeps } from '../api/…'` in the core is the leak.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      mainFields: ['module', 'main', 'types', 'typings'],
+      extensions: ['.ts', '.d.ts', '.js', '.mjs', '.cjs', '.json'],
+    },
+    skipAnalysisNotInRules: true,
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
+
+/**
+ * `node .dependency-cruiser.js DIR…` (npm run lint:arch) cruises DIR… with these rules, exits non-zero on a violation:
+ * dependency-cruiser 18's CLI refuses Node 20 (its engines say ^22||^24||>=26; the project runs on 20) while its API
+ * runs fine there. On Node ≥ 22, `npx depcruise --config .dependency-cruiser.js DIR…` is the same check.
+ */
+// Not top-level await: dependency-cruiser imports this very module for its rules, which must finish loading first.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void (async () => {
+    const [{ cruise }, { default: extractOptions }, { default: extractTSConfig }] = await Promise.all([
+      import('dependency-cruiser'),
+      import('dependency-cruiser/config-utl/extract-depcruise-options'),
+      import('dependency-cruiser/config-utl/extract-ts-config'),
+    ]);
+    const options = await extractOptions(fileURLToPath(import.meta.url));
+    const args = process.argv.slice(2);
+    // As with the CLI: list the known violations as errors too.
+    if (args.includes('--no-ignore-known')) options.knownViolations = [];
+    const tsConfig = extractTSConfig(options.tsConfig?.fileName ?? 'tsconfig.json');
+    const result = await cruise(
+      args.filter((arg) => !arg.startsWith('--')),
+      { ...options, outputType: 'err' },
+      undefined,
+      { tsConfig },
+    );
+    process.stdout.write(String(result.output));
+    process.exitCode = result.exitCode;
+  })().catch((/** @type {unknown} */ err) => {
+    console.error(err);
+    process.exitCode = 2;
+  });
+}
