@@ -1,5 +1,4 @@
 // @ts-check
-import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
  * The architecture, checked on every `npm run check` (`npm run lint:arch`). DESIGN.md "Shape": dependencies point
@@ -55,47 +54,6 @@ const libraries = {
 /** The HTTP framework and its family: only the delivery layers (api today, web tomorrow) speak HTTP. */
 const http = ['fastify', '@fastify', '@bull-board', 'content-disposition', 'undici'].map(lib);
 const httpCore = '^(node:)?(http|https|http2)$';
-
-/**
- * What the tree breaks today, to be moved (issue 14): reported as "ignored", so `check` passes while they wait, and a
- * NEW violation of the same rule still fails. Once one is fixed its entry here is stale, which is an error too
- * (baseline.staleEntriesSeverity): delete the entry in the same change, so the rule holds from then on.
- */
-const knownViolations = [
-  {
-    // Move: `import type { Logger } from '../adapters/logger.ts'` (the adapter already exports the type).
-    type: 'dependency',
-    from: 'services/api/deps.ts',
-    to: 'node_modules/pino/pino.js',
-    unresolvedTo: 'pino',
-    dependencyTypes: ['npm', 'type-only', 'import'],
-    rule: { severity: 'error', name: 'only-adapter-imports-pino' },
-  },
-  {
-    // Move: the SVG → JPEG/PNG drawing (drawScan) into services/adapters/image.ts (e.g. `rasterizeSvg`), so the
-    // demo data `ciku start` writes goes through the adapter's vips concurrency and settings like every image.
-    type: 'dependency',
-    from: 'scripts/demo/generate-demo.ts',
-    to: 'node_modules/sharp/dist/index.d.mts',
-    unresolvedTo: 'sharp',
-    dependencyTypes: ['npm', 'import'],
-    rule: { severity: 'error', name: 'only-adapter-imports-sharp' },
-  },
-  {
-    // Move: DigestAlgorithm + Digests down into hash-thread.ts (or a services/archive/digests.ts); blob-store.ts
-    // re-exports them, so no other importer changes. (hash-thread only needs the types, blob-store the class.)
-    type: 'cycle',
-    from: 'services/archive/blob-store.ts',
-    to: 'services/archive/hash-thread.ts',
-    unresolvedTo: './hash-thread.ts',
-    dependencyTypes: ['local', 'import'],
-    rule: { severity: 'error', name: 'no-circular' },
-    cycle: [
-      { name: 'services/archive/hash-thread.ts', dependencyTypes: ['local', 'import'] },
-      { name: 'services/archive/blob-store.ts', dependencyTypes: ['local', 'type-only', 'import'] },
-    ],
-  },
-];
 
 export default {
   forbidden: [
@@ -198,8 +156,6 @@ export default {
     },
   ],
   options: {
-    knownViolations,
-    baseline: { staleEntriesSeverity: 'error' },
     // The worktrees' node_modules is a symlink: keep the path as written so `to` reads the same in every checkout.
     preserveSymlinks: true,
     // node_modules is not crawled (doNotFollow) but stays visible as the end of an import, which the library
@@ -219,35 +175,3 @@ export default {
     reporterOptions: { text: { highlightFocused: true } },
   },
 };
-
-/**
- * `node .dependency-cruiser.js DIR…` (npm run lint:arch) cruises DIR… with these rules, exits non-zero on a violation:
- * dependency-cruiser 18's CLI refuses Node 20 (its engines say ^22||^24||>=26; the project runs on 20) while its API
- * runs fine there. On Node ≥ 22, `npx depcruise --config .dependency-cruiser.js DIR…` is the same check.
- */
-// Not top-level await: dependency-cruiser imports this very module for its rules, which must finish loading first.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  void (async () => {
-    const [{ cruise }, { default: extractOptions }, { default: extractTSConfig }] = await Promise.all([
-      import('dependency-cruiser'),
-      import('dependency-cruiser/config-utl/extract-depcruise-options'),
-      import('dependency-cruiser/config-utl/extract-ts-config'),
-    ]);
-    const options = await extractOptions(fileURLToPath(import.meta.url));
-    const args = process.argv.slice(2);
-    // As with the CLI: list the known violations as errors too.
-    if (args.includes('--no-ignore-known')) options.knownViolations = [];
-    const tsConfig = extractTSConfig(options.tsConfig?.fileName ?? 'tsconfig.json');
-    const result = await cruise(
-      args.filter((arg) => !arg.startsWith('--')),
-      { ...options, outputType: 'err' },
-      undefined,
-      { tsConfig },
-    );
-    process.stdout.write(String(result.output));
-    process.exitCode = result.exitCode;
-  })().catch((/** @type {unknown} */ err) => {
-    console.error(err);
-    process.exitCode = 2;
-  });
-}

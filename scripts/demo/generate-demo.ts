@@ -3,11 +3,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import sharp from 'sharp';
+import { rasterizeSvg } from '../../services/adapters/image.ts';
 
 /**
  * A demo archive of its own making, written as a batch source (a folder with `manifest.csv`): a few hundred items
- * of every kind with Chinese metadata composed from word lists, scans drawn by sharp (vases, plates and kiln
+ * of every kind with Chinese metadata composed from word lists, scans drawn by the image adapter (vases, plates and kiln
  * sites as shapes and glaze colours), short audio and video made by ffmpeg's test sources, WebVTT transcripts.
  * Deterministic (a seeded generator), so a re-run produces the same source and its batch skips every row.
  * No third-party data: nothing here comes from ../shared.
@@ -182,10 +182,7 @@ export async function generateDemoSource(
   const stats: DemoSourceStats = { rows: 0, images: 0, audio: 0, video: 0, transcripts: 0 };
   /** Renders an SVG drawing to `file` (a JPEG at the given quality, or a PNG) and counts it. */
   const drawScan = async (svg: string, file: string, format: { jpeg: number } | 'png'): Promise<void> => {
-    const image = sharp(Buffer.from(svg));
-    await (format === 'png' ? image.png() : image.jpeg({ quality: format.jpeg })).toFile(
-      path.join(dir, file),
-    );
+    await rasterizeSvg(svg, path.join(dir, file), format);
     stats.images += 1;
   };
   const header = [

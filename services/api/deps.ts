@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../adapters/logger.ts';
 import type { HealthT } from '../../schemas/api.ts';
 import type { JobQueue } from '../adapters/queue.ts';
 import type { Application } from '../app/application.ts';

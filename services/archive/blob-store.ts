@@ -1,16 +1,15 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { CikuError } from '../errors.ts';
 import { noteStreamed } from '../memory.ts';
-import { ThreadHash } from './hash-thread.ts';
+import { ThreadHash, type DigestAlgorithm, type Digests } from './hash-thread.ts';
 
 export { digestBuffer } from './hash-thread.ts';
+export type { DigestAlgorithm, Digests } from './hash-thread.ts';
 
 /**
  * The BlobStore port: a flat key space of immutable-once-published byte blobs. Keys are `/`-separated relative
  * paths (see `assertKey`). Adapters: `blob-fs` (embedded default) and `blob-s3` (MinIO / any S3).
  */
-export type DigestAlgorithm = 'sha512' | 'sha256' | 'sha1' | 'md5';
-export type Digests = Partial<Record<DigestAlgorithm, string>>;
 
 export interface PutOptions {
   /** Digests to compute while the bytes stream through (default: sha512). */

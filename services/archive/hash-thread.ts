@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import type { DigestAlgorithm, Digests } from './blob-store.ts';
+
+/** The digests the archive computes (blob-store.ts re-exports them: its callers name them from there). */
+export type DigestAlgorithm = 'sha512' | 'sha256' | 'sha1' | 'md5';
+export type Digests = Partial<Record<DigestAlgorithm, string>>;
 
 /**
  * Hashing of long streams on a worker thread, so that the event loop can receive the next bytes while the last
