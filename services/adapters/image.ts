@@ -208,7 +208,11 @@ export async function makeIiifTiles(
 }
 
 /** Draws an SVG into `file` as a JPEG at `quality` or a PNG (the demo archive's scans are drawn this way). */
-export async function rasterizeSvg(svg: string, file: string, format: { jpeg: number } | 'png'): Promise<void> {
+export async function rasterizeSvg(
+  svg: string,
+  file: string,
+  format: { jpeg: number } | 'png',
+): Promise<void> {
   await runVips(async () => {
     const image = sharp(Buffer.from(svg));
     await (format === 'png' ? image.png() : image.jpeg({ quality: format.jpeg })).toFile(file);
