@@ -1,0 +1,388 @@
+import type {
+  FacetField,
+  SearchAnswerT,
+  SearchDocumentT,
+  SearchHitT,
+  SegmentAnswerT,
+} from '../../schemas/search.ts';
+import { CikuError } from '../errors.ts';
+import { analyzer, type ParsedQuery } from './analyzer.ts';
+import { emptyAnswer, groupSegments, hasEmptyListFilter, toHit, type SegmentRow } from './answers.ts';
+import { canRelax, ftsExpression, type FtsColumns } from './fts-query.ts';
+import { markAll, needlesOf } from './highlight.ts';
+import type { SearchRequest, SegmentRequest } from './search-index.ts';
+import { aclExpression, filterSql, residualSql, scopeSql } from './sqlite-access.ts';
+import { embargoDays, FACET_COLUMNS, prep, type Db } from './sqlite-schema.ts';
+
+/**
+ * Searches over the index file: a plan (which tables, which MATCH, which conditions; pure), then the page read in
+ * one transaction (facet counts, the page's row ids, their documents), then the hits cut from the documents with
+ * the interview moments that match.
+ */
+
+/** Column weights for bm25, in the order of docs_fts's columns. */
+const WEIGHTS = [40, 4, 1, 20, 2, 0.5, 10, 0];
+const DOC_COLUMNS: FtsColumns = {
+  grams: ['title', 'meta', 'body'],
+  words: ['title_w', 'meta_w', 'body_w'],
+  pinyin: 'py',
+};
+const SEG_COLUMNS: FtsColumns = { grams: ['text'], words: ['text_w'] };
+const TITLE_COLUMNS: FtsColumns = { grams: ['title'], words: ['title_w'], pinyin: 'py' };
+/** Up to this many matches are all ranked by BM25 by default; past it, see the tiers in pageByTiers. */
+export const RANK_ALL = 20_000;
+
+/** How a search reads the index: its FROM, WHERE and their parameters. */
+export interface SearchPlan {
+  /** The FTS expression of the words; undefined when browsing (no words). */
+  match: string | undefined;
+  /** The scope and token filters as an expression on `acl` (undefined: none), ANDed to `match`. */
+  acl: string | undefined;
+  from: string;
+  where: string;
+  /** With a match, the first is the full MATCH expression (the words and `acl`). */
+  params: unknown[];
+  /** Whether `docs` is joined (the residual filters or the sort need its columns). */
+  joined: boolean;
+  score: string;
+}
+
+interface PageRow {
+  rid: number;
+  doc: string;
+  n_segs: number;
+}
+
+interface Page {
+  total: number;
+  rows: PageRow[];
+  facets: SearchAnswerT['facets'];
+}
+
+/** The request's words as an FTS expression: undefined when there are none, null when none can match. */
+function matchOrNothing(
+  parsed: ParsedQuery,
+  columns: FtsColumns,
+  strict: boolean,
+): string | null | undefined {
+  if (parsed.segments.length === 0) return undefined;
+  return ftsExpression(parsed, columns, { strict }) ?? null;
+}
+
+/** Strict first (every Han run as written); when that finds nothing the caller may see, relaxed to its words. */
+function strictThenRelaxed<A extends { total: number }>(parsed: ParsedQuery, run: (strict: boolean) => A): A {
+  const strict = run(true);
+  return strict.total === 0 && canRelax(parsed) ? run(false) : strict;
+}
+
+export function searchItems(live: () => Db, request: SearchRequest, rankAll: number): SearchAnswerT {
+  const parsed = analyzer().parseQuery(request.q);
+  if (parsed.segments.length > 64) {
+    throw new CikuError('CIKU_ERR_REQUEST_INVALID', 'query has more than 64 words: shorten it');
+  }
+  return strictThenRelaxed(parsed, (strict) => searchOnce(live(), request, parsed, strict, rankAll));
+}
+
+function searchOnce(
+  d: Db,
+  request: SearchRequest,
+  parsed: ParsedQuery,
+  strict: boolean,
+  rankAll: number,
+): SearchAnswerT {
+  const plan = planSearch(request, parsed, strict, () => embargoDays(d));
+  if (plan === undefined) return emptyAnswer(request);
+  const page = d.transaction(() => readPage(d, request, parsed, strict, plan, rankAll))();
+  const needles = needlesOf(parsed);
+  const hits: SearchHitT[] = page.rows.map((r) => toHit(JSON.parse(r.doc) as SearchDocumentT, needles));
+  if (plan.match !== undefined) addMoments(d, parsed, strict, needles, page.rows, hits);
+  return { total: page.total, page: request.page, limit: request.limit, hits, facets: page.facets };
+}
+
+/**
+ * The tables, MATCH and conditions of a search; undefined when nothing can match (words that cannot match, an
+ * empty list filter). `embargoDays` is asked only when the words need the scope as tokens.
+ */
+export function planSearch(
+  request: SearchRequest,
+  parsed: ParsedQuery,
+  strict: boolean,
+  embargoDays: () => string[],
+): SearchPlan | undefined {
+  const match = matchOrNothing(parsed, DOC_COLUMNS, strict);
+  if (match === null || hasEmptyListFilter(request.filters)) return undefined;
+  const params: unknown[] = [];
+  if (match === undefined) {
+    // Browsing (no words): the docs table and plain SQL filters.
+    const where = filterSql(request, params);
+    return { match, acl: undefined, from: 'docs d', where, params, joined: true, score: '0' };
+  }
+  // Access and list filters are index tokens: the MATCH answers them without a row lookup per match; the docs
+  // table is joined only for what tokens cannot say (years, geography), facets and non-relevance sorts.
+  const acl = aclExpression(request, embargoDays);
+  params.push(acl === undefined ? match : `(${match}) AND ${acl}`);
+  const residual = residualSql(request, params);
+  const joined = residual.length > 0 || request.sort !== 'relevance';
+  return {
+    match,
+    acl,
+    from: joined ? 'docs_fts JOIN docs d ON d.rid = docs_fts.rowid' : 'docs_fts',
+    where: ['docs_fts MATCH ?', ...residual].join(' AND '),
+    params,
+    joined,
+    score: `bm25(docs_fts, ${WEIGHTS.join(', ')})`,
+  };
+}
+
+/** The facets (with the total they give), the page's row ids (and the total, when not counted yet), the rows. */
+function readPage(
+  d: Db,
+  request: SearchRequest,
+  parsed: ParsedQuery,
+  strict: boolean,
+  plan: SearchPlan,
+  rankAll: number,
+): Page {
+  const counted = request.facets.length > 0 ? countFacets(d, request, plan) : undefined;
+  const offset = (request.page - 1) * request.limit;
+  const { rids, total } =
+    !plan.joined && plan.match !== undefined
+      ? pageByIndex(d, request, parsed, strict, plan, offset, counted?.total, rankAll)
+      : pageBySql(d, request, plan, offset, counted?.total);
+  return { total, rows: loadRows(d, rids), facets: counted?.facets ?? {} };
+}
+
+/** One pass for every facet (and the total): counts per combination of the facet values, summed here. */
+function countFacets(
+  d: Db,
+  request: SearchRequest,
+  plan: SearchPlan,
+): { facets: SearchAnswerT['facets']; total: number } {
+  const cols = request.facets.map((f) => `d.${FACET_COLUMNS[f]}`);
+  const combos = prep(
+    d,
+    `SELECT ${cols.join(', ')}, count(*) AS n FROM ${plan.joined ? plan.from : 'docs_fts JOIN docs d ON d.rid = docs_fts.rowid'}
+       WHERE ${plan.where} GROUP BY ${cols.join(', ')}`,
+  )
+    .raw()
+    .all(...plan.params) as unknown[][];
+  const counted = request.facets.map(() => new Map<string, number>());
+  let total = 0;
+  for (const row of combos) {
+    const n = row[row.length - 1] as number;
+    total += n;
+    request.facets.forEach((field, i) => {
+      if (row[i] === null) return;
+      const key = facetKey(field, row[i]);
+      counted[i]!.set(key, (counted[i]!.get(key) ?? 0) + n);
+    });
+  }
+  const facets: SearchAnswerT['facets'] = {};
+  request.facets.forEach((field, i) => {
+    const top = [...counted[i]!].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).slice(0, 200);
+    facets[field] = Object.fromEntries(top);
+  });
+  return { facets, total };
+}
+
+function facetKey(field: FacetField, value: unknown): string {
+  if (field === 'has_media') return value === 1 ? 'true' : 'false';
+  return String(value);
+}
+
+/**
+ * Relevance over the index alone. The total is a count of the MATCH (no row lookups); BM25 ranks every match
+ * while there are at most `rankAll` of them, past that the page comes by tiers (pageByTiers).
+ */
+function pageByIndex(
+  d: Db,
+  request: SearchRequest,
+  parsed: ParsedQuery,
+  strict: boolean,
+  plan: SearchPlan,
+  offset: number,
+  counted: number | undefined,
+  rankAll: number,
+): { rids: number[]; total: number } {
+  const expr = plan.params[0] as string;
+  const total = counted ?? countMatches(d, expr);
+  const rids =
+    total <= rankAll
+      ? rankedRids(d, expr, request.limit, offset, true)
+      : pageByTiers(d, request, parsed, strict, plan, offset, rankAll);
+  return { rids, total };
+}
+
+/**
+ * The page of a match too large to rank (a single common character, a very common word): from the matches in
+ * titles (ranked while they are few, else newest first), then from the other matches, newest first. Every hit
+ * still matches, and no query scores a million rows.
+ */
+function pageByTiers(
+  d: Db,
+  request: SearchRequest,
+  parsed: ParsedQuery,
+  strict: boolean,
+  plan: SearchPlan,
+  offset: number,
+  rankAll: number,
+): number[] {
+  const all = plan.params[0] as string;
+  const titleOnly = ftsExpression(parsed, TITLE_COLUMNS, { strict });
+  const tier =
+    titleOnly === undefined
+      ? undefined
+      : plan.acl === undefined
+        ? titleOnly
+        : `(${titleOnly}) AND ${plan.acl}`;
+  const inTier = tier === undefined ? 0 : countMatches(d, tier);
+  const rids = inTier > offset ? rankedRids(d, tier!, request.limit, offset, inTier <= rankAll) : [];
+  if (rids.length < request.limit) {
+    const rest = tier === undefined ? all : `(${all}) NOT (${tier})`;
+    rids.push(...rankedRids(d, rest, request.limit - rids.length, Math.max(0, offset - inTier), false));
+  }
+  return rids;
+}
+
+function countMatches(d: Db, expr: string): number {
+  return (prep(d, 'SELECT count(*) AS n FROM docs_fts WHERE docs_fts MATCH ?').get(expr) as { n: number }).n;
+}
+
+/** Row ids of the matches of `expr`, by BM25 (`rank`) or newest first. */
+function rankedRids(d: Db, expr: string, limit: number, skip: number, rank: boolean): number[] {
+  return (
+    prep(
+      d,
+      `SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?
+         ORDER BY ${rank ? `bm25(docs_fts, ${WEIGHTS.join(', ')}), rowid` : 'rowid DESC'} LIMIT ? OFFSET ?`,
+    )
+      .raw()
+      .all(expr, limit, skip) as [number][]
+  ).map((r) => r[0]);
+}
+
+/**
+ * Browsing, or a join the filters or the sort need: rank (or sort) the matches, the total counted in the same
+ * pass (bm25() may not run under a window function, so the matches are materialised first).
+ */
+function pageBySql(
+  d: Db,
+  request: SearchRequest,
+  plan: SearchPlan,
+  offset: number,
+  counted: number | undefined,
+): { rids: number[]; total: number } {
+  const { from, where, params, joined } = plan;
+  const order = orderSql(request.sort, plan.match !== undefined);
+  const page = prep(
+    d,
+    `WITH m AS MATERIALIZED (
+         SELECT ${joined ? 'd.rid AS rid' : 'docs_fts.rowid AS rid'}, ${plan.score} AS score,
+                ${joined ? 'd.title_sort' : 'NULL'} AS title_sort, ${joined ? 'd.date' : 'NULL'} AS date
+         FROM ${from} WHERE ${where}
+       )
+       SELECT rid, ${counted === undefined ? 'count(*) OVER ()' : '0'} AS total
+       FROM m ORDER BY ${order.replaceAll('d.', '')} LIMIT ? OFFSET ?`,
+  )
+    .raw()
+    .all(...params, request.limit, offset) as [number, number][];
+  const total =
+    counted ??
+    page[0]?.[1] ??
+    (offset === 0
+      ? 0
+      : (prep(d, `SELECT count(*) AS n FROM ${from} WHERE ${where}`).get(...params) as { n: number }).n);
+  return { rids: page.map((r) => r[0]), total };
+}
+
+export function orderSql(sort: SearchRequest['sort'], hasQuery: boolean): string {
+  switch (sort) {
+    case 'date':
+      return 'd.date IS NULL, d.date ASC, d.rid';
+    case '-date':
+      return 'd.date IS NULL, d.date DESC, d.rid';
+    case 'title':
+      return 'd.title_sort ASC, d.rid';
+    case 'relevance':
+      return hasQuery ? 'score ASC, d.rid' : 'd.title_sort ASC, d.rid';
+  }
+}
+
+function loadRows(d: Db, rids: number[]): PageRow[] {
+  return rids.map(
+    (rid) =>
+      prep(d, 'SELECT d.rid, b.doc, d.n_segs FROM docs d JOIN bodies b ON b.rid = d.rid WHERE d.rid = ?').get(
+        rid,
+      ) as PageRow,
+  );
+}
+
+/** Interviews: the moments the words are spoken (top 3 segments per hit item), set on `hits`. */
+function addMoments(
+  d: Db,
+  parsed: ParsedQuery,
+  strict: boolean,
+  needles: string[],
+  rows: PageRow[],
+  hits: SearchHitT[],
+): void {
+  if (!rows.some((r) => r.n_segs > 0)) return;
+  const segMatch = ftsExpression(parsed, SEG_COLUMNS, { strict });
+  if (segMatch === undefined) return;
+  const stmt = prep(
+    d,
+    `SELECT s.file, s.start, s."end" AS end, s.speaker, s.text FROM segs_fts JOIN segs s ON s.rid = segs_fts.rowid
+     WHERE segs_fts MATCH ? AND s.item_rid = ? ORDER BY bm25(segs_fts, 1, 1) LIMIT 3`,
+  );
+  rows.forEach((r, i) => {
+    if (r.n_segs === 0) return;
+    const moments = stmt.all(segMatch, r.rid) as {
+      file: string;
+      start: number;
+      end: number;
+      speaker: string | null;
+      text: string;
+    }[];
+    if (moments.length > 0) {
+      hits[i]!.moments = moments.map((m) => ({
+        file: m.file,
+        start: m.start,
+        end: m.end,
+        ...(m.speaker === null ? {} : { speaker: m.speaker }),
+        text: markAll(m.text, needles),
+      }));
+    }
+  });
+}
+
+export function searchSegments(live: () => Db, request: SegmentRequest): SegmentAnswerT {
+  const parsed = analyzer().parseQuery(request.q);
+  return strictThenRelaxed(parsed, (strict) => segmentsOnce(live(), request, parsed, strict));
+}
+
+function segmentsOnce(d: Db, request: SegmentRequest, parsed: ParsedQuery, strict: boolean): SegmentAnswerT {
+  const match = matchOrNothing(parsed, SEG_COLUMNS, strict);
+  const none: SegmentAnswerT = { total: 0, page: request.page, limit: request.limit, items: [] };
+  if (match === null || match === undefined) return none;
+  const params: unknown[] = [match];
+  let where = `segs_fts MATCH ? AND ${scopeSql(request.scope, params)}`;
+  if (request.item !== undefined) {
+    params.push(request.item);
+    where += ' AND d.id = ?';
+  }
+  if (request.speaker !== undefined) {
+    params.push(request.speaker);
+    where += ' AND s.speaker = ?';
+  }
+  const from = 'segs_fts JOIN segs s ON s.rid = segs_fts.rowid JOIN docs d ON d.rid = s.item_rid';
+  const { total, rows } = d.transaction(() => ({
+    total: (prep(d, `SELECT count(*) AS n FROM ${from} WHERE ${where}`).get(...params) as { n: number }).n,
+    rows: prep(
+      d,
+      `SELECT d.id, d.kind, (SELECT json_extract(b.doc, '$.title') FROM bodies b WHERE b.rid = d.rid) AS title,
+              s.file, s.start, s."end" AS end, s.speaker, s.text FROM ${from}
+         WHERE ${where} ORDER BY bm25(segs_fts, 1, 1), s.rid LIMIT ? OFFSET ?`,
+    ).all(...params, request.limit, (request.page - 1) * request.limit) as SegmentRow[],
+  }))();
+  return groupSegments(request, total, rows, needlesOf(parsed));
+}
