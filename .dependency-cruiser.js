@@ -40,8 +40,9 @@ const libraries = {
   ]),
   '@tus': only(['services/adapters/tus.ts']),
   pino: only(['services/adapters/logger.ts']),
+  // The embedded engine's two databases: the index (opened by its schema module) and the item catalogue.
   'better-sqlite3': only([
-    'services/search/sqlite-index.ts',
+    'services/search/sqlite-schema.ts',
     'services/search/sqlite-catalogue.ts',
     // The listing bench's baseline is the bare library, without our engine, on purpose.
     'scripts/bench/bench-list.ts',
