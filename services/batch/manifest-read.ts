@@ -6,6 +6,8 @@ import { openInside } from './safe-open.ts';
 import { decodeText } from './text.ts';
 
 /** A manifest's records, read streaming: CSV (csv-parse's stream API) or JSON lines, line by line. */
+
+/** One record, column → cell: a Map, so a column named `__proto__` or `constructor` is a column like any other. */
 export type SourceRecord = Map<string, unknown>;
 
 const MAX_MANIFEST_BYTES = 512 * 1024 * 1024;

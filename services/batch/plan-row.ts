@@ -16,6 +16,8 @@ import { hasBadBytes } from './text.ts';
  * schema, access, files present inside the source folder). Columns map to the item schema by name (reserved: id,
  * kind, access, embargo_until, organisation, files, transcript, supplement) or through the mapping.
  */
+
+/** Columns that say something about the row itself, never metadata fields. */
 const reserved = new Set([
   'id',
   'kind',
@@ -30,6 +32,7 @@ const reserved = new Set([
 
 const allFields = new Set(itemKinds.flatMap((k) => Object.keys(fieldSchemas(k))));
 
+/** Whether a column goes somewhere (a field, a reserved column, one the mapping ignores): else it is reported. */
 export function columnKnown(c: string, mapping: LoadedMapping | undefined): boolean {
   if (mapping?.ignore.has(c)) return true;
   if (mapping?.columns) return mapping.columns.has(c) || reserved.has(c);
