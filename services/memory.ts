@@ -9,7 +9,7 @@
  * A young-generation collection frees dead young Buffers just as well and costs well under a millisecond on our
  * 2 MiB semi-space, so one is run every `STREAMED_PER_COLLECTION` bytes that pass through a stored stream (the
  * `HashingStream` every put goes through, whatever its route: PUT, multipart, tus, batch, core) or a download
- * (`pacedStream`, in the API's one byte-sending path).
+ * (`withYoungGcPacing`, in the API's one byte-sending path).
  *
  * This needs the `gc` function, which `--expose-gc` (in the project's Node flags: services/node-flags.ts) gives;
  * without it nothing is done and V8 keeps its own pace.
@@ -40,7 +40,7 @@ export function noteStreamed(bytes: number): void {
  * as short-lived as an upload's pieces). Errors and an early destroy (a client that goes away) pass through both
  * ways. Without `gc` the source itself is returned.
  */
-export function pacedStream(source: Readable): Readable {
+export function withYoungGcPacing(source: Readable): Readable {
   if (gc === undefined) return source;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {

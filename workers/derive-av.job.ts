@@ -1,14 +1,15 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { AvTechnicalT, DerivativeEntryT } from '../schemas/technical.ts';
-import { makePoster, makeProxy, probeAv, waveformPeaks } from '../services/adapters/av.ts';
+import { makePoster, makeProxy, probeAv, waveformPeaks, type RunBounds } from '../services/adapters/av.ts';
 import { imageSize } from '../services/adapters/image.ts';
 import { expectedKinds } from '../services/archive/derivatives.ts';
 import { CikuError } from '../services/errors.ts';
-import { avWorkBounds, checkAvLimits } from './av-limits.ts';
+import type { JobPayload } from '../schemas/jobs.ts';
+import { avWorkBounds, checkAvLimits, type AvWorkBounds } from './av-limits.ts';
 import { failed, finishDerivation, kindsToMake, sourceFile, verdictOf, type JobDeps } from './job-deps.ts';
 import { planProxy, proxyMediaType } from './proxy-plan.ts';
-import type { Handler } from './registry.ts';
+import type { Handler, JobContext } from './registry.ts';
 
 /** A proxy shorter than its source by more than this is a damaged or cut-off source, not a proxy. */
 const DURATION_TOLERANCE_S = 0.5;
@@ -42,7 +43,6 @@ export function deriveAv(deps: JobDeps): Handler<'derive-av'> {
       await finishDerivation(deps, p, { warnings: [], derivatives }, [verdict]);
       return { status: 'done' };
     }
-    const duration = technical.duration ?? 0;
     const warnings: string[] = [];
     const derivatives: Record<string, DerivativeEntryT> = {};
     const errors: unknown[] = [];
@@ -55,10 +55,21 @@ export function deriveAv(deps: JobDeps): Handler<'derive-av'> {
       return { status: 'done' };
     }
     const bounds = avWorkBounds(technical, deps.limits.av);
-    const run = { signal: ctx.signal, budget: { ms: bounds.budgetMs, why: bounds.budgetWhy } };
-    const attempt = async (kind: string, make: () => Promise<DerivativeEntryT>): Promise<void> => {
+    const work: AvWork = {
+      deps,
+      p,
+      ctx,
+      src,
+      dir,
+      technical,
+      duration: technical.duration ?? 0,
+      bounds,
+      run: { signal: ctx.signal, budget: { ms: bounds.budgetMs, why: bounds.budgetWhy } },
+    };
+    // Each kind is made on its own: one that fails for the media's sake is recorded failed, the others still made.
+    const attempt = async (kind: string, make: (w: AvWork) => Promise<DerivativeEntryT>): Promise<void> => {
       try {
-        derivatives[kind] = await make();
+        derivatives[kind] = await make(work);
       } catch (err) {
         const verdict = verdictOf(err);
         if (!verdict) throw err;
@@ -66,87 +77,114 @@ export function deriveAv(deps: JobDeps): Handler<'derive-av'> {
         derivatives[kind] = failed(verdict);
       }
     };
-
-    if (kinds.includes('proxy')) {
-      await attempt('proxy', async () => {
-        const plan = planProxy(technical);
-        const name = `proxy.${plan.container}`;
-        const out = path.join(dir, name);
-        let last = -1;
-        await makeProxy(src, out, plan, {
-          ...run,
-          maxBytes: { bytes: bounds.maxProxyBytes, why: bounds.proxyWhy },
-          onProgress: ({ seconds }) => {
-            const percent = duration > 0 ? Math.min(80, Math.round(5 + (75 * seconds) / duration)) : 40;
-            if (percent !== last) ctx.progress('proxy', percent);
-            last = percent;
-          },
-        });
-        ctx.signal.throwIfAborted();
-        // Read the proxy back before publishing it: a cut-off source makes a short proxy, not a good one.
-        const made = await probeAv(out);
-        const got = made.duration ?? 0;
-        if (duration > 0 && got < duration - DURATION_TOLERANCE_S) {
-          throw new CikuError(
-            'CIKU_ERR_MEDIA_UNREADABLE',
-            `the source is damaged or cut off: only ${got.toFixed(2)} s of its ${duration.toFixed(2)} s could be read`,
-          );
-        }
-        const v = made.streams.find((s) => s.type === 'video');
-        const a = made.streams.find((s) => s.type === 'audio');
-        const size = (await fs.stat(out)).size;
-        await deps.derivatives.putFile(p.sha512, name, createReadStream(out), proxyMediaType[plan.container]);
-        return {
-          status: 'ready',
-          path: name,
-          media_type: proxyMediaType[plan.container],
-          size,
-          duration: got,
-          stream_copy: plan.mode === 'copy',
-          ...((v?.codec ?? a?.codec) ? { codec: (v?.codec ?? a?.codec)! } : {}),
-          ...(made.display_width === undefined ? {} : { width: made.display_width }),
-          ...(made.display_height === undefined ? {} : { height: made.display_height }),
-        };
-      });
-    }
+    if (kinds.includes('proxy')) await attempt('proxy', proxyOf);
     if (kinds.includes('poster')) {
       ctx.progress('poster', 85);
-      await attempt('poster', async () => {
-        const out = path.join(dir, 'poster.jpg');
-        // A second in (or a tenth of a short clip): past fade-ins and black first frames.
-        await makePoster(src, out, Math.min(1, duration / 10), run);
-        const info = await imageSize(out);
-        if (info.width === 0) throw new CikuError('CIKU_ERR_MEDIA_UNREADABLE', 'no frame could be decoded');
-        const size = (await fs.stat(out)).size;
-        await deps.derivatives.putFile(p.sha512, 'poster.jpg', createReadStream(out), 'image/jpeg');
-        return {
-          status: 'ready',
-          path: 'poster.jpg',
-          media_type: 'image/jpeg',
-          size,
-          width: info.width,
-          height: info.height,
-        };
-      });
+      await attempt('poster', posterOf);
     }
     if (kinds.includes('waveform')) {
       ctx.progress('waveform', 90);
-      await attempt('waveform', async () => {
-        const peaks = await waveformPeaks(src, duration, 1000, run);
-        const body = JSON.stringify(peaks);
-        await deps.derivatives.putFile(p.sha512, 'waveform.json', body, 'application/json');
-        return {
-          status: 'ready',
-          path: 'waveform.json',
-          media_type: 'application/json',
-          size: Buffer.byteLength(body),
-        };
-      });
+      await attempt('waveform', waveformOf);
     }
     if (technical.rotation)
       warnings.push(`displayed rotated by ${technical.rotation}°: the proxy is upright`);
     ctx.progress('record', 98);
     await finishDerivation(deps, p, { technical, warnings, derivatives, previous: record }, errors);
     return { status: 'done' };
+  };
+}
+
+/** What making each derivative of one probed source, within its bounds, reads. */
+interface AvWork {
+  deps: JobDeps;
+  p: JobPayload<'derive-av'>;
+  ctx: JobContext;
+  src: string;
+  /** The job's scratch folder: every derivative is made here and published whole. */
+  dir: string;
+  technical: AvTechnicalT;
+  duration: number;
+  bounds: AvWorkBounds;
+  run: RunBounds;
+}
+
+/** The proxy, read back before it is published: a cut-off source makes a short proxy, not a good one. */
+async function proxyOf({
+  deps,
+  p,
+  ctx,
+  src,
+  dir,
+  technical,
+  duration,
+  bounds,
+  run,
+}: AvWork): Promise<DerivativeEntryT> {
+  const plan = planProxy(technical);
+  const name = `proxy.${plan.container}`;
+  const out = path.join(dir, name);
+  let last = -1;
+  await makeProxy(src, out, plan, {
+    ...run,
+    maxBytes: { bytes: bounds.maxProxyBytes, why: bounds.proxyWhy },
+    onProgress: ({ seconds }) => {
+      const percent = duration > 0 ? Math.min(80, Math.round(5 + (75 * seconds) / duration)) : 40;
+      if (percent !== last) ctx.progress('proxy', percent);
+      last = percent;
+    },
+  });
+  ctx.signal.throwIfAborted();
+  const made = await probeAv(out);
+  const got = made.duration ?? 0;
+  if (duration > 0 && got < duration - DURATION_TOLERANCE_S) {
+    throw new CikuError(
+      'CIKU_ERR_MEDIA_UNREADABLE',
+      `the source is damaged or cut off: only ${got.toFixed(2)} s of its ${duration.toFixed(2)} s could be read`,
+    );
+  }
+  const v = made.streams.find((s) => s.type === 'video');
+  const a = made.streams.find((s) => s.type === 'audio');
+  const size = (await fs.stat(out)).size;
+  await deps.derivatives.putFile(p.sha512, name, createReadStream(out), proxyMediaType[plan.container]);
+  return {
+    status: 'ready',
+    path: name,
+    media_type: proxyMediaType[plan.container],
+    size,
+    duration: got,
+    stream_copy: plan.mode === 'copy',
+    ...((v?.codec ?? a?.codec) ? { codec: (v?.codec ?? a?.codec)! } : {}),
+    ...(made.display_width === undefined ? {} : { width: made.display_width }),
+    ...(made.display_height === undefined ? {} : { height: made.display_height }),
+  };
+}
+
+async function posterOf({ deps, p, src, dir, duration, run }: AvWork): Promise<DerivativeEntryT> {
+  const out = path.join(dir, 'poster.jpg');
+  // A second in (or a tenth of a short clip): past fade-ins and black first frames.
+  await makePoster(src, out, Math.min(1, duration / 10), run);
+  const info = await imageSize(out);
+  if (info.width === 0) throw new CikuError('CIKU_ERR_MEDIA_UNREADABLE', 'no frame could be decoded');
+  const size = (await fs.stat(out)).size;
+  await deps.derivatives.putFile(p.sha512, 'poster.jpg', createReadStream(out), 'image/jpeg');
+  return {
+    status: 'ready',
+    path: 'poster.jpg',
+    media_type: 'image/jpeg',
+    size,
+    width: info.width,
+    height: info.height,
+  };
+}
+
+async function waveformOf({ deps, p, src, duration, run }: AvWork): Promise<DerivativeEntryT> {
+  const peaks = await waveformPeaks(src, duration, 1000, run);
+  const body = JSON.stringify(peaks);
+  await deps.derivatives.putFile(p.sha512, 'waveform.json', body, 'application/json');
+  return {
+    status: 'ready',
+    path: 'waveform.json',
+    media_type: 'application/json',
+    size: Buffer.byteLength(body),
   };
 }

@@ -1,12 +1,13 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { JobPayload } from '../schemas/jobs.ts';
 import type { DerivativeEntryT, ImageTechnicalT } from '../schemas/technical.ts';
 import { readImageTags } from '../services/adapters/exif.ts';
 import { makeIiifTiles, makePreviewAndThumbnail, probeImage } from '../services/adapters/image.ts';
 import { expectedKinds } from '../services/archive/derivatives.ts';
 import { dropUndefined } from '../services/drop-undefined.ts';
 import { failed, finishDerivation, kindsToMake, sourceFile, verdictOf, type JobDeps } from './job-deps.ts';
-import type { Handler } from './registry.ts';
+import type { Handler, JobContext } from './registry.ts';
 
 export const THUMBNAIL_SIDE = 256;
 export const PREVIEW_SIDE = 1600;
@@ -59,17 +60,7 @@ export function deriveImage(deps: JobDeps): Handler<'derive-image'> {
       return { status: 'done' };
     }
     const info = infoResult.value;
-    technical = dropUndefined({
-      type: 'image' as const,
-      format: info.format,
-      width: info.width,
-      height: info.height,
-      pages: info.pages,
-      colour_space: info.colour_space,
-      bits_per_sample: info.bits_per_sample,
-      has_alpha: info.has_alpha,
-      ...tags,
-    });
+    technical = imageTechnical(info, tags);
     if (info.pages !== undefined && info.pages > 1)
       warnings.push(`${info.pages} pages: derivatives show the first`);
 
@@ -82,57 +73,13 @@ export function deriveImage(deps: JobDeps): Handler<'derive-image'> {
       if (wantThumbnail) derivatives.thumbnail = failed(err);
     } else {
       ctx.progress('preview', 40);
-      const made = madeResult.value as Awaited<ReturnType<typeof makePreviewAndThumbnail>>;
-      await Promise.all(
-        (['preview', 'thumbnail'] as const).map(async (kind) => {
-          const m = made[kind];
-          if (!m) return;
-          await deps.derivatives.putFile(p.sha512, `${kind}.webp`, m.data, 'image/webp');
-          derivatives[kind] = {
-            status: 'ready',
-            path: `${kind}.webp`,
-            media_type: 'image/webp',
-            size: m.size,
-            width: m.width,
-            height: m.height,
-          };
-        }),
-      );
+      Object.assign(derivatives, await publishPreviews(deps, p.sha512, madeResult.value as Made));
     }
 
     if (kinds.includes('iiif')) {
       ctx.progress('tiles', 50);
       try {
-        const tiles = await makeIiifTiles(src, path.join(await ctx.scratch(), 'tiles'), limits);
-        // A forced rebuild starts from an empty folder: no tile of an earlier layout stays behind.
-        if (p.force) await deps.derivatives.clear(p.sha512, 'iiif/');
-        const files = tiles.files.filter((f) => f !== 'info.json' && f.endsWith('.jpg'));
-        for (let i = 0; i < files.length; i += TILE_UPLOADS_AT_ONCE) {
-          await Promise.all(
-            files
-              .slice(i, i + TILE_UPLOADS_AT_ONCE)
-              .map((f) =>
-                deps.derivatives.putFile(
-                  p.sha512,
-                  `iiif/${f}`,
-                  createReadStream(path.join(tiles.root, f)),
-                  'image/jpeg',
-                ),
-              ),
-          );
-          ctx.progress('tiles', 50 + Math.round((45 * i) / files.length));
-        }
-        // info.json last: a viewer that finds it finds every tile it names.
-        const info = await fs.readFile(path.join(tiles.root, 'info.json'));
-        await deps.derivatives.putFile(p.sha512, 'iiif/info.json', info, 'application/ld+json');
-        derivatives.iiif = {
-          status: 'ready',
-          path: 'iiif',
-          media_type: 'application/ld+json',
-          width: technical.width,
-          height: technical.height,
-          tiles: files.length,
-        } as DerivativeEntryT;
+        derivatives.iiif = await publishTiles(deps, p, ctx, src, limits, technical);
       } catch (caught) {
         const err = verdictOf(caught);
         if (!err) throw caught;
@@ -144,4 +91,90 @@ export function deriveImage(deps: JobDeps): Handler<'derive-image'> {
     await finishDerivation(deps, p, { technical, warnings, derivatives, previous: record }, errors);
     return { status: 'done' };
   };
+}
+
+type Made = Awaited<ReturnType<typeof makePreviewAndThumbnail>>;
+
+/** The image's technical record: the libvips header's facts, and exifr's tags over them. */
+function imageTechnical(
+  info: Awaited<ReturnType<typeof probeImage>>,
+  tags: Partial<ImageTechnicalT>,
+): ImageTechnicalT {
+  return dropUndefined({
+    type: 'image' as const,
+    format: info.format,
+    width: info.width,
+    height: info.height,
+    pages: info.pages,
+    colour_space: info.colour_space,
+    bits_per_sample: info.bits_per_sample,
+    has_alpha: info.has_alpha,
+    ...tags,
+  });
+}
+
+/** The preview and thumbnail made, stored side by side; their entries. */
+async function publishPreviews(
+  deps: JobDeps,
+  sha512: string,
+  made: Made,
+): Promise<Record<string, DerivativeEntryT>> {
+  const out: Record<string, DerivativeEntryT> = {};
+  await Promise.all(
+    (['preview', 'thumbnail'] as const).map(async (kind) => {
+      const m = made[kind];
+      if (!m) return;
+      await deps.derivatives.putFile(sha512, `${kind}.webp`, m.data, 'image/webp');
+      out[kind] = {
+        status: 'ready',
+        path: `${kind}.webp`,
+        media_type: 'image/webp',
+        size: m.size,
+        width: m.width,
+        height: m.height,
+      };
+    }),
+  );
+  return out;
+}
+
+/** IIIF level-0 tiles, made in scratch and uploaded a few at a time, info.json last. */
+async function publishTiles(
+  deps: JobDeps,
+  p: JobPayload<'derive-image'>,
+  ctx: JobContext,
+  src: string,
+  limits: { maxPixels: number },
+  technical: ImageTechnicalT,
+): Promise<DerivativeEntryT> {
+  const tiles = await makeIiifTiles(src, path.join(await ctx.scratch(), 'tiles'), limits);
+  // A forced rebuild starts from an empty folder: no tile of an earlier layout stays behind.
+  if (p.force) await deps.derivatives.clear(p.sha512, 'iiif/');
+  const files = tiles.files.filter((f) => f !== 'info.json' && f.endsWith('.jpg'));
+  for (let i = 0; i < files.length; i += TILE_UPLOADS_AT_ONCE) {
+    await Promise.all(
+      files
+        .slice(i, i + TILE_UPLOADS_AT_ONCE)
+        .map((f) =>
+          deps.derivatives.putFile(
+            p.sha512,
+            `iiif/${f}`,
+            createReadStream(path.join(tiles.root, f)),
+            'image/jpeg',
+          ),
+        ),
+    );
+    ctx.progress('tiles', 50 + Math.round((45 * i) / files.length));
+  }
+  // info.json last: a viewer that finds it finds every tile it names.
+  const info = await fs.readFile(path.join(tiles.root, 'info.json'));
+  await deps.derivatives.putFile(p.sha512, 'iiif/info.json', info, 'application/ld+json');
+  return {
+    status: 'ready',
+    path: 'iiif',
+    media_type: 'application/ld+json',
+    width: technical.width,
+    height: technical.height,
+    tiles: files.length,
+  } as DerivativeEntryT;
 }

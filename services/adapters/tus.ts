@@ -1,7 +1,6 @@
 import { DataStore, ERRORS, MemoryLocker, Server, Upload, type ServerOptions } from '@tus/server';
-import { createHash, type Hash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { readAll, type BlobStore } from '../archive/blob-store.ts';
+import { readAll, type BlobStore, type DigestAlgorithm } from '../archive/blob-store.ts';
 import { isCikuError } from '../errors.ts';
 
 /**
@@ -45,12 +44,10 @@ export class TusHttpError extends Error {
   }
 }
 
-class CountingHash extends Transform {
-  size = 0;
-  constructor(
-    private readonly hashes: Map<string, Hash>,
-    private readonly limit: number,
-  ) {
+/** Refuses the bytes of a PATCH past the upload's declared length (the store's put hashes and counts them). */
+class LengthLimit extends Transform {
+  private size = 0;
+  constructor(private readonly limit: number) {
     super();
   }
 
@@ -64,7 +61,6 @@ class CountingHash extends Transform {
       );
       return;
     }
-    for (const h of this.hashes.values()) h.update(chunk);
     done(null, chunk);
   }
 }
@@ -131,30 +127,29 @@ export class BlobTusStore extends DataStore {
     if (offset !== info.offset) throw TusHttpError.of(ERRORS.INVALID_OFFSET);
     const checksum = this.checksums.get(id);
     this.checksums.delete(id);
-    const hashes = new Map<string, Hash>([['sha512', createHash('sha512')]]);
-    if (checksum && checksum.algorithm !== 'sha512')
-      hashes.set(checksum.algorithm, createHash(checksum.algorithm));
+    // The part is hashed where every stored byte is, in the put: sha512 and the checksum's algorithm at once.
+    const algorithms: DigestAlgorithm[] = ['sha512'];
+    if (checksum && checksum.algorithm !== 'sha512') algorithms.push(checksum.algorithm);
     const remaining = info.size === undefined ? Number.MAX_SAFE_INTEGER : info.size - offset;
-    const counter = new CountingHash(hashes, remaining);
+    const limit = new LengthLimit(remaining);
     // A PATCH cut off mid-way ends the proxy stream cleanly (the tus handler does that), keeping what arrived.
-    stream.on('error', (err) => counter.destroy(err));
-    counter.on('error', () => undefined); // surfaces through the store's pipeline (see stageUpload)
+    stream.on('error', (err) => limit.destroy(err));
+    limit.on('error', () => undefined); // surfaces through the store's pipeline (see stageUpload)
     const key = `${TUS_PREFIX}${id}/part-${String(offset).padStart(16, '0')}`;
-    await this.blobs.put(key, stream.pipe(counter));
-    const digests = new Map([...hashes].map(([alg, h]) => [alg, h.digest('hex')]));
-    if (checksum && digests.get(checksum.algorithm) !== checksum.digest) {
+    const { size, digests } = await this.blobs.put(key, stream.pipe(limit), { algorithms });
+    if (checksum && digests[checksum.algorithm] !== checksum.digest) {
       await this.blobs.delete(key);
       throw new TusHttpError(
         460,
         'Checksum Mismatch: the bytes of this PATCH do not match Upload-Checksum; they were discarded\n',
       );
     }
-    if (counter.size === 0) {
+    if (size === 0) {
       await this.blobs.delete(key);
       return offset;
     }
-    info.parts.push({ key, offset, size: counter.size, sha512: digests.get('sha512')! });
-    info.offset = offset + counter.size;
+    info.parts.push({ key, offset, size, sha512: digests.sha512! });
+    info.offset = offset + size;
     await this.writeInfo(info);
     return info.offset;
   }

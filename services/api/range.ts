@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { CikuError } from '../errors.ts';
-import { pacedStream } from '../memory.ts';
+import { withYoungGcPacing as pacedStream } from '../memory.ts';
 
 /**
  * Types a browser renders passively (no script): the only ones a download may be `inline`. Markup — HTML, XHTML,

@@ -1,7 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
 import type { PremisEvent } from '../../schemas/event.ts';
 import { CikuError, errnoCode, isCikuError } from '../errors.ts';
-import { readAll, type BlobStore } from './blob-store.ts';
+import { HashingStream, readAll, type BlobStore } from './blob-store.ts';
 import type { OcflStore } from './ocfl/store.ts';
 
 /**
@@ -100,22 +101,13 @@ export async function auditFixity(
       for (const contentPath of paths) {
         const key = `${ocfl.rootPrefix}/${obj.objectPath}/${contentPath}`;
         report.files += 1;
-        let actual: string | undefined;
-        try {
-          const hash = createHash('sha512');
-          for await (const chunk of await blobs.get(key)) {
-            const b = chunk as Buffer;
-            hash.update(b);
-            report.bytes += b.length;
-            if (rate > 0) {
-              const ahead = (report.bytes / rate) * 1000 - (Date.now() - t0);
-              if (ahead > 5) await sleep(ahead);
-            }
+        const actual = await storedDigest(blobs, key, async (bytes) => {
+          report.bytes += bytes;
+          if (rate > 0) {
+            const ahead = (report.bytes / rate) * 1000 - (Date.now() - t0);
+            if (ahead > 5) await sleep(ahead);
           }
-          actual = hash.digest('hex');
-        } catch (err) {
-          if (!isCikuError(err, 'CIKU_ERR_BLOB_NOT_FOUND') && errnoCode(err) !== 'ENOENT') throw err;
-        }
+        });
         const outcome = actual === digest ? 'success' : 'failure';
         if (outcome === 'success') report.ok += 1;
         else
@@ -159,6 +151,28 @@ export async function auditFixity(
   report.finished = new Date().toISOString();
   await blobs.put(`audit/fixity-runs/${run}.json`, `${JSON.stringify(report, null, 2)}\n`);
   return report;
+}
+
+/**
+ * The sha512 of a stored blob, through the `HashingStream` every put uses (past 1 MiB on the hashing thread, so
+ * the next bytes are read while the last ones are hashed); undefined when the blob is gone. `read` sees each
+ * chunk once it is hashed, and the stream waits for it: that is where the audit paces itself.
+ */
+async function storedDigest(
+  blobs: BlobStore,
+  key: string,
+  read: (bytes: number) => Promise<void>,
+): Promise<string | undefined> {
+  const hasher = new HashingStream(['sha512']);
+  try {
+    await pipeline(await blobs.get(key), hasher, async (chunks: AsyncIterable<Buffer>) => {
+      for await (const chunk of chunks) await read(chunk.length);
+    });
+  } catch (err) {
+    if (isCikuError(err, 'CIKU_ERR_BLOB_NOT_FOUND') || errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+  return hasher.digests().sha512!;
 }
 
 /** The fixity-check events recorded for an item across audit runs, oldest first. */

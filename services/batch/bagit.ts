@@ -54,6 +54,20 @@ interface Entry {
   line: number;
 }
 
+/** What every step of a validation reads and adds to: the bag's two paths, its report, how to read a tag file. */
+interface Bag {
+  /** The bag as named (its payload is walked here); `real` is where its files are opened and checked to lie. */
+  root: string;
+  real: string;
+  report: BagReport;
+  errors: string[];
+  warnings: string[];
+  version: string;
+  /** RFC 8493 proper, whose rules are stricter than the drafts' in places (paths encoded, duplicate entries). */
+  v1: boolean;
+  readTag(name: string): Promise<string | undefined>;
+}
+
 export async function validateBag(
   dir: string,
   options: { checkDigests?: boolean; within?: string } = {},
@@ -61,8 +75,8 @@ export async function validateBag(
   const root = path.resolve(dir);
   // Files are checked to lie inside the bag by real path; a bag that is a link is read where it leads, unless
   // that is outside the folder it must lie in.
-  const realRoot = await fs.realpath(root).catch(() => root);
-  if (options.within !== undefined && !isInside(options.within, realRoot))
+  const real = await fs.realpath(root).catch(() => root);
+  if (options.within !== undefined && !isInside(options.within, real))
     throw new CikuError('CIKU_ERR_BATCH_SOURCE', `${path.basename(root)} is not inside its folder`);
   const report: BagReport = {
     path: root,
@@ -73,18 +87,44 @@ export async function validateBag(
     payload: [],
     digests: new Map(),
   };
-  const { errors, warnings } = report;
-  const checkDigests = options.checkDigests ?? true;
+  // Each step below returns early when what it found makes the next ones meaningless.
+  const bag = await readDeclaration(root, real, report);
+  if (!bag) return report;
+  const present = new Map<string, number>();
+  const dataDir = path.join(root, 'data');
+  if (!(await isDir(dataDir))) {
+    bag.errors.push('the payload directory data/ is missing (RFC 8493 §2.1.2)');
+    return report;
+  }
+  await walk(dataDir, 'data', present, bag.errors);
+  const { payloadEntries, tagEntries } = await readManifests(bag);
+  await checkFetch(bag, present);
+  const toleratedMissing = matchPayload(bag, payloadEntries, present);
+  await checkTagFiles(bag, tagEntries);
+  await readBagInfo(bag);
+  const structuralErrors = bag.errors.length;
+  const oxum = report.info.find(([k]) => k.toLowerCase() === 'payload-oxum')?.[1];
+  if (oxum !== undefined) checkOxum(oxum, present, toleratedMissing, bag.errors, bag.warnings);
+  // Digests last (the expensive part), and only when the structure is sound.
+  if ((options.checkDigests ?? true) && structuralErrors === 0) await checkPayloadDigests(bag);
+  report.valid = bag.errors.length === 0;
+  return report;
+}
 
-  // bagit.txt: exactly the two declarations, UTF-8, no byte-order mark.
-  const declaration = await readTagBytes(realRoot, 'bagit.txt');
+/**
+ * bagit.txt: exactly the two declarations, UTF-8, no byte-order mark. Gives the bag to check further, or nothing
+ * when the declaration already makes it invalid (its version or encoding decide how everything else is read).
+ */
+async function readDeclaration(root: string, real: string, report: BagReport): Promise<Bag | undefined> {
+  const { errors, warnings } = report;
+  const declaration = await readTagBytes(real, 'bagit.txt');
   if (declaration === undefined) {
     errors.push('bagit.txt is missing: not a bag (RFC 8493 §2.1.1)');
-    return report;
+    return undefined;
   }
   if (declaration[0] === 0xef && declaration[1] === 0xbb && declaration[2] === 0xbf) {
     errors.push('bagit.txt starts with a byte-order mark, which RFC 8493 §2.1.1 forbids');
-    return report;
+    return undefined;
   }
   const declared = new Map<string, string>();
   for (const line of lines(new TextDecoder('utf-8').decode(declaration))) {
@@ -107,111 +147,103 @@ export async function validateBag(
     );
   else report.version = version;
   if (encoding === undefined) errors.push('bagit.txt has no Tag-File-Character-Encoding');
-  if (errors.length > 0) return report;
+  if (errors.length > 0) return undefined;
   const decoder = decoderFor(encoding!);
   if (!decoder) {
     errors.push(`Tag-File-Character-Encoding ${JSON.stringify(encoding)} is not an encoding we can read`);
-    return report;
+    return undefined;
   }
   report.encoding = encoding!;
-  const v1 = version === '1.0';
   if (Number(version) < 0.97)
     warnings.push(
       `BagIt ${version} predates RFC 8493; checked with the 0.97 rules (${version === '0.96' ? 'same layout' : 'package-info.txt read as bag-info.txt'})`,
     );
-
-  const readTag = async (name: string): Promise<string | undefined> => {
-    const bytes = await readTagBytes(realRoot, name);
-    return bytes === undefined ? undefined : decoder(bytes);
+  return {
+    root,
+    real,
+    report,
+    errors,
+    warnings,
+    version: version!,
+    v1: version === '1.0',
+    readTag: async (name) => {
+      const bytes = await readTagBytes(real, name);
+      return bytes === undefined ? undefined : decoder(bytes);
+    },
   };
+}
 
-  // Payload: every regular file under data/ (links are refused, not followed).
-  const present = new Map<string, number>();
-  const dataDir = path.join(root, 'data');
-  if (!(await isDir(dataDir))) {
-    errors.push('the payload directory data/ is missing (RFC 8493 §2.1.2)');
-    return report;
-  }
-  await walk(dataDir, 'data', present, errors);
-
-  // Manifests.
-  const names = await fs.readdir(root);
-  const manifests = names.filter((n) => /^manifest-[a-z0-9]+\.txt$/.test(n)).sort();
-  const tagManifests = names.filter((n) => /^tagmanifest-[a-z0-9]+\.txt$/.test(n)).sort();
-  if (manifests.length === 0) errors.push('no payload manifest (manifest-<algorithm>.txt)');
-  const payloadEntries = new Map<string, Entry[]>();
-  for (const m of manifests) {
-    const alg = m.slice('manifest-'.length, -'.txt'.length);
-    if (!algorithms.has(alg)) {
-      warnings.push(`${m}: algorithm ${alg} is not one we can check; its entries are not verified`);
-      continue;
+/** The entries of every payload and tag manifest whose algorithm we can check, by algorithm. */
+async function readManifests(
+  bag: Bag,
+): Promise<{ payloadEntries: Map<string, Entry[]>; tagEntries: Map<string, Entry[]> }> {
+  const names = await fs.readdir(bag.root);
+  const read = async (prefix: string, unchecked: string): Promise<Map<string, Entry[]>> => {
+    const out = new Map<string, Entry[]>();
+    const files = names.filter(
+      (n) => n.startsWith(prefix) && /^[a-z0-9]+\.txt$/.test(n.slice(prefix.length)),
+    );
+    for (const m of files.sort()) {
+      const alg = m.slice(prefix.length, -'.txt'.length);
+      if (!algorithms.has(alg)) {
+        bag.warnings.push(`${m}: algorithm ${alg} is not one we can check${unchecked}`);
+        continue;
+      }
+      out.set(alg, parseManifest((await bag.readTag(m)) ?? '', m, bag.version, bag.errors, bag.warnings));
     }
-    const text = await readTag(m);
-    payloadEntries.set(alg, parseManifest(text ?? '', m, version!, errors, warnings));
-  }
-  const tagEntries = new Map<string, Entry[]>();
-  for (const m of tagManifests) {
-    const alg = m.slice('tagmanifest-'.length, -'.txt'.length);
-    if (!algorithms.has(alg)) {
-      warnings.push(`${m}: algorithm ${alg} is not one we can check`);
-      continue;
-    }
-    tagEntries.set(alg, parseManifest((await readTag(m)) ?? '', m, version!, errors, warnings));
-  }
+    return out;
+  };
+  const payloadEntries = await read('manifest-', '; its entries are not verified');
+  if (!names.some((n) => /^manifest-[a-z0-9]+\.txt$/.test(n)))
+    bag.errors.push('no payload manifest (manifest-<algorithm>.txt)');
+  const tagEntries = await read('tagmanifest-', '');
+  return { payloadEntries, tagEntries };
+}
 
-  // fetch.txt: we never download, so every file it names must already be here.
-  const fetchText = await readTag('fetch.txt');
+/** fetch.txt: we never download, so every file it names must already be here. */
+async function checkFetch(bag: Bag, present: Map<string, number>): Promise<void> {
+  const fetchText = await bag.readTag('fetch.txt');
+  if (fetchText === undefined) return;
+  const { errors } = bag;
   const toFetch: string[] = [];
-  if (fetchText !== undefined) {
-    let n = 0;
-    for (const line of lines(fetchText)) {
-      n += 1;
-      if (line.trim() === '') continue;
-      const m = /^(\S+)\s+(\d+|-)\s+(.+)$/.exec(line);
-      if (!m) {
-        errors.push(`fetch.txt line ${n} is not "URL LENGTH FILENAME"`);
-        continue;
-      }
-      const target = decodePath(m[3]!, v1);
-      const problem = unsafePath(target);
-      if (problem) {
-        errors.push(`fetch.txt line ${n}: ${entryText(m[3]!)} ${problem}`);
-        continue;
-      }
-      const p = stripDotSlash(target);
-      if (!p.startsWith('data/')) errors.push(`fetch.txt line ${n}: ${p} is outside the payload directory`);
-      else if (!present.has(p)) toFetch.push(p);
+  let n = 0;
+  for (const line of lines(fetchText)) {
+    n += 1;
+    if (line.trim() === '') continue;
+    const m = /^(\S+)\s+(\d+|-)\s+(.+)$/.exec(line);
+    if (!m) {
+      errors.push(`fetch.txt line ${n} is not "URL LENGTH FILENAME"`);
+      continue;
     }
-    if (toFetch.length > 0)
-      errors.push(
-        `fetch.txt lists ${toFetch.length} file(s) that are not in the bag (e.g. ${toFetch[0]}); ciku never downloads: fetch them into the bag first`,
-      );
+    const target = decodePath(m[3]!, bag.v1);
+    const problem = unsafePath(target);
+    if (problem) {
+      errors.push(`fetch.txt line ${n}: ${entryText(m[3]!)} ${problem}`);
+      continue;
+    }
+    const p = stripDotSlash(target);
+    if (!p.startsWith('data/')) errors.push(`fetch.txt line ${n}: ${p} is outside the payload directory`);
+    else if (!present.has(p)) toFetch.push(p);
   }
+  if (toFetch.length > 0)
+    errors.push(
+      `fetch.txt lists ${toFetch.length} file(s) that are not in the bag (e.g. ${toFetch[0]}); ciku never downloads: fetch them into the bag first`,
+    );
+}
 
-  // Every payload file in every manifest; every manifest entry present (with the known tolerable exceptions).
+/**
+ * Every payload file in every manifest, every manifest entry present — with the known tolerable exceptions, which
+ * are counted (Payload-Oxum may include them). Fills the report's digests and payload list.
+ */
+function matchPayload(bag: Bag, payloadEntries: Map<string, Entry[]>, present: Map<string, number>): number {
+  const { errors, report } = bag;
   const listed = new Set<string>();
   const toleratedMissing = new Set<string>();
   for (const [alg, entries] of payloadEntries) {
     const seen = new Map<string, string>();
     const file = `manifest-${alg}.txt`;
     for (const e of entries) {
-      const problem = unsafePath(e.path);
-      if (problem) {
-        errors.push(`${file} line ${e.line}: ${entryText(e.path)} ${problem}`);
-        continue;
-      }
-      if (!e.path.startsWith('data/')) {
-        errors.push(`${file} line ${e.line}: ${e.path} is not in the payload directory data/`);
-        continue;
-      }
-      const before = seen.get(e.path);
-      if (before !== undefined) {
-        if (before !== e.digest)
-          errors.push(`${file}: ${e.path} is listed twice with different digests (${before}, ${e.digest})`);
-        else if (v1) errors.push(`${file}: ${e.path} is listed twice (RFC 8493 §2.1.3 allows one entry)`);
-        else warnings.push(`${file}: ${e.path} is listed twice with the same digest`);
-        continue;
-      }
+      if (!payloadEntryUsable(bag, file, e, seen)) continue;
       seen.set(e.path, e.digest);
       if (present.has(e.path)) {
         listed.add(e.path);
@@ -220,23 +252,12 @@ export async function validateBag(
         report.digests.set(e.path, d);
         continue;
       }
-      const base = e.path.slice(e.path.lastIndexOf('/') + 1);
-      const forms = [e.path.normalize('NFC'), e.path.normalize('NFD')].filter((f) => f !== e.path);
-      const lower = e.path.toLowerCase();
-      if (forms.some((f) => present.has(f) || seen.has(f)))
-        warnings.push(
-          `${file}: ${JSON.stringify(e.path)} is another Unicode normalisation of a name listed or present; only one exists here`,
-        );
-      else if ([...seen.keys()].some((p) => p !== e.path && p.toLowerCase() === lower))
-        warnings.push(
-          `${file}: ${e.path} differs only in letter case from another entry; on this case-sensitive filesystem it is missing`,
-        );
-      else if (systemFiles.has(base))
-        warnings.push(`${file}: ${e.path} is an operating-system file that is not in the bag (ignored)`);
-      else {
+      const excuse = whyMissingIsTolerable(e.path, seen, present);
+      if (excuse === undefined) {
         errors.push(`${file}: ${e.path} is listed but missing from the payload`);
         continue;
       }
+      bag.warnings.push(`${file}: ${excuse}`);
       toleratedMissing.add(e.path);
     }
     for (const p of present.keys()) {
@@ -246,8 +267,52 @@ export async function validateBag(
   }
   for (const [p, size] of present) if (listed.has(p)) report.payload.push({ path: p, size });
   report.payload.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return toleratedMissing.size;
+}
 
-  // Tag manifests: every listed tag file present and matching.
+/** Whether a payload manifest entry names a payload file once; why not goes to the report. */
+function payloadEntryUsable(bag: Bag, file: string, e: Entry, seen: Map<string, string>): boolean {
+  const problem = unsafePath(e.path);
+  if (problem) {
+    bag.errors.push(`${file} line ${e.line}: ${entryText(e.path)} ${problem}`);
+    return false;
+  }
+  if (!e.path.startsWith('data/')) {
+    bag.errors.push(`${file} line ${e.line}: ${e.path} is not in the payload directory data/`);
+    return false;
+  }
+  const before = seen.get(e.path);
+  if (before === undefined) return true;
+  if (before !== e.digest)
+    bag.errors.push(`${file}: ${e.path} is listed twice with different digests (${before}, ${e.digest})`);
+  else if (bag.v1) bag.errors.push(`${file}: ${e.path} is listed twice (RFC 8493 §2.1.3 allows one entry)`);
+  else bag.warnings.push(`${file}: ${e.path} is listed twice with the same digest`);
+  return false;
+}
+
+/**
+ * Why a listed file that is not here may be let go (the warning's text): it went missing on its own, as names do
+ * between filesystems — another Unicode normalisation or letter case of a name here, or an operating-system file.
+ */
+function whyMissingIsTolerable(
+  p: string,
+  seen: Map<string, string>,
+  present: Map<string, number>,
+): string | undefined {
+  const base = p.slice(p.lastIndexOf('/') + 1);
+  const forms = [p.normalize('NFC'), p.normalize('NFD')].filter((f) => f !== p);
+  const lower = p.toLowerCase();
+  if (forms.some((f) => present.has(f) || seen.has(f)))
+    return `${JSON.stringify(p)} is another Unicode normalisation of a name listed or present; only one exists here`;
+  if ([...seen.keys()].some((s) => s !== p && s.toLowerCase() === lower))
+    return `${p} differs only in letter case from another entry; on this case-sensitive filesystem it is missing`;
+  if (systemFiles.has(base)) return `${p} is an operating-system file that is not in the bag (ignored)`;
+  return undefined;
+}
+
+/** Tag manifests: every listed tag file present and matching. */
+async function checkTagFiles(bag: Bag, tagEntries: Map<string, Entry[]>): Promise<void> {
+  const { errors } = bag;
   for (const [alg, entries] of tagEntries) {
     const file = `tagmanifest-${alg}.txt`;
     for (const e of entries) {
@@ -260,7 +325,7 @@ export async function validateBag(
         errors.push(`${file}: ${e.path} is a payload file, not a tag file`);
         continue;
       }
-      const actual = await hashInside(realRoot, e.path, [alg]).catch((err: unknown) => {
+      const actual = await hashInside(bag.real, e.path, [alg]).catch((err: unknown) => {
         if (!(err instanceof CikuError)) throw err;
         errors.push(
           `${file}: tag file ${e.path} is listed but ${err.message === 'is missing' ? 'missing' : err.message}`,
@@ -275,38 +340,38 @@ export async function validateBag(
         );
     }
   }
+}
 
-  // bag-info.txt (package-info.txt before 0.96).
-  const infoName = Number(version) < 0.96 ? 'package-info.txt' : 'bag-info.txt';
-  const infoText = (await readTag(infoName)) ?? (await readTag('bag-info.txt'));
-  if (infoText !== undefined) report.info = parseInfo(infoText, infoName, warnings);
-  const structuralErrors = errors.length;
-  const oxum = report.info.find(([k]) => k.toLowerCase() === 'payload-oxum')?.[1];
-  if (oxum !== undefined) checkOxum(oxum, present, toleratedMissing.size, errors, warnings);
+/** bag-info.txt (package-info.txt before 0.96) into the report. */
+async function readBagInfo(bag: Bag): Promise<void> {
+  const infoName = Number(bag.version) < 0.96 ? 'package-info.txt' : 'bag-info.txt';
+  const infoText = (await bag.readTag(infoName)) ?? (await bag.readTag('bag-info.txt'));
+  if (infoText !== undefined) bag.report.info = parseInfo(infoText, infoName, bag.warnings);
+}
 
-  // Digests last (the expensive part), and only when the structure is sound.
-  if (checkDigests && structuralErrors === 0) {
-    for (const p of report.payload) {
-      const expected = report.digests.get(p.path) ?? new Map<string, string>();
-      // sha512 too, in the same pass: the digest the archive keeps, which the row checks the bytes it stores against.
-      const algs = [...new Set([...expected.keys(), 'sha512'])];
-      const actual = await hashInside(realRoot, p.path, algs).catch((err: unknown) => {
-        if (!(err instanceof CikuError)) throw err;
-        errors.push(`${p.path} ${err.message}`);
-        return undefined;
-      });
-      if (actual === undefined) continue;
-      p.sha512 = actual.get('sha512')!;
-      for (const [alg, digest] of expected) {
-        if (actual.get(alg) !== digest)
-          errors.push(
-            `${p.path} does not match manifest-${alg}.txt (listed ${digest}, actual ${actual.get(alg)})`,
-          );
-      }
+/**
+ * Every payload file hashed once for all its manifests' algorithms and sha512 — the digest the archive keeps,
+ * which the row checks the bytes it stores against — and compared with the manifests.
+ */
+async function checkPayloadDigests(bag: Bag): Promise<void> {
+  const { errors, report } = bag;
+  for (const p of report.payload) {
+    const expected = report.digests.get(p.path) ?? new Map<string, string>();
+    const algs = [...new Set([...expected.keys(), 'sha512'])];
+    const actual = await hashInside(bag.real, p.path, algs).catch((err: unknown) => {
+      if (!(err instanceof CikuError)) throw err;
+      errors.push(`${p.path} ${err.message}`);
+      return undefined;
+    });
+    if (actual === undefined) continue;
+    p.sha512 = actual.get('sha512')!;
+    for (const [alg, digest] of expected) {
+      if (actual.get(alg) !== digest)
+        errors.push(
+          `${p.path} does not match manifest-${alg}.txt (listed ${digest}, actual ${actual.get(alg)})`,
+        );
     }
   }
-  report.valid = errors.length === 0;
-  return report;
 }
 
 /**

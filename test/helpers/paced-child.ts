@@ -1,12 +1,12 @@
 /**
  * Run by test/memory.test.ts in a child process (with and without --expose-gc): streams 256 MiB of fresh 64 KiB
  * Buffers through the stage named by argv[2] and prints the most ArrayBuffer memory alive after any chunk; or,
- * for `errors`, prints how pacedStream passes a source's error and a consumer's destroy through.
+ * for `errors`, prints how withYoungGcPacing passes a source's error and a consumer's destroy through.
  */
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HashingStream } from '../../services/archive/blob-store.ts';
-import { pacedStream } from '../../services/memory.ts';
+import { withYoungGcPacing } from '../../services/memory.ts';
 
 function source(chunks: number): Readable {
   let n = 0;
@@ -23,11 +23,11 @@ function source(chunks: number): Readable {
 const mode = process.argv[2];
 if (mode === 'errors') {
   const failing = new Readable({ read() {} });
-  const paced = pacedStream(failing);
+  const paced = withYoungGcPacing(failing);
   const error = new Promise<string>((resolve) => paced.on('error', (e) => resolve(e.message)));
   failing.destroy(new Error('disk gone'));
   const abandoned = source(10);
-  const out = pacedStream(abandoned);
+  const out = withYoungGcPacing(abandoned);
   out.destroy();
   await new Promise((r) => setImmediate(r));
   process.stdout.write(JSON.stringify({ error: await error, sourceDestroyed: abandoned.destroyed }));
@@ -41,6 +41,6 @@ if (mode === 'errors') {
   });
   const chunks = 4096;
   if (mode === 'upload') await pipeline(source(chunks), new HashingStream(['sha512']), sink);
-  else await pipeline(pacedStream(source(chunks)), sink);
+  else await pipeline(withYoungGcPacing(source(chunks)), sink);
   process.stdout.write(String(peak));
 }

@@ -379,109 +379,138 @@ export function createOcflStore(deps: OcflStoreDeps) {
     finalize: VersionChanges['finalize'];
   }): Promise<WriteResult> {
     const { oid, objectPath, version, prev, state, info, lock, finalize } = args;
-    const puts = [...args.puts];
-    {
-      if (!prev) await blobs.put(objectKey(objectPath, OBJECT_DECLARATION), OBJECT_DECLARATION_BODY);
-
-      const manifest: Record<string, string[]> = prev ? structuredClone(prev.manifest) : {};
-      const known = new Map<string, string>();
-      for (const digest of Object.keys(manifest)) known.set(digest.toLowerCase(), digest);
-      const added: WriteResult['added'] = new Map();
-      const store = async ({ path, body }: { path: string; body: FileInput['body'] }): Promise<void> => {
-        const contentPath = `${version}/${CONTENT_DIRECTORY}/${path}`;
-        const key = objectKey(objectPath, contentPath);
-        let result: { size: number; digest: string };
-        if (isStaged(body)) {
-          // Hashed on the way into staging: adopt the blob by moving it (or drop it if the bytes are here already).
-          result = { size: body.size, digest: body.sha512 };
-          if (known.has(body.sha512)) await blobs.delete(body.staged);
-          else await blobs.move(body.staged, key, { syncName: false });
-        } else {
-          const put = await blobs.put(key, body, { algorithms: ['sha512'], syncName: false });
-          result = { size: put.size, digest: put.digests.sha512! };
-        }
-        const digest = result.digest;
-        const existing = known.get(digest);
-        if (existing !== undefined) {
-          // Same bytes already stored in this object: keep one copy, point the new path at it.
-          if (!isStaged(body)) await blobs.delete(key);
-          state.set(path, existing);
-          added.set(path, { digest: existing, size: result.size, deduplicated: true });
-        } else {
-          manifest[digest] = [contentPath];
-          known.set(digest, digest);
-          state.set(path, digest);
-          added.set(path, { digest, size: result.size, deduplicated: false });
-        }
-      };
-      for (const file of puts) await store(file);
-      if (finalize) {
-        const extra = (await finalize({ version, previous: prev, added, state })).map((f) => ({
-          path: normaliseLogicalPath(f.path),
-          body: f.body,
-        }));
-        for (const f of extra) {
-          if (added.has(f.path))
-            throw new CikuError('CIKU_ERR_PATH_INVALID', `file ${f.path} given twice in one version`);
-        }
-        const conflict = findPathConflict(new Set([...state.keys(), ...extra.map((f) => f.path)]));
-        if (conflict)
-          throw new CikuError(
-            'CIKU_ERR_PATH_INVALID',
-            `file names conflict: ${conflict[0]} / ${conflict[1]}`,
-          );
-        for (const file of extra) await store(file);
-      }
-
-      const inventory: Inventory = {
-        id: oid,
-        type: INVENTORY_TYPE,
-        digestAlgorithm: 'sha512',
-        head: version,
-        contentDirectory: CONTENT_DIRECTORY,
-        manifest: pruneManifest(manifest, prev, state),
-        versions: {
-          ...(prev?.versions ?? {}),
-          [version]: {
-            created: toRfc3339(info.created ?? clock()),
-            message: info.message,
-            user: { name: info.user.name, address: info.user.address },
-            state: stateBlock(state),
-          },
+    if (!prev) await blobs.put(objectKey(objectPath, OBJECT_DECLARATION), OBJECT_DECLARATION_BODY);
+    const content = versionContent(objectPath, version, prev, state);
+    for (const file of args.puts) await content.store(file);
+    if (finalize)
+      await storeFinalized(content, finalize, { version, previous: prev, added: content.added, state });
+    const inventory: Inventory = {
+      id: oid,
+      type: INVENTORY_TYPE,
+      digestAlgorithm: 'sha512',
+      head: version,
+      contentDirectory: CONTENT_DIRECTORY,
+      manifest: pruneManifest(content.manifest, prev, state),
+      versions: {
+        ...(prev?.versions ?? {}),
+        [version]: {
+          created: toRfc3339(info.created ?? clock()),
+          message: info.message,
+          user: { name: info.user.name, address: info.user.address },
+          state: stateBlock(state),
         },
-      };
-      const bytes = serialiseInventory(inventory);
-      const sidecar = sidecarBody(digestBuffer(bytes, ['sha512']).sha512!);
-      // Content names become durable before any inventory can reference them (one sync per folder).
-      await blobs.syncKeys(
-        [...added.entries()]
-          .filter(([, a]) => !a.deduplicated)
-          .map(([p]) => objectKey(objectPath, `${version}/${CONTENT_DIRECTORY}/${p}`)),
-      );
-      // A writer whose lease lapsed while streaming stops here, before its version could be rolled forward.
-      await lock.assertHeld();
-      // Each inventory/sidecar pair shares a folder: one folder sync makes both names durable, and it happens before
-      // anything relies on them (the root copy; the intent's deletion).
-      const versionPair = [
-        objectKey(objectPath, `${version}/inventory.json`),
-        objectKey(objectPath, `${version}/inventory.json.sha512`),
-      ];
-      await blobs.put(versionPair[0]!, bytes, { syncName: false });
-      await blobs.put(versionPair[1]!, sidecar, { syncName: false });
-      await blobs.syncKeys(versionPair);
-      // Past this point the version is complete on its own; make sure no later lock holder has started meanwhile.
-      // (A lease lost in between gives CIKU_ERR_LOCK_LOST with an indeterminate outcome: recovery may finish it.)
-      await lock.assertHeld();
-      const rootPair = [
-        objectKey(objectPath, 'inventory.json'),
-        objectKey(objectPath, 'inventory.json.sha512'),
-      ];
-      await blobs.put(rootPair[0]!, bytes, { syncName: false });
-      await blobs.put(rootPair[1]!, sidecar, { syncName: false });
-      await blobs.syncKeys(rootPair);
-      await blobs.delete(intentKey(objectPath));
-      return { id: oid, version, inventory, added };
+      },
+    };
+    await publishVersion(objectPath, version, inventory, content.added, lock);
+    return { id: oid, version, inventory, added: content.added };
+  }
+
+  /**
+   * The content of the version being written: each file stored under the version's content folder, or — when the
+   * object holds its bytes already — pointed at the copy it has (one copy per digest per object). Updates `state`.
+   */
+  function versionContent(
+    objectPath: string,
+    version: string,
+    prev: Inventory | undefined,
+    state: Map<string, string>,
+  ) {
+    const manifest: Record<string, string[]> = prev ? structuredClone(prev.manifest) : {};
+    const known = new Map<string, string>();
+    for (const digest of Object.keys(manifest)) known.set(digest.toLowerCase(), digest);
+    const added: WriteResult['added'] = new Map();
+    const store = async ({ path, body }: { path: string; body: FileInput['body'] }): Promise<void> => {
+      const contentPath = `${version}/${CONTENT_DIRECTORY}/${path}`;
+      const key = objectKey(objectPath, contentPath);
+      let result: { size: number; digest: string };
+      if (isStaged(body)) {
+        // Hashed on the way into staging: adopt the blob by moving it (or drop it if the bytes are here already).
+        result = { size: body.size, digest: body.sha512 };
+        if (known.has(body.sha512)) await blobs.delete(body.staged);
+        else await blobs.move(body.staged, key, { syncName: false });
+      } else {
+        const put = await blobs.put(key, body, { algorithms: ['sha512'], syncName: false });
+        result = { size: put.size, digest: put.digests.sha512! };
+      }
+      const digest = result.digest;
+      const existing = known.get(digest);
+      if (existing !== undefined) {
+        // Same bytes already stored in this object: keep one copy, point the new path at it.
+        if (!isStaged(body)) await blobs.delete(key);
+        state.set(path, existing);
+        added.set(path, { digest: existing, size: result.size, deduplicated: true });
+      } else {
+        manifest[digest] = [contentPath];
+        known.set(digest, digest);
+        state.set(path, digest);
+        added.set(path, { digest, size: result.size, deduplicated: false });
+      }
+    };
+    return { manifest, added, store };
+  }
+
+  /** The files `finalize` adds once every put's digest is known: refused if they clash with the version's own. */
+  async function storeFinalized(
+    content: ReturnType<typeof versionContent>,
+    finalize: NonNullable<VersionChanges['finalize']>,
+    ctx: FinalizeContext & { state: Map<string, string> },
+  ): Promise<void> {
+    const extra = (await finalize(ctx)).map((f) => ({
+      path: normaliseLogicalPath(f.path),
+      body: f.body,
+    }));
+    for (const f of extra) {
+      if (content.added.has(f.path))
+        throw new CikuError('CIKU_ERR_PATH_INVALID', `file ${f.path} given twice in one version`);
     }
+    const conflict = findPathConflict(new Set([...ctx.state.keys(), ...extra.map((f) => f.path)]));
+    if (conflict)
+      throw new CikuError('CIKU_ERR_PATH_INVALID', `file names conflict: ${conflict[0]} / ${conflict[1]}`);
+    for (const file of extra) await content.store(file);
+  }
+
+  /**
+   * Makes the version visible in the spec's order — content names, the version's inventory and sidecar, then the
+   * root's copy — each step durable before the next relies on it, and the lock checked before each point of no
+   * return; the intent goes last, once the version stands on its own.
+   */
+  async function publishVersion(
+    objectPath: string,
+    version: string,
+    inventory: Inventory,
+    added: WriteResult['added'],
+    lock: { assertHeld(): Promise<void> },
+  ): Promise<void> {
+    const bytes = serialiseInventory(inventory);
+    const sidecar = sidecarBody(digestBuffer(bytes, ['sha512']).sha512!);
+    // Content names become durable before any inventory can reference them (one sync per folder).
+    await blobs.syncKeys(
+      [...added.entries()]
+        .filter(([, a]) => !a.deduplicated)
+        .map(([p]) => objectKey(objectPath, `${version}/${CONTENT_DIRECTORY}/${p}`)),
+    );
+    // A writer whose lease lapsed while streaming stops here, before its version could be rolled forward.
+    await lock.assertHeld();
+    // Each inventory/sidecar pair shares a folder: one folder sync makes both names durable, and it happens before
+    // anything relies on them (the root copy; the intent's deletion).
+    const versionPair = [
+      objectKey(objectPath, `${version}/inventory.json`),
+      objectKey(objectPath, `${version}/inventory.json.sha512`),
+    ];
+    await blobs.put(versionPair[0]!, bytes, { syncName: false });
+    await blobs.put(versionPair[1]!, sidecar, { syncName: false });
+    await blobs.syncKeys(versionPair);
+    // Past this point the version is complete on its own; make sure no later lock holder has started meanwhile.
+    // (A lease lost in between gives CIKU_ERR_LOCK_LOST with an indeterminate outcome: recovery may finish it.)
+    await lock.assertHeld();
+    const rootPair = [
+      objectKey(objectPath, 'inventory.json'),
+      objectKey(objectPath, 'inventory.json.sha512'),
+    ];
+    await blobs.put(rootPair[0]!, bytes, { syncName: false });
+    await blobs.put(rootPair[1]!, sidecar, { syncName: false });
+    await blobs.syncKeys(rootPair);
+    await blobs.delete(intentKey(objectPath));
   }
 
   /**
