@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { CikuError } from '../errors.ts';
-import { withYoungGcPacing as pacedStream } from '../memory.ts';
+import { withYoungGcPacing } from '../memory.ts';
 
 /**
  * Types a browser renders passively (no script): the only ones a download may be `inline`. Markup — HTML, XHTML,
@@ -77,5 +77,5 @@ export async function sendBytes(
       .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
       .header('Content-Length', range.end - range.start + 1);
   } else void reply.header('Content-Length', size);
-  return reply.send(pacedStream(stream));
+  return reply.send(withYoungGcPacing(stream));
 }

@@ -6,9 +6,8 @@ import type { BatchRow, NamedAccessPart } from '../../schemas/batch.ts';
 import { Access, itemKinds, metadataSchemas, type ItemKind } from '../../schemas/item.ts';
 import { assertItemId, validateMetadata } from '../archive/items.ts';
 import type { SourceRecord } from './manifest-read.ts';
-import { isObject, type ColumnTarget, type LoadedMapping } from './mapping.ts';
+import { isObject, type ColumnTarget, type LoadedMapping, type Mapping } from './mapping.ts';
 import { isInside } from './safe-open.ts';
-import type { PlanOptions } from './sources.ts';
 import { hasBadBytes } from './text.ts';
 
 /**
@@ -93,6 +92,24 @@ function template(t: string, record: SourceRecord): string {
     const v = record.get(k);
     return typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '';
   });
+}
+
+/** How a source is planned (sources.ts re-exports it: callers name it from there). */
+export interface PlanOptions {
+  mapping?: Mapping | string;
+  /** Kind for rows that name none (default: the mapping's, else an error per row; bags: archive_document). */
+  kind?: string;
+  /** Access for new items whose row names none (default private). */
+  access?: { level: string; embargo_until?: string; organisation?: string };
+  /** Every row belongs to this organisation, whatever the source says (a contributor's batch: its own). */
+  organisation?: string;
+  /** Valid rows carry their row number and id only, not their plan (a dry run needs no more). */
+  withoutPlans?: boolean;
+  /**
+   * The folder (a real path) the source must lie in — a contributor's organisation folder, the drop folder —
+   * checked on the source's real path before anything is read from it, whatever was checked before.
+   */
+  within?: string;
 }
 
 export interface RowContext {

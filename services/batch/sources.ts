@@ -13,11 +13,12 @@ import {
   type ManifestText,
   type SourceRecord,
 } from './manifest-read.ts';
-import { loadMapping, type Mapping } from './mapping.ts';
-import { columnKnown, planRow, type RowContext, type RowPlanned } from './plan-row.ts';
+import { loadMapping } from './mapping.ts';
+import { columnKnown, planRow, type PlanOptions, type RowContext, type RowPlanned } from './plan-row.ts';
 import { isInside } from './safe-open.ts';
 
 export type { Mapping } from './mapping.ts';
+export type { PlanOptions } from './plan-row.ts';
 
 /**
  * Batch sources → planned rows. Three shapes (DESIGN "Batch"):
@@ -63,23 +64,6 @@ export interface BatchPlan {
   bytes: number;
   /** The real path of the folder every planned file lies inside: the row job opens nothing outside it. */
   root: string;
-}
-
-export interface PlanOptions {
-  mapping?: Mapping | string;
-  /** Kind for rows that name none (default: the mapping's, else an error per row; bags: archive_document). */
-  kind?: string;
-  /** Access for new items whose row names none (default private). */
-  access?: { level: string; embargo_until?: string; organisation?: string };
-  /** Every row belongs to this organisation, whatever the source says (a contributor's batch: its own). */
-  organisation?: string;
-  /** Valid rows carry their row number and id only, not their plan (a dry run needs no more). */
-  withoutPlans?: boolean;
-  /**
-   * The folder (a real path) the source must lie in — a contributor's organisation folder, the drop folder —
-   * checked on the source's real path before anything is read from it, whatever was checked before.
-   */
-  within?: string;
 }
 
 /** Receives planned rows in source order, in chunks; the planner waits for it (backpressure). */
