@@ -92,7 +92,7 @@ export async function openArchive(config: Config, options: OpenArchiveOptions = 
   let logger = options.logger;
   // The version is committed whatever its catalogue write does (items.ts); a failure is logged and the item's
   // index job, which every write queues, writes the row again.
-  const itemsDeps: ItemsDeps & { onCommitError?: (err: unknown, item: ItemView) => void } = {
+  const itemsDeps: ItemsDeps = {
     ocfl,
     onCommit: (item) => engine.put(item),
     onCommitError: (err, item) =>

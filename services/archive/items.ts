@@ -200,10 +200,15 @@ export interface ItemsDeps {
   clock?: () => Date;
   /**
    * Told about every version this module commits (the item as written), before the write returns: how the item
-   * catalogue stays in step with the archive, so a caller lists what it just wrote. A failure here fails the call
-   * (the version itself is committed; the catalogue is derived and `ciku reindex` rebuilds it).
+   * catalogue stays in step with the archive, so a caller lists what it just wrote.
    */
   onCommit?: (item: ItemView) => Promise<void>;
+  /**
+   * Told when `onCommit` fails. The version is committed whatever the derived catalogue does, so the write answers
+   * with it (the item's index job, which every write queues, writes the row again; `ciku reindex` rebuilds them
+   * all). Without this, the failure fails the call, as a caller that cannot log must learn of it.
+   */
+  onCommitError?: (err: unknown, item: ItemView) => void;
 }
 
 export interface ItemPatch {
@@ -218,7 +223,13 @@ export function createItems(deps: ItemsDeps) {
   const { ocfl } = deps;
   const clock = deps.clock ?? (() => new Date());
   const committed = async (item: ItemView): Promise<ItemView> => {
-    if (deps.onCommit) await deps.onCommit(item);
+    if (!deps.onCommit) return item;
+    try {
+      await deps.onCommit(item);
+    } catch (err) {
+      if (!deps.onCommitError) throw err;
+      deps.onCommitError(err, item);
+    }
     return item;
   };
 
@@ -584,9 +595,15 @@ export function createItems(deps: ItemsDeps) {
     }
   }
 
+  /** The head version of an item: one inventory read, no record (what the indexer checks its work against). */
+  async function headVersion(id: string): Promise<string> {
+    return (await inventoryOf(id)).head;
+  }
+
   return {
     create,
     get,
+    headVersion,
     versions,
     events,
     update,

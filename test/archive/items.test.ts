@@ -159,3 +159,41 @@ t.test('ids: client accession ids are kept, hostile ones refused, missing ones g
   for await (const id of items.list()) ids.push(id);
   t.same(ids.sort(), [generated.id, 'TC-0001.a_b'].sort());
 });
+
+t.test(
+  'a failing commit hook fails the call unless it is reported, and the version stands either way',
+  async (t) => {
+    const blobs = await openAdapter(t, 'fs');
+    const ocfl = createOcflStore({ blobs, locks: createMemoryLocks() });
+    await ocfl.init();
+    const hook = () => Promise.reject(new Error('catalogue disk full'));
+    const strict = createItems({ ocfl, onCommit: hook });
+    await t.rejects(
+      strict.create({ id: 'hook-1', kind: 'archive_document', metadata: { title: '甲' } }, archivist),
+      { message: 'catalogue disk full' },
+      'without onCommitError the caller learns of it',
+    );
+    t.equal(await strict.headVersion('hook-1'), 'v1', 'the version was committed all the same');
+    const reported: string[] = [];
+    const lenient = createItems({
+      ocfl,
+      onCommit: hook,
+      onCommitError: (err, item) => reported.push(`${item.id}@${item.version}: ${(err as Error).message}`),
+    });
+    const updated = await lenient.update('hook-1', { metadata: { title: '乙' } }, archivist);
+    t.equal(updated.version, 'v2', 'with it the write answers');
+    t.same(
+      reported,
+      ['hook-1@v2: catalogue disk full'],
+      'and the failure is reported once, naming the version',
+    );
+  },
+);
+
+t.test('headVersion reads the head without the record, and a missing item is not found', async (t) => {
+  const { items } = await setup(t);
+  await items.create({ id: 'head-1', kind: 'archive_document', metadata: { title: '甲' } }, archivist);
+  await items.update('head-1', { metadata: { title: '乙' } }, archivist);
+  t.equal(await items.headVersion('head-1'), 'v2');
+  await t.rejects(items.headVersion('no-such'), { code: 'CIKU_ERR_ITEM_NOT_FOUND' });
+});
