@@ -5,7 +5,12 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import t from 'tap';
 import { HashingStream } from '../../services/archive/blob-store.ts';
-import { stopHashThread, ThreadHash, threadHashesOpen } from '../../services/archive/hash-thread.ts';
+import {
+  digestReadable,
+  stopHashThread,
+  ThreadHash,
+  threadHashesOpen,
+} from '../../services/archive/hash-thread.ts';
 import { projectRoot } from '../helpers/env.ts';
 
 const MiB = 1024 * 1024;
@@ -100,4 +105,33 @@ t.test('the thread keeps a process alive while it hashes, and lets it exit after
   });
   t.equal(out.status, 0, out.stderr);
   t.equal(out.stdout, hex('sha512', Buffer.alloc(2 * MiB, 7)), 'the digest arrived before the process ended');
+});
+
+t.test(
+  'digestReadable gives the digests of a stream without passing its bytes on, at any size',
+  async (t) => {
+    for (const size of [0, 1, 20_000, 1024 * 1024 - 1, 1024 * 1024, 3 * 1024 * 1024 + 17]) {
+      const bytes = randomBytes(size);
+      const chunks = [bytes.subarray(0, size >> 1), bytes.subarray(size >> 1)];
+      const got = await digestReadable(Readable.from(chunks), ['sha512', 'sha256', 'sha512']);
+      t.same(
+        got,
+        {
+          sha512: createHash('sha512').update(bytes).digest('hex'),
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+        },
+        `${size} bytes`,
+      );
+    }
+    t.equal(threadHashesOpen(), 0, 'no stream is left open on the hashing thread');
+  },
+);
+
+t.test('digestReadable fails with its source and leaves nothing open', async (t) => {
+  async function* failing() {
+    yield randomBytes(2 * 1024 * 1024);
+    throw new Error('disk went away');
+  }
+  await t.rejects(digestReadable(failing(), ['sha512']), { message: 'disk went away' });
+  t.equal(threadHashesOpen(), 0);
 });

@@ -1,12 +1,11 @@
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { digestBuffer, HashingStream, readAll, type BlobStore, type DigestAlgorithm } from '../blob-store.ts';
+import { digestBuffer, readAll, type BlobStore, type DigestAlgorithm } from '../blob-store.ts';
+import { digestReadable } from '../hash-thread.ts';
 
 /**
  * How the validator reads what it checks: small files whole, content by digest. Hashing goes through the
- * project's one hashing path (hash-thread.ts): a blob streams through a `HashingStream` (hashed on the hashing
- * thread past 1 MiB, so reading the next bytes overlaps hashing the last ones), with every algorithm wanted of it
- * in the one read; bytes in memory go to `digestBuffer`.
+ * project's one hashing path (hash-thread.ts): a blob is read once for every algorithm wanted of it and hashed by
+ * `digestReadable` (on the hashing thread past 1 MiB, so reading the next bytes overlaps hashing the last ones; the
+ * bytes go nowhere else, so no `HashingStream` passes them on); bytes in memory go to `digestBuffer`.
  */
 export type TreeReader = Pick<BlobStore, 'list' | 'get' | 'listChildren'>;
 
@@ -32,10 +31,7 @@ export async function digestsOfBlob(
   key: string,
   algorithms: readonly string[],
 ): Promise<Record<string, string>> {
-  const hasher = new HashingStream(asDigestAlgorithms(algorithms));
-  const discard = new Writable({ write: (_chunk, _enc, done) => done() });
-  await pipeline(await tree.get(key), hasher, discard);
-  return hasher.digests();
+  return await digestReadable(await tree.get(key), asDigestAlgorithms(algorithms));
 }
 
 /** The hex digest of bytes in memory (an inventory, for its sidecar). */
