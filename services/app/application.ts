@@ -1,6 +1,6 @@
 import type { JobQueue } from '../adapters/queue.ts';
 import type { BlobStore } from '../archive/blob-store.ts';
-import { createDerivativeStore, type DerivativeStore } from '../archive/derivatives.ts';
+import { createDerivativeStore } from '../archive/derivatives.ts';
 import type { Ingest, StagedFile } from '../archive/ingest.ts';
 import type { Items } from '../archive/items.ts';
 import type { Principal } from '../archive/access.ts';
@@ -26,9 +26,8 @@ export function createApplication(deps: {
   clock: () => Date;
   batches?: Batches;
   dropDir?: string;
-  derivatives?: DerivativeStore;
 }) {
-  const derivatives = deps.derivatives ?? createDerivativeStore({ blobs: deps.blobs });
+  const derivatives = createDerivativeStore({ blobs: deps.blobs });
   const guards = createGuards(deps.items, deps.clock);
   return {
     guards,
