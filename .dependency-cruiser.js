@@ -50,6 +50,12 @@ const libraries = {
   meilisearch: only(['services/search/meili-index.ts']),
   // The Chinese analyzer is the tokenizer's adapter: everything else asks it for tokens.
   '@node-rs/jieba': only(['services/search/analyzer.ts']),
+  // The portal renders its pages with Preact on the server: one module turns them into documents.
+  'preact-render-to-string': only(['services/web/pages/layout.tsx']),
+  // The deep-zoom viewer is a browser module, bundled into dist/web/assets by scripts/build-client.ts.
+  openseadragon: only(['services/web/client/zoom.ts']),
+  // Chromium is driven by the portal bench (and the browser tests, outside this cruise).
+  'playwright-core': only(['scripts/bench/bench-portal.ts']),
 };
 
 /** The HTTP framework and its family: only the delivery layers (api today, web tomorrow) speak HTTP. */
@@ -135,6 +141,15 @@ export default {
       to: { path: http },
     },
     {
+      name: 'web-client-standalone',
+      comment:
+        'services/web/client runs in the browser: it imports only its own modules and openseadragon, never the ' +
+        'server (which it reaches over HTTP) nor a Node module.',
+      severity: 'error',
+      from: { path: '^services/web/client/' },
+      to: { pathNot: ['^services/web/client/', lib('openseadragon')] },
+    },
+    {
       name: 'schemas-only-typebox',
       comment: 'schemas/ is the one source of types: it imports nothing but schemas/ and @sinclair/typebox.',
       severity: 'error',
@@ -170,7 +185,7 @@ export default {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default', 'types'],
       mainFields: ['module', 'main', 'types', 'typings'],
-      extensions: ['.ts', '.d.ts', '.js', '.mjs', '.cjs', '.json'],
+      extensions: ['.ts', '.tsx', '.d.ts', '.js', '.mjs', '.cjs', '.json'],
     },
     skipAnalysisNotInRules: true,
     reporterOptions: { text: { highlightFocused: true } },

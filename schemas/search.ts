@@ -109,6 +109,8 @@ export const SearchHit = Type.Object({
   version: Type.String(),
   title: Type.String(),
   year: Type.Optional(Type.Integer()),
+  /** The item's access level (for marking what anonymous readers do not see). */
+  access: Type.Optional(AccessLevel),
   /** HTML-escaped text with the matched words in `<mark>`. */
   highlights: Type.Object({ title: Type.String(), text: Type.Optional(Type.String()) }),
   /** For interviews: the moments the words are spoken. */

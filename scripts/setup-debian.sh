@@ -9,6 +9,10 @@ command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 # better-sqlite3 (the embedded search index) compiles from source when its prebuilt binary cannot be downloaded.
 command -v g++ >/dev/null 2>&1 || need+=(build-essential)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# The portal's browser tests and bench (playwright-core drives Debian's Chromium; nothing is downloaded) and the
+# CJK fonts its pages and screenshots are drawn with.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -d /usr/share/fonts/opentype/noto ] && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"

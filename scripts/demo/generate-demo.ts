@@ -122,7 +122,8 @@ const glazeColour: Record<string, string> = {
   影青: '#a7cfc8',
 };
 
-function vaseSvg(colour: string, shape: number, motif: number): string {
+/** `scale` > 1 draws the same picture at a scan's resolution (the first objects get deep zoom from IIIF tiles). */
+function vaseSvg(colour: string, shape: number, motif: number, scale = 1): string {
   const w = 800;
   const h = 600;
   const body =
@@ -136,7 +137,7 @@ function vaseSvg(colour: string, shape: number, motif: number): string {
     (_, i) =>
       `<path d="M250 ${200 + i * 70} q150 ${i % 2 ? 40 : -40} 300 0" stroke="white" stroke-width="${4 + (i % 3)}" fill="none" opacity="0.7"/>`,
   ).join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w * scale}" height="${h * scale}" viewBox="0 0 ${w} ${h}">
   <defs><radialGradient id="g" cx="40%" cy="35%" r="70%"><stop offset="0" stop-color="#fff" stop-opacity="0.6"/><stop offset="1" stop-color="${colour}"/></radialGradient></defs>
   <rect width="${w}" height="${h}" fill="#efe9df"/>
   <g fill="url(#g)" stroke="#333" stroke-width="2">${body}</g>${bands}</svg>`;
@@ -238,7 +239,7 @@ export async function generateDemoSource(
     const period = pick(periods);
     const museum = pick(museums);
     const file = `media/obj-${i}.jpg`;
-    await drawScan(vaseSvg(glazeColour[glaze]!, i, i * 7), file, { jpeg: 80 });
+    await drawScan(vaseSvg(glazeColour[glaze]!, i, i * 7, i <= 3 ? 4 : 1), file, { jpeg: 80 });
     rows.push({
       id: `demo-co-${String(i).padStart(4, '0')}`,
       kind: 'collection_object',

@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
@@ -22,6 +23,7 @@ import { uploadRoutes } from './routes/uploads.ts';
 import { derivativeRoutes } from './routes/derivatives.ts';
 import { searchRoutes } from './routes/search.ts';
 import { batchRoutes } from './routes/batches.ts';
+import { notFoundPage, SESSION_COOKIE, webRoutes } from '../web/plugin.tsx';
 
 /** Builds the Fastify app from explicit dependencies (tests drive it with `inject`; server.ts makes it listen). */
 export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInstance> {
@@ -56,7 +58,15 @@ export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInst
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
-  registerErrorHandling(app);
+  const webDeps = {
+    app: deps.app,
+    keys: deps.keys,
+    clock: deps.clock,
+    publicUrl: deps.options.publicUrl,
+    logger: deps.logger,
+    ...(deps.options.assetsDir === undefined ? {} : { assetsDir: deps.options.assetsDir }),
+  };
+  registerErrorHandling(app, { htmlNotFound: notFoundPage(webDeps) });
   if (deps.starting) {
     const starting = deps.starting;
     app.addHook('onRequest', async (request, reply) => {
@@ -72,7 +82,8 @@ export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInst
         });
     });
   }
-  registerAuth(app, deps.keys);
+  await app.register(cookie);
+  registerAuth(app, deps.keys, SESSION_COOKIE);
   await app.register(rateLimit, {
     hook: 'preHandler',
     max: deps.options.anonymousRateLimit,
@@ -106,6 +117,8 @@ export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInst
   await app.register(searchRoutes(deps));
   await app.register(batchRoutes(deps));
   await app.register(queueDashboard(deps));
+  // The portal under `/`, beside /v1, on the same application services.
+  await app.register(webRoutes(webDeps));
   return app;
 }
 

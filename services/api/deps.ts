@@ -29,6 +29,8 @@ export interface AppOptions {
   publicUrl: string;
   /** Fastify's trustProxy (CIKU_TRUST_PROXY): whose X-Forwarded-For gives the client address. */
   trustProxy?: boolean | string | number;
+  /** The portal's built client files (default: dist/web/assets of the project). */
+  assetsDir?: string;
 }
 
 export interface AppDeps {

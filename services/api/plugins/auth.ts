@@ -16,7 +16,7 @@ declare module 'fastify' {
  * key fails is treated as anonymous until the rate limiter has counted it (`registerAuthRefusal`, after the
  * limiter's hook), so guessing keys from one address costs that address's anonymous allowance and ends in 429.
  */
-export function registerAuth(app: FastifyInstance, keys: ApiKeys): void {
+export function registerAuth(app: FastifyInstance, keys: ApiKeys, sessionCookie?: string): void {
   app.decorateRequest('principal', null as unknown as Principal);
   app.decorateRequest('authFailure', null);
   app.addHook('onRequest', async (request: FastifyRequest) => {
@@ -24,6 +24,7 @@ export function registerAuth(app: FastifyInstance, keys: ApiKeys): void {
     const header = request.headers.authorization;
     if (header === undefined || header === '') {
       request.principal = anonymous;
+      if (sessionCookie !== undefined) await fromSession(request, keys, sessionCookie);
       return;
     }
     const m = /^Bearer\s+(\S+)$/i.exec(header);
@@ -37,6 +38,23 @@ export function registerAuth(app: FastifyInstance, keys: ApiKeys): void {
     }
     request.log.debug({ role: request.principal.role, key: request.principal.keyId }, 'authenticated');
   });
+}
+
+/**
+ * The portal's session (an API key in an HttpOnly, SameSite=Lax cookie) counts for reading only: GET and HEAD, so
+ * no write ever rides on a cookie a browser attaches by itself (writes need the Authorization header). A session
+ * key that no longer authenticates (revoked) reads as anonymous: pages never answer 401 for a stale cookie.
+ */
+async function fromSession(request: FastifyRequest, keys: ApiKeys, name: string): Promise<void> {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return;
+  const cookies = (request as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies;
+  const key = cookies?.[name];
+  if (key === undefined || key === '') return;
+  try {
+    request.principal = await keys.authenticate(key);
+  } catch (err) {
+    if (!isCikuError(err, 'CIKU_ERR_AUTH_INVALID')) throw err;
+  }
 }
 
 /**

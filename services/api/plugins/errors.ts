@@ -1,11 +1,14 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CikuError, errorCatalogue, type ErrorCode } from '../../errors.ts';
 
 /**
  * The one error handler: coded errors keep their status and message; Fastify's own (validation, body size, bad
  * JSON, unsupported media) become coded 4xx; anything else is a 500 whose details go to the log only.
  */
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(
+  app: FastifyInstance,
+  options: { htmlNotFound?: (request: FastifyRequest, reply: FastifyReply) => unknown } = {},
+): void {
   app.setErrorHandler((err: FastifyError | CikuError | Error, request, reply) => {
     let code: ErrorCode;
     let message: string;
@@ -46,6 +49,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
     void reply.status(status).send(details === undefined ? { code, message } : { code, message, details });
   });
   app.setNotFoundHandler((request, reply) => {
+    // A browser that follows a broken link to a page gets a page; API clients keep the coded JSON.
+    if (
+      options.htmlNotFound !== undefined &&
+      !request.url.startsWith('/v1/') &&
+      (request.headers.accept ?? '').includes('text/html')
+    )
+      return options.htmlNotFound(request, reply);
     void reply.status(404).send({
       code: 'CIKU_ERR_NOT_FOUND',
       message: `no route ${request.method} ${request.url.split('?')[0]}`,
