@@ -215,7 +215,9 @@ export function citation(
   now: Date,
 ): string {
   const m = item.metadata;
-  const first = ['creator', 'interviewee', 'museum', 'fonds', 'name'].map((f) => texts(m[f])).find((l) => l.length > 0);
+  const first = ['creator', 'interviewee', 'museum', 'fonds', 'name']
+    .map((f) => texts(m[f]))
+    .find((l) => l.length > 0);
   const creators = first ?? [];
   const who =
     creators.length === 0 ? '' : `${creators.slice(0, 3).join(', ')}${creators.length > 3 ? ', 等' : ''}. `;
