@@ -139,12 +139,26 @@ export function createAnalyzer(options: { userDict?: string } = {}) {
     return { segments, latinOnly: !segments.some((s) => s.some((r) => r.type === 'han')) };
   }
 
+  /**
+   * A title as ranking compares it with a query: folded, then only its runs of letters, digits and Han characters,
+   * one space between (punctuation and spacing are not what makes 《景德鎮手工製瓷技藝》 a different title from the
+   * query 景德镇手工制瓷技艺). A query's key is `queryKey` of its parse: the same runs.
+   */
+  function titleKey(title: string): string {
+    return Array.from(fold(title).matchAll(RUNS), (m) => m[0]).join(' ');
+  }
+
   /** jieba's words for a Han run of a query (plain mode: no overlapping sub-words). */
   function queryWords(run: string): string[] {
     return jieba.cut(run, true).filter((w) => HAN.test(w));
   }
 
-  return { fold, foldChars, grams, words, pinyin: toPinyin, parseQuery, queryWords, bigramsOf };
+  return { fold, foldChars, grams, words, pinyin: toPinyin, parseQuery, queryWords, titleKey, bigramsOf };
+}
+
+/** The query as a title key (see `titleKey`): its runs in order, one space between; '' when it has no words. */
+export function queryKey(parsed: ParsedQuery): string {
+  return parsed.segments.map((seg) => seg.map((r) => r.text).join(' ')).join(' ');
 }
 
 /** Lone surrogates (invalid UTF-16) become U+FFFD rather than reaching a tokenizer. */

@@ -38,6 +38,10 @@ import type {
  * syntax. `ciku reindex` fills fresh indexes and swaps them in with Meilisearch's atomic index swap (the client
  * sends the swap's `rename` field, so this needs Meilisearch ≥ 1.18; compose.yaml pins 1.19).
  *
+ * Ranking: `exactness` before `attribute` in items.json (see its README): the record whose title is the query,
+ * then titles that start with it, then the rest — the embedded engine's title tiers. The title is indexed folded
+ * (`title`) and the query is sent folded, so 景德鎮手工製瓷技藝 is the same exact title as 景德镇手工制瓷技艺.
+ *
  * Limits: Meilisearch indexes at most 65,535 positions per attribute, so long bodies are cut (the whole text stays
  * searchable per segment for transcripts); totals are exact up to `pagination.maxTotalHits`.
  *

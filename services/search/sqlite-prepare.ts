@@ -92,6 +92,7 @@ export async function prepareItem(
       id: doc.id,
       version: doc.version,
       title_sort: doc.title_sort,
+      title_key: a.titleKey(doc.title),
       date: doc.date ?? null,
       year: doc.year ?? null,
       ...listFilterValues(doc),

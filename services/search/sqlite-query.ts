@@ -6,7 +6,7 @@ import type {
   SegmentAnswerT,
 } from '../../schemas/search.ts';
 import { CikuError } from '../errors.ts';
-import { analyzer, type ParsedQuery } from './analyzer.ts';
+import { analyzer, queryKey, type ParsedQuery } from './analyzer.ts';
 import { emptyAnswer, groupSegments, hasEmptyListFilter, toHit, type SegmentRow } from './answers.ts';
 import { canRelax, ftsExpression, type FtsColumns } from './fts-query.ts';
 import { markAll, needlesOf } from './highlight.ts';
@@ -32,6 +32,30 @@ const TITLE_COLUMNS: FtsColumns = { grams: ['title'], words: ['title_w'], pinyin
 /** Up to this many matches are all ranked by BM25 by default; past it, see the tiers in pageByTiers. */
 export const RANK_ALL = 20_000;
 
+/**
+ * What a reader expects of relevance before any score: the record whose title *is* the query first, then titles
+ * that start with it, then BM25. BM25 alone cannot say it: a title match saturates its term frequency, so a short
+ * title equal to the query scores about as well as a long one containing it, and bodies that repeat the words
+ * then decide (the national project 景德镇手工制瓷技艺 fell behind dozens of "某某（景德镇手工制瓷技艺·满窑）").
+ * Both tiers compare title keys (analyzer titleKey: folded, punctuation and spacing aside) through the
+ * docs_title_key index; `upper` closes the prefix range (U+10FFFF sorts after every character that can follow).
+ */
+export interface TitleTiers {
+  key: string;
+  upper: string;
+}
+
+const EXACT_TITLES = 'SELECT rid FROM docs WHERE title_key = @key';
+const PREFIX_TITLES = 'SELECT rid FROM docs WHERE title_key >= @key AND title_key < @upper';
+/** The ORDER BY terms of the title tiers over docs_fts rows (each set is read once, then probed per row). */
+const TIER_ORDER = `rowid IN (${EXACT_TITLES}) DESC, rowid IN (${PREFIX_TITLES}) DESC`;
+const BM25 = `bm25(docs_fts, ${WEIGHTS.join(', ')})`;
+
+function titleTiersOf(parsed: ParsedQuery): TitleTiers | undefined {
+  const key = queryKey(parsed);
+  return key === '' ? undefined : { key, upper: `${key}\u{10FFFF}` };
+}
+
 /** How a search reads the index: its FROM, WHERE and their parameters. */
 export interface SearchPlan {
   /** The FTS expression of the words; undefined when browsing (no words). */
@@ -45,6 +69,8 @@ export interface SearchPlan {
   /** Whether `docs` is joined (the residual filters or the sort need its columns). */
   joined: boolean;
   score: string;
+  /** The title tiers ranking by relevance orders by first; undefined when browsing or sorting by a column. */
+  titles: TitleTiers | undefined;
 }
 
 interface PageRow {
@@ -115,7 +141,16 @@ export function planSearch(
   if (match === undefined) {
     // Browsing (no words): the docs table and plain SQL filters.
     const where = filterSql(request, params);
-    return { match, acl: undefined, from: 'docs d', where, params, joined: true, score: '0' };
+    return {
+      match,
+      acl: undefined,
+      from: 'docs d',
+      where,
+      params,
+      joined: true,
+      score: '0',
+      titles: undefined,
+    };
   }
   // Access and list filters are index tokens: the MATCH answers them without a row lookup per match; the docs
   // table is joined only for what tokens cannot say (years, geography), facets and non-relevance sorts.
@@ -130,7 +165,8 @@ export function planSearch(
     where: ['docs_fts MATCH ?', ...residual].join(' AND '),
     params,
     joined,
-    score: `bm25(docs_fts, ${WEIGHTS.join(', ')})`,
+    score: BM25,
+    titles: request.sort === 'relevance' ? titleTiersOf(parsed) : undefined,
   };
 }
 
@@ -208,15 +244,17 @@ function pageByIndex(
   const total = counted ?? countMatches(d, expr);
   const rids =
     total <= rankAll
-      ? rankedRids(d, expr, request.limit, offset, true)
+      ? rankedRids(d, expr, request.limit, offset, 'rank', plan.titles)
       : pageByTiers(d, request, parsed, strict, plan, offset, rankAll);
   return { rids, total };
 }
 
 /**
  * The page of a match too large to rank (a single common character, a very common word): from the matches in
- * titles (ranked while they are few, else newest first), then from the other matches, newest first. Every hit
- * still matches, and no query scores a million rows.
+ * titles, then from the other matches, newest first. The title matches are ranked as a small match is (title
+ * tiers, then BM25) while they are few; past that, the titles that are or start with the query still come first
+ * (the exact one before the others), then the other title matches newest first. Every hit still matches, and no
+ * query scores or sorts a million rows.
  */
 function pageByTiers(
   d: Db,
@@ -235,12 +273,53 @@ function pageByTiers(
       : plan.acl === undefined
         ? titleOnly
         : `(${titleOnly}) AND ${plan.acl}`;
-  const inTier = tier === undefined ? 0 : countMatches(d, tier);
-  const rids = inTier > offset ? rankedRids(d, tier!, request.limit, offset, inTier <= rankAll) : [];
-  if (rids.length < request.limit) {
-    const rest = tier === undefined ? all : `(${all}) NOT (${tier})`;
-    rids.push(...rankedRids(d, rest, request.limit - rids.length, Math.max(0, offset - inTier), false));
+  const rest: Tier = {
+    rows: (limit, skip) =>
+      rankedRids(d, tier === undefined ? all : `(${all}) NOT (${tier})`, limit, skip, 'newest'),
+  };
+  if (tier === undefined) return pageOfTiers([rest], request.limit, offset);
+  const inTier = countMatches(d, tier);
+  const titles = plan.titles;
+  if (inTier <= rankAll || titles === undefined) {
+    const order = inTier <= rankAll ? 'rank' : 'newest';
+    const inTitles = {
+      count: () => inTier,
+      rows: (l: number, s: number) => rankedRids(d, tier, l, s, order, titles),
+    };
+    return pageOfTiers([inTitles, rest], request.limit, offset);
   }
+  let inPrefix: number | undefined;
+  const prefixCount = () => (inPrefix ??= countInPrefix(d, tier, titles));
+  return pageOfTiers(
+    [
+      { count: prefixCount, rows: (l, s) => rankedRids(d, tier, l, s, 'prefix', titles) },
+      {
+        count: () => inTier - prefixCount(),
+        rows: (l, s) => rankedRids(d, tier, l, s, 'outside-prefix', titles),
+      },
+      rest,
+    ],
+    request.limit,
+    offset,
+  );
+}
+
+/** A tier of a page: how many rows it has (the last tier needs no count) and a slice of them in order. */
+interface Tier {
+  count?: () => number;
+  rows: (limit: number, skip: number) => number[];
+}
+
+/** `limit` rows from `offset` over tiers in order, counting a tier only when the page may start past it. */
+function pageOfTiers(tiers: Tier[], limit: number, offset: number): number[] {
+  const rids: number[] = [];
+  let skip = offset;
+  tiers.forEach((tier, i) => {
+    if (rids.length >= limit) return;
+    const n = i === tiers.length - 1 || tier.count === undefined ? Infinity : tier.count();
+    if (skip < n) rids.push(...tier.rows(limit - rids.length, skip));
+    skip = Math.max(0, skip - n);
+  });
   return rids;
 }
 
@@ -248,16 +327,43 @@ function countMatches(d: Db, expr: string): number {
   return (prep(d, 'SELECT count(*) AS n FROM docs_fts WHERE docs_fts MATCH ?').get(expr) as { n: number }).n;
 }
 
-/** Row ids of the matches of `expr`, by BM25 (`rank`) or newest first. */
-function rankedRids(d: Db, expr: string, limit: number, skip: number, rank: boolean): number[] {
+function countInPrefix(d: Db, expr: string, titles: TitleTiers): number {
   return (
     prep(
       d,
-      `SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?
-         ORDER BY ${rank ? `bm25(docs_fts, ${WEIGHTS.join(', ')}), rowid` : 'rowid DESC'} LIMIT ? OFFSET ?`,
-    )
+      `SELECT count(*) AS n FROM docs_fts WHERE docs_fts MATCH @expr AND rowid IN (${PREFIX_TITLES})`,
+    ).get({
+      expr,
+      ...titles,
+    }) as { n: number }
+  ).n;
+}
+
+/**
+ * Row ids of the matches of `expr` in an order: `rank` (the title tiers when given, then BM25), `newest` (rowid
+ * descending), `prefix` (only the titles that start with the query: the exact one first, then newest) or
+ * `outside-prefix` (the other matches, newest first). FTS5 yields rowid order as it reads, so the last two stop
+ * after `skip + limit` rows; only `rank` and `prefix` sort, and only what is few enough to.
+ */
+function rankedRids(
+  d: Db,
+  expr: string,
+  limit: number,
+  skip: number,
+  order: 'rank' | 'newest' | 'prefix' | 'outside-prefix',
+  titles?: TitleTiers,
+): number[] {
+  const sql = {
+    rank: `ORDER BY ${titles === undefined ? '' : `${TIER_ORDER}, `}${BM25}, rowid`,
+    newest: 'ORDER BY rowid DESC',
+    prefix: `AND rowid IN (${PREFIX_TITLES}) ORDER BY rowid IN (${EXACT_TITLES}) DESC, rowid DESC`,
+    'outside-prefix': `AND rowid NOT IN (${PREFIX_TITLES}) ORDER BY rowid DESC`,
+  }[order];
+  const keys = order === 'newest' || titles === undefined ? {} : titles;
+  return (
+    prep(d, `SELECT rowid FROM docs_fts WHERE docs_fts MATCH @expr ${sql} LIMIT @limit OFFSET @skip`)
       .raw()
-      .all(expr, limit, skip) as [number][]
+      .all({ expr, limit, skip, ...keys }) as [number][]
   ).map((r) => r[0]);
 }
 
@@ -274,10 +380,16 @@ function pageBySql(
 ): { rids: number[]; total: number } {
   const { from, where, params, joined } = plan;
   const order = orderSql(request.sort, plan.match !== undefined);
+  // The title tiers from the joined row itself (this path always joins docs when there are words).
+  const titles = joined ? plan.titles : undefined;
+  const tiers =
+    titles === undefined
+      ? '0 AS t_exact, 0 AS t_prefix'
+      : '(d.title_key = ?) AS t_exact, (d.title_key >= ? AND d.title_key < ?) AS t_prefix';
   const page = prep(
     d,
     `WITH m AS MATERIALIZED (
-         SELECT ${joined ? 'd.rid AS rid' : 'docs_fts.rowid AS rid'}, ${plan.score} AS score,
+         SELECT ${joined ? 'd.rid AS rid' : 'docs_fts.rowid AS rid'}, ${plan.score} AS score, ${tiers},
                 ${joined ? 'd.title_sort' : 'NULL'} AS title_sort, ${joined ? 'd.date' : 'NULL'} AS date
          FROM ${from} WHERE ${where}
        )
@@ -285,7 +397,12 @@ function pageBySql(
        FROM m ORDER BY ${order.replaceAll('d.', '')} LIMIT ? OFFSET ?`,
   )
     .raw()
-    .all(...params, request.limit, offset) as [number, number][];
+    .all(
+      ...(titles === undefined ? [] : [titles.key, titles.key, titles.upper]),
+      ...params,
+      request.limit,
+      offset,
+    ) as [number, number][];
   const total =
     counted ??
     page[0]?.[1] ??
@@ -304,7 +421,8 @@ export function orderSql(sort: SearchRequest['sort'], hasQuery: boolean): string
     case 'title':
       return 'd.title_sort ASC, d.rid';
     case 'relevance':
-      return hasQuery ? 'score ASC, d.rid' : 'd.title_sort ASC, d.rid';
+      // t_exact and t_prefix: the title tiers (TitleTiers), 0 where the plan has none.
+      return hasQuery ? 't_exact DESC, t_prefix DESC, score ASC, d.rid' : 'd.title_sort ASC, d.rid';
   }
 }
 

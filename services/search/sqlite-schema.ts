@@ -12,8 +12,11 @@ import type { WriteSql } from './sqlite-writer.ts';
  * cache every read goes through.
  */
 
-/** The index file format; a file of another format is refused with a clear reason (`ciku reindex` rebuilds). */
-const FORMAT = 3;
+/**
+ * The index file format; a file of another format is refused with a clear reason (`ciku reindex` rebuilds).
+ * 4: docs.title_key (the exact-title and title-prefix tiers of relevance ranking).
+ */
+const FORMAT = 4;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS docs (
@@ -22,6 +25,8 @@ CREATE TABLE IF NOT EXISTS docs (
   kind TEXT NOT NULL,
   version TEXT NOT NULL,
   title_sort TEXT NOT NULL,
+  -- The folded title as ranking compares it with a query (analyzer titleKey): equal first, then starting with it.
+  title_key TEXT NOT NULL,
   date TEXT,
   year INTEGER,
   category TEXT, province TEXT, region TEXT, level TEXT, batch INTEGER, museum TEXT, period TEXT, series TEXT,
@@ -35,6 +40,7 @@ CREATE TABLE IF NOT EXISTS docs (
 CREATE TABLE IF NOT EXISTS bodies (rid INTEGER PRIMARY KEY, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS docs_title_sort ON docs(title_sort);
 CREATE INDEX IF NOT EXISTS docs_date ON docs(date);
+CREATE INDEX IF NOT EXISTS docs_title_key ON docs(title_key);
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
   title, meta, body, title_w, meta_w, body_w, py, acl,
   content='', contentless_delete=1, tokenize='unicode61', prefix='1'
@@ -157,10 +163,10 @@ export const WRITE_SQL: WriteSql = {
   delFts: 'DELETE FROM docs_fts WHERE rowid = ?',
   delBody: 'DELETE FROM bodies WHERE rid = ?',
   delDoc: 'DELETE FROM docs WHERE rid = ?',
-  insDoc: `INSERT INTO docs (id, kind, version, title_sort, date, year, category, province, region,
+  insDoc: `INSERT INTO docs (id, kind, version, title_sort, title_key, date, year, category, province, region,
     level, batch, museum, period, series, has_media, lat, lon, acc_level, acc_embargo, acc_org, hash, n_segs)
-    VALUES (@id, @kind, @version, @title_sort, @date, @year, @category, @province, @region, @level, @batch,
-    @museum, @period, @series, @has_media, @lat, @lon, @acc_level, @acc_embargo, @acc_org, @hash, @n_segs)`,
+    VALUES (@id, @kind, @version, @title_sort, @title_key, @date, @year, @category, @province, @region, @level,
+    @batch, @museum, @period, @series, @has_media, @lat, @lon, @acc_level, @acc_embargo, @acc_org, @hash, @n_segs)`,
   insBody: 'INSERT INTO bodies (rid, doc) VALUES (?, ?)',
   insFts:
     'INSERT INTO docs_fts (rowid, title, meta, body, title_w, meta_w, body_w, py, acl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',

@@ -6,6 +6,7 @@ import {
   bigramsOf,
   createAnalyzer,
   MAX_QUERY_SEGMENTS,
+  queryKey,
   splitPinyin,
   wellFormed,
 } from '../../services/search/analyzer.ts';
@@ -174,3 +175,27 @@ t.test('parseQuery keeps every segment of a long query (cutting is left to the e
 t.test('the process-wide analyzer is created once', async (t) => {
   t.equal(analyzer(), a);
 });
+
+t.test(
+  'a title and a query meet as the same title key whatever their script, width, case and punctuation',
+  async (t) => {
+    const key = (q: string) => queryKey(a.parseQuery(q));
+    t.equal(a.titleKey('《景德鎮手工製瓷技藝》'), key('景德镇手工制瓷技艺'), 'traditional, in title marks');
+    t.equal(a.titleKey('Ⅷ-7'), key('ＶＩＩＩ－７'), 'Roman numeral and full width fold alike');
+    t.equal(
+      a.titleKey('2024 瓷博会开幕式'),
+      key(' 2024瓷博会开幕式 '),
+      'spacing between runs does not count',
+    );
+    t.not(
+      a.titleKey('胡长青（景德镇手工制瓷技艺·满窑）'),
+      key('景德镇手工制瓷技艺'),
+      'containing is not being',
+    );
+    t.ok(
+      a.titleKey('景德镇手工制瓷技艺·满窑').startsWith(key('景德鎮手工製瓷技藝')),
+      'a title that starts with it',
+    );
+    t.equal(key('!!!'), '', 'a query without words has no key');
+  },
+);

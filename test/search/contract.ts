@@ -167,6 +167,67 @@ export const sample: { item: ItemView; transcripts?: TranscriptSegments[] }[] = 
   },
 ];
 
+/**
+ * A national project titled exactly 景德镇手工制瓷技艺 with a short record, a title that starts with it, and
+ * inheritors whose titles have it in the middle and whose long biographies repeat it (what bm25 alone favours).
+ */
+export function titleRankingSample(): { item: ItemView }[] {
+  const craft = '景德镇手工制瓷技艺';
+  const out: { item: ItemView }[] = [
+    {
+      item: item('T-EXACT', 'ich_project', {
+        title: craft,
+        code: 'Ⅷ-7',
+        category: '传统技艺',
+        level: '国家级',
+        // A national record reads like one: a description of its own words, the name said once.
+        description:
+          '第一批国家级非物质文化遗产代表性项目，包括拉坯、利坯、画坯、施釉、满窑与烧窑等七十二道工序。'.repeat(
+            6,
+          ),
+      }),
+    },
+    {
+      item: item('T-START', 'archive_document', {
+        title: `${craft}·满窑工序记录`,
+        description: `满窑是${craft}的一道工序。`,
+      }),
+    },
+    {
+      item: item('T-KILN', 'archive_document', {
+        title: '满窑技艺口述整理',
+        description: '窑工讲述装坯入窑的要领：匣钵的排列、火路的留法与不同釉色的位置。'.repeat(30),
+      }),
+    },
+  ];
+  const names = [
+    '胡长青',
+    '黄德昌',
+    '黄承德',
+    '杨秀英',
+    '张丽华',
+    '陈丽华',
+    '赵玉珍',
+    '王志明',
+    '周承德',
+    '吴德昌',
+    '李国华',
+    '刘桂兰',
+    '孙春生',
+  ];
+  names.forEach((name, i) => {
+    out.push({
+      item: item(`T-IN-${String(i).padStart(2, '0')}`, 'inheritor', {
+        title: `${name}（${craft}·满窑技艺）`,
+        name,
+        ich_projects: [craft],
+        biography: `${name}，${craft}代表性传承人。`.repeat(12) + `精通满窑技艺，传承${craft}五十余年。`,
+      }),
+    });
+  });
+  return out;
+}
+
 export async function load(index: SearchIndex, entries = sample): Promise<void> {
   for (const e of entries) {
     const { doc, segments } = buildDocuments(e.item, e.transcripts ?? []);
@@ -219,6 +280,26 @@ export function contract(t: Test, name: string, open: (t: Test) => Promise<Searc
     t.ok(
       (await ids(index, '景德镇的青花')).includes('P-1'),
       '…and is relaxed to its words when it occurs nowhere',
+    );
+  });
+
+  t.test(`${name}: a title that is the query ranks first, then titles that start with it`, async (t) => {
+    const index = await open(t);
+    await load(index, titleRankingSample());
+    const first = async (q: string) => (await ids(index, q))[0];
+    t.equal(await first('景德镇手工制瓷技艺'), 'T-EXACT', 'the record titled exactly the query is hit 1');
+    t.equal(await first('景德鎮手工製瓷技藝'), 'T-EXACT', 'also for the query in traditional script');
+    t.equal(await first('  景德镇手工制瓷技艺 '), 'T-EXACT', 'and with spaces around it');
+    const top = await ids(index, '景德镇手工制瓷技艺');
+    t.equal(top.indexOf('T-START'), 1, 'a title that starts with the query comes next');
+    t.ok(
+      top.slice(2).every((id) => id.startsWith('T-IN-')),
+      'then the titles that have it in the middle',
+    );
+    t.equal(
+      await first('满窑技艺'),
+      'T-KILN',
+      'a title that starts with the query beats one that has it in the middle',
     );
   });
 

@@ -36,3 +36,23 @@ t.test('the Meilisearch engine passes the search contract', { skip }, async (t) 
 t.test('the Meilisearch engine passes the item catalogue contract', { skip }, async (t) => {
   catalogueContract(t, 'meilisearch', open);
 });
+
+t.test(
+  'the items settings rank a title that is the query, then one that starts with it, before attribute order and sort',
+  async (t) => {
+    const { meiliSettings } = await import('../../services/search/meili-index.ts');
+    const rules = meiliSettings('items').rankingRules ?? [];
+    const at = (rule: string) => rules.indexOf(rule);
+    t.ok(at('exactness') > at('proximity'), 'exactness after proximity (an exact title is always closest)');
+    t.ok(
+      at('exactness') < at('attribute'),
+      'exactness (exact attribute, then attribute start) before attribute',
+    );
+    t.ok(at('exactness') < at('sort'), 'and before sort');
+    t.equal(
+      meiliSettings('items').searchableAttributes?.[0],
+      'title',
+      'the title is the first searchable attribute',
+    );
+  },
+);
