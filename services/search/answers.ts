@@ -29,6 +29,8 @@ export function toHit(doc: SearchDocumentT, needles: string[]): SearchHitT {
     version: doc.version,
     title: doc.title,
     ...(doc.year === undefined ? {} : { year: doc.year }),
+    // Only what anonymous readers cannot see is marked (public hits stay as they were).
+    ...(doc.access.level === 'public' ? {} : { access: doc.access.level }),
     highlights: { title: markAll(doc.title, needles), ...(text === undefined ? {} : { text }) },
   };
 }
