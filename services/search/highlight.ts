@@ -1,4 +1,4 @@
-import { analyzer, wellFormed, type ParsedQuery } from './analyzer.ts';
+import { analyzer, splitPinyin, wellFormed, type ParsedQuery } from './analyzer.ts';
 
 /**
  * Highlights for hits, computed from the stored text (engines index folded tokens, not display text): each
@@ -7,6 +7,12 @@ import { analyzer, wellFormed, type ParsedQuery } from './analyzer.ts';
  * `<mark>` around matches.
  */
 
+/**
+ * A pinyin needle is its syllables joined by a space ("jing de zhen"): no other needle holds a space (queries are
+ * split on whitespace), so the two kinds share one list. It marks the Han characters that read so (景德镇).
+ */
+const isPinyinNeedle = (needle: string): boolean => needle.includes(' ');
+
 export function needlesOf(parsed: ParsedQuery): string[] {
   const a = analyzer();
   const out = new Set<string>();
@@ -14,6 +20,11 @@ export function needlesOf(parsed: ParsedQuery): string[] {
     for (const run of seg) {
       out.add(run.text);
       if (run.type === 'han') for (const w of a.queryWords(run.text)) out.add(w);
+      // A Latin-only query also matched the pinyin of titles and names: mark the characters it matched.
+      if (run.type === 'latin' && parsed.latinOnly) {
+        const syllables = splitPinyin(run.text);
+        if (syllables !== undefined && syllables.length > 1) out.add(syllables.join(' '));
+      }
     }
   }
   // Longest first, so a whole run wins over its words where both match.
@@ -43,7 +54,13 @@ function matches(text: string, needles: string[]): { chars: string[]; ranges: [n
     for (let k = 0; k < f.length; k++) owner.push(i);
   });
   const marked = new Uint8Array(chars.length);
+  let readings: string[] | undefined;
   for (const needle of needles) {
+    if (isPinyinNeedle(needle)) {
+      readings ??= chars.map(readingOf);
+      markPinyin(readings, needle.split(' '), marked);
+      continue;
+    }
     let from = 0;
     for (;;) {
       const at = joined.indexOf(needle, from);
@@ -63,6 +80,30 @@ function matches(text: string, needles: string[]): { chars: string[]; ranges: [n
     i = j;
   }
   return { chars, ranges };
+}
+
+/** Toneless pinyin of one character ('' for anything but Han), remembered: a title's characters repeat a lot. */
+const readings = new Map<string, string>();
+function readingOf(ch: string): string {
+  let r = readings.get(ch);
+  if (r === undefined) {
+    r = /\p{Script=Han}/u.test(ch) ? analyzer().pinyin(ch) : '';
+    if (readings.size < 50_000) readings.set(ch, r);
+  }
+  return r;
+}
+
+/** Marks each run of characters whose readings are `syllables`, in order. */
+function markPinyin(readingsOfText: string[], syllables: string[], marked: Uint8Array): void {
+  const n = syllables.length;
+  for (let i = 0; i + n <= readingsOfText.length; i++) {
+    let k = 0;
+    while (k < n && readingsOfText[i + k] === syllables[k]) k++;
+    if (k === n) {
+      marked.fill(1, i, i + n);
+      i += n - 1;
+    }
+  }
 }
 
 function render(chars: string[], ranges: [number, number][], from: number, to: number): string {
@@ -98,7 +139,7 @@ export function snippet(texts: string[], needles: string[], width = 120): string
     const folded = a.fold(text);
     let first = -1;
     for (const n of needles) {
-      const at = folded.indexOf(n);
+      const at = isPinyinNeedle(n) ? pinyinAt(text, n) : folded.indexOf(n);
       if (at >= 0 && (first < 0 || at < first)) first = at;
     }
     if (first < 0) {
@@ -125,6 +166,17 @@ export function snippet(texts: string[], needles: string[], width = 120): string
   }
   return fallback;
 }
+
+/** Where (UTF-16 offset) a pinyin needle first matches in the head of `text` (long texts are not read whole). */
+function pinyinAt(text: string, needle: string): number {
+  const head = text.slice(0, PINYIN_SNIPPET_SCAN);
+  const { chars, ranges } = matches(head, [needle]);
+  const first = ranges[0]?.[0];
+  return first === undefined ? -1 : chars.slice(0, first).join('').length;
+}
+
+/** How far into a long text a pinyin query's snippet is looked for. */
+const PINYIN_SNIPPET_SCAN = 4000;
 
 /** A hit's text highlight: from the long text first, else from the short fields (shown as `a · b · c`). */
 export function docSnippet(text: { body: string; meta: string }, needles: string[]): string | undefined {

@@ -126,3 +126,36 @@ t.test(
     t.match(snippet([text], ['景德镇'], 12) ?? '', /<mark>景德镇<\/mark>/);
   },
 );
+
+t.test(
+  'a pinyin query marks the characters that read so, in simplified and traditional script',
+  async (t) => {
+    const needles = needlesOf(analyzer().parseQuery('jingdezhen'));
+    t.equal(markAll('景德镇手工制瓷技艺', needles), '<mark>景德镇</mark>手工制瓷技艺');
+    t.equal(markAll('景德鎮的窑', needles), '<mark>景德鎮</mark>的窑');
+    t.equal(
+      markAll('精的真', needles),
+      '<mark>精的真</mark>',
+      'homophones read the same (the search matched them too)',
+    );
+    t.equal(markAll('景德', needles), '景德', 'a part of the reading is not a match');
+    t.equal(markAll('拉坯与利坯', needlesOf(analyzer().parseQuery('lapi'))), '<mark>拉坯</mark>与利坯');
+  },
+);
+
+t.test(
+  'a pinyin snippet is centred on the characters it matched, past the start of a long text',
+  async (t) => {
+    const needles = needlesOf(analyzer().parseQuery('jingdezhen'));
+    const out = docSnippet(
+      { body: '这是一段很长的文字。'.repeat(30) + '御窑厂遗址位于景德镇珠山区', meta: '' },
+      needles,
+    );
+    t.match(out ?? '', /^….*位于<mark>景德镇<\/mark>珠山区$/);
+  },
+);
+
+t.test('words that are not pinyin, and queries with Han characters, add no pinyin needle', async (t) => {
+  t.same(needlesOf(analyzer().parseQuery('kiln')), ['kiln']);
+  t.notOk(needlesOf(analyzer().parseQuery('青花 jingdezhen')).some((n) => n.includes(' ')));
+});
