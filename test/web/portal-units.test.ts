@@ -10,7 +10,7 @@ import { safeMarks } from '../../services/web/pages/parts.tsx';
 
 t.test('every field of every kind has a label in both languages', async (t) => {
   for (const kind of itemKinds) {
-    const props = Object.keys((metadataSchemas[kind] as { properties: object }).properties);
+    const props = Object.keys((metadataSchemas[kind] as unknown as { properties: object }).properties);
     for (const field of props) {
       const key = `field.${field}`;
       t.ok(isMessageKey(key), `${kind}.${field} has a label`);

@@ -71,8 +71,14 @@ export function ItemPage({ ctx, data }: { ctx: PageContext; data: ItemPageData }
         )}
       </header>
       {data.image ? <Zoom ctx={ctx} data={data} title={title} /> : null}
-      {data.media ? <Player ctx={ctx} data={data} /> : null}
-      {data.transcript ? <Transcript ctx={ctx} data={data} /> : null}
+      {data.media ? (
+        <div class="av-layout">
+          <Player ctx={ctx} data={data} />
+          {data.transcript ? <Transcript ctx={ctx} data={data} /> : null}
+        </div>
+      ) : data.transcript ? (
+        <Transcript ctx={ctx} data={data} />
+      ) : null}
       <div class="item-layout" lang={ctx.locale}>
         <section aria-labelledby="fields-title">
           <h2 id="fields-title">{t('item.metadata')}</h2>
