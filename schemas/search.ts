@@ -111,6 +111,8 @@ export const SearchHit = Type.Object({
   year: Type.Optional(Type.Integer()),
   /** The item's access level (for marking what anonymous readers do not see). */
   access: Type.Optional(AccessLevel),
+  /** The item's embargo date, when it has one (until then only staff and its organisation read it). */
+  embargo_until: Type.Optional(Type.String()),
   /** HTML-escaped text with the matched words in `<mark>`. */
   highlights: Type.Object({ title: Type.String(), text: Type.Optional(Type.String()) }),
   /** For interviews: the moments the words are spoken. */

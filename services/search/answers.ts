@@ -31,6 +31,7 @@ export function toHit(doc: SearchDocumentT, needles: string[]): SearchHitT {
     ...(doc.year === undefined ? {} : { year: doc.year }),
     // Only what anonymous readers cannot see is marked (public hits stay as they were).
     ...(doc.access.level === 'public' ? {} : { access: doc.access.level }),
+    ...(doc.access.embargo_until === undefined ? {} : { embargo_until: doc.access.embargo_until }),
     highlights: { title: markAll(doc.title, needles), ...(text === undefined ? {} : { text }) },
   };
 }

@@ -25,6 +25,8 @@ const SHORT_FIELDS = [
   'relation',
   // kind fields
   'interviewee',
+  // The inheritor record an interview is with: its id found by a search, so the record's page lists the interview.
+  'interviewee_ref',
   'interviewer',
   'place',
   'dialect',

@@ -21,6 +21,29 @@ export function robotsTxt(publicUrl: string): string {
 const xml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+/** How long a built sitemap is served before it is built again (crawlers come rarely; a build reads the catalogue). */
+const SITEMAP_TTL_MS = 10 * 60_000;
+
+/**
+ * The sitemap, built at most once per SITEMAP_TTL_MS and by one request at a time (the others wait for it): a burst
+ * of `/sitemap.xml` requests over a large archive costs one catalogue walk, not one each.
+ */
+export function cachedSitemap(app: Application, publicUrl: string, clock: () => Date) {
+  let built: { at: number; xml: Promise<string> } | undefined;
+  return (): Promise<string> => {
+    const now = clock().getTime();
+    if (built === undefined || now - built.at > SITEMAP_TTL_MS) {
+      const xml = sitemapXml(app, publicUrl);
+      built = { at: now, xml };
+      // A failed build is not kept: the next request tries again.
+      xml.catch(() => {
+        if (built?.xml === xml) built = undefined;
+      });
+    }
+    return built.xml;
+  };
+}
+
 /** The item pages anyone may read right now (the catalogue, read as anonymous), with their last change. */
 export async function sitemapXml(app: Application, publicUrl: string): Promise<string> {
   const urls: string[] = [`<url><loc>${xml(`${publicUrl}/`)}</loc></url>`];

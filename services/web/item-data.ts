@@ -4,7 +4,7 @@ import type { TranscriptSegmentT } from '../../schemas/technical.ts';
 import type { Principal } from '../archive/access.ts';
 import { readAll } from '../archive/blob-store.ts';
 import type { Application } from '../app/application.ts';
-import { filePath, itemPath } from './page-context.ts';
+import { filePath, itemPath, markOf } from './page-context.ts';
 import type { ItemPageData, PageFile, RelatedGroup } from './pages/item.tsx';
 
 /** Cues rendered into the page; a longer transcript shows its first ones (the API serves them all). */
@@ -45,7 +45,8 @@ export async function itemPageData(
   const imageFile = files.find((f) => f.media_type?.startsWith('image/') && f.ready.has('preview'));
   const avFile = files.find((f) => /^(audio|video)\//.test(f.media_type ?? '') && f.ready.has('proxy'));
   const transcriptFile = files.find((f) => f.ready.has('segments'));
-  const segments = transcriptFile ? await readSegments(app, item, transcriptFile.name) : undefined;
+  const read = transcriptFile ? await readSegments(app, item, transcriptFile.name) : undefined;
+  const segments = read?.segments;
   const title = typeof item.metadata.title === 'string' ? item.metadata.title : item.id;
   return {
     id: item.id,
@@ -54,7 +55,7 @@ export async function itemPageData(
     updated: item.updated,
     created: item.created,
     access: {
-      level: item.access.level,
+      level: markOf(item.access, options.now),
       ...(item.access.embargo_until === undefined ? {} : { embargo_until: item.access.embargo_until }),
     },
     metadata: item.metadata,
@@ -92,6 +93,7 @@ export async function itemPageData(
           transcript: {
             segments,
             shown: Math.min(segments.length, MAX_CUES_ON_PAGE),
+            truncated: read?.truncated === true || segments.length > MAX_CUES_ON_PAGE,
             file: transcriptFile.name,
           },
         }
@@ -109,23 +111,52 @@ export function fieldOrder(kind: string): string[] {
   return [...dc.filter((f) => all.includes(f)), ...all.filter((f) => !dc.includes(f))];
 }
 
-/** The time-coded segments of a transcript file of an item the caller may read (read already decided). */
+export interface Segments {
+  segments: TranscriptSegmentT[];
+  /** The transcript had more segments than were read (only its first `limit` bytes were). */
+  truncated: boolean;
+}
+
+/**
+ * The time-coded segments of a transcript file of an item the caller may read (read already decided), at most
+ * `limit` bytes of them: a longer segments file (a long interview finely cued) is cut after its last whole segment,
+ * so the page and the captions still come, with the first part of the transcript.
+ */
 export async function readSegments(
   app: Application,
   item: Pick<ReadItem, 'files'>,
   name: string,
-): Promise<TranscriptSegmentT[] | undefined> {
+  limit = MAX_SEGMENTS_BYTES,
+): Promise<Segments | undefined> {
   const file = item.files.find((f) => f.name === name);
   if (!file) return undefined;
-  const record = await app.derivativeStore.readRecord(file.digests.sha512);
+  const sha512 = file.digests.sha512;
+  const record = await app.derivativeStore.readRecord(sha512);
   const entry = record?.derivatives.segments;
   if (entry?.status !== 'ready' || entry.path === undefined) return undefined;
-  const raw = await readAll(
-    await app.derivativeStore.open(file.digests.sha512, entry.path),
-    MAX_SEGMENTS_BYTES,
-  );
-  const parsed = JSON.parse(raw.toString('utf8')) as { segments?: TranscriptSegmentT[] };
-  return Array.isArray(parsed.segments) ? parsed.segments : undefined;
+  const size = (await app.derivativeStore.stat(sha512, entry.path))?.size ?? 0;
+  const truncated = size > limit;
+  const raw = (
+    await readAll(
+      await app.derivativeStore.open(
+        sha512,
+        entry.path,
+        truncated ? { start: 0, end: limit - 1 } : undefined,
+      ),
+      limit,
+    )
+  ).toString('utf8');
+  const parsed = JSON.parse(truncated ? wholeSegments(raw) : raw) as { segments?: TranscriptSegmentT[] };
+  return Array.isArray(parsed.segments) ? { segments: parsed.segments, truncated } : undefined;
+}
+
+/**
+ * The head of a segments file (`{"version":1,"segments":[{…},{…},…`, as the transcript job writes it) closed
+ * after its last whole segment. `},{"` occurs only between segments: inside a string JSON escapes the quote.
+ */
+export function wholeSegments(head: string): string {
+  const cut = head.lastIndexOf('},{"');
+  return cut < 0 ? '{"segments":[]}' : `${head.slice(0, cut + 1)}]}`;
 }
 
 const texts = (v: unknown): string[] =>
@@ -165,10 +196,25 @@ async function related(app: Application, principal: Principal, item: ReadItem): 
       const name = texts(m.name)[0] ?? '';
       const projects = texts(m.ich_projects).slice(0, 5);
       const found = await Promise.all(projects.map((p) => find(p, 'ich_project', (t) => t === p, 3)));
-      const [interviews, objects] = await Promise.all([
+      const [byRef, byName, objects] = await Promise.all([
+        find(item.id, 'oral_history'),
         find(name, 'oral_history'),
         find(name, 'collection_object'),
       ]);
+      // Interviews they gave: those whose interviewee_ref is this record or whose interviewee is this name, each
+      // read (through the same access decision) to check, since a search for a name or an id finds more.
+      const candidates = [...new Map([...byRef, ...byName].map((h) => [h.id, h])).values()].slice(0, 12);
+      const checked = await Promise.all(
+        candidates.map(async (h) => {
+          const other = await app.items.read(principal, h.id).catch(() => undefined);
+          const m2 = other?.metadata;
+          const given =
+            m2?.interviewee_ref === item.id ||
+            (name !== '' && texts(m2?.interviewee).some((v) => v.includes(name)));
+          return given ? h : undefined;
+        }),
+      );
+      const interviews = checked.filter((h): h is NonNullable<typeof h> => h !== undefined);
       add('item.related.projects', found.flat());
       add('item.related.interviews', interviews);
       add('item.related.objects', objects);

@@ -12,6 +12,9 @@ const PLACEHOLDER = Buffer.from(
     '<path d="M40 22h16v8q16 8 14 30q-2 18-14 22H40q-12-4-14-22q-2-22 14-30z" fill="#c9c2b4"/></svg>',
 );
 
+export /** Captions read more of a long transcript than a page shows (a page shows its first cues only). */
+const MAX_CAPTIONS_BYTES = 32 * 1024 * 1024;
+
 export const CaptionsQuery = Type.Object({ file: Type.String({ maxLength: 2000 }) });
 
 /**
@@ -43,7 +46,14 @@ export function thumbnailRoute(deps: WebDeps) {
 }
 
 /** Escapes cue text for WebVTT (where `<` starts a tag and `&` an entity). */
-const vttText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const vttText = (s: string) =>
+  s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    // A blank line ends a cue: text that held one (or a decoded `&#10;`) would start a cue of its own.
+    .replace(/(\r?\n)+/g, '\n')
+    .trim();
 
 function vttTime(seconds: number): string {
   const ms = Math.round(seconds * 1000);
@@ -63,7 +73,8 @@ export function captionsRoute(deps: WebDeps) {
     const { id } = request.params as { id: string };
     const query = request.query as Static<typeof CaptionsQuery>;
     const item = await deps.app.items.read(request.principal, id);
-    const segments = await readSegments(deps.app, item, query.file);
+    const read = await readSegments(deps.app, item, query.file, MAX_CAPTIONS_BYTES);
+    const segments = read?.segments;
     if (segments === undefined)
       throw new CikuError('CIKU_ERR_DERIVATIVE_NOT_FOUND', `${query.file} has no time-coded transcript`);
     const cues = segments.map(

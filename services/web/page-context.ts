@@ -1,4 +1,5 @@
-import type { Principal } from '../archive/access.ts';
+import { anonymous, canRead, type Principal } from '../archive/access.ts';
+import type { Access } from '../../schemas/item.ts';
 import type { Locale, Translate } from './i18n.ts';
 
 /** What every page is rendered with: the reader's language and role, where it is, and the built assets. */
@@ -12,11 +13,19 @@ export interface PageContext {
   publicUrl: string;
   /** Public paths of the built client files (`portal.css`, `player.js`, …); absent when not built. */
   asset: (name: string) => string | undefined;
+  /** The archive's clock (access over time: embargoes). */
+  now: () => Date;
 }
 
 /** `path` with `params` set (or removed when undefined), keeping the other parameters of `base`. */
 export function withParams(base: string, params: Record<string, string | undefined>): string {
-  const url = new URL(base, 'http://x');
+  let url: URL;
+  try {
+    url = new URL(base, 'http://x');
+  } catch {
+    // A request path no URL parser takes (`//[/x`): the link starts from the home page instead.
+    url = new URL('/', 'http://x');
+  }
   for (const [k, v] of Object.entries(params)) {
     if (v === undefined) url.searchParams.delete(k);
     else url.searchParams.set(k, v);
@@ -54,4 +63,13 @@ export const itemPath = (id: string): string => `/items/${encodeURIComponent(id)
 export function filePath(itemId: string, name: string, derivative?: string): string {
   const base = `/v1/items/${encodeURIComponent(itemId)}/files/${encodeURIComponent(name)}`;
   return derivative === undefined ? base : `${base}/derivatives/${derivative}`;
+}
+
+/**
+ * How an item is marked for a signed-in reader: `public` when anonymous readers may read it right now, else
+ * `private` or `restricted` (an embargoed public item is restricted until its date).
+ */
+export function markOf(access: Access, now: Date): 'public' | 'restricted' | 'private' {
+  if (canRead(anonymous, access, now)) return 'public';
+  return access.level === 'private' ? 'private' : 'restricted';
 }

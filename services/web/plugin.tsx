@@ -19,9 +19,9 @@ import { ItemPage } from './pages/item.tsx';
 import { ErrorPage, LoginPage } from './pages/simple.tsx';
 import { searchPageData, SearchPageQuery } from './search-data.ts';
 import { SearchPage } from './pages/search.tsx';
-import type { PageContext } from './page-context.ts';
+import { markOf, type PageContext } from './page-context.ts';
 import { CaptionsQuery, captionsRoute, thumbnailRoute } from './media-routes.ts';
-import { robotsTxt, sitemapXml } from './crawlers.ts';
+import { cachedSitemap, robotsTxt } from './crawlers.ts';
 
 /** The session cookie: the reader's API key (HttpOnly, SameSite=Lax), read for GET and HEAD requests only. */
 export const SESSION_COOKIE = 'ciku_session';
@@ -83,13 +83,15 @@ function pages(deps: WebDeps) {
   const asset = loadAssets(deps.assetsDir, info);
   const secure = deps.publicUrl.startsWith('https:');
   function context(request: FastifyRequest, reply: FastifyReply): PageContext {
-    const q = request.query as { lang?: string } | undefined;
+    // Read before validation too (the error page of a bad query string): a repeated `lang` is an array.
+    const given = (request.query as { lang?: unknown } | undefined)?.lang;
+    const lang = typeof given === 'string' ? given : undefined;
     const locale: Locale = chooseLocale({
-      query: q?.lang,
+      query: lang,
       cookie: request.cookies[LANG_COOKIE],
       acceptLanguage: request.headers['accept-language'],
     });
-    if (q?.lang !== undefined && request.cookies[LANG_COOKIE] !== locale) {
+    if (lang !== undefined && request.cookies[LANG_COOKIE] !== locale) {
       void reply.setCookie(LANG_COOKIE, locale, {
         path: '/',
         sameSite: 'lax',
@@ -105,6 +107,7 @@ function pages(deps: WebDeps) {
       url: request.url,
       publicUrl: deps.publicUrl,
       asset,
+      now: deps.clock,
     };
   }
 
@@ -114,8 +117,12 @@ function pages(deps: WebDeps) {
         .status(status)
         .header('Content-Type', 'text/html; charset=utf-8')
         .header('Content-Language', ctx.locale)
-        // A page differs by reader (signed in or not) and language: never shared by a cache as-is.
-        .header('Cache-Control', 'private, no-cache')
+        // A page differs by reader (signed in or not) and language: never shared by a cache as-is; a signed-in
+        // reader's pages (restricted titles) are not kept at all, so a shared reading-room browser forgets them.
+        .header(
+          'Cache-Control',
+          ctx.principal.role === 'anonymous' ? 'private, no-cache' : 'private, no-store',
+        )
         .header('Vary', 'Accept-Language, Cookie')
         .header('Content-Security-Policy', PAGE_CSP)
         .header('X-Content-Type-Options', 'nosniff')
@@ -142,9 +149,19 @@ export function notFoundPage(deps: WebDeps) {
   };
 }
 
-/** A local path to return to after signing in; anything else (another origin, `//host`) goes home. */
-function localPath(next: string | undefined): string {
-  return next !== undefined && /^\/(?![/\\])/.test(next) ? next : '/';
+/**
+ * A path on our own origin to return to after signing in; anything else goes home. Parsed as a browser would
+ * (which drops tabs and newlines, so `/\t/evil.example` is another host) and written back percent-encoded.
+ */
+export function localPath(next: string | undefined, origin: string): string {
+  if (next === undefined || !next.startsWith('/') || /[\p{Cc}\\]/u.test(next)) return '/';
+  let url: URL;
+  try {
+    url = new URL(next, origin);
+  } catch {
+    return '/';
+  }
+  return url.origin === origin ? `${url.pathname}${url.search}${url.hash}` : '/';
 }
 
 /**
@@ -156,6 +173,7 @@ export function webRoutes(deps: WebDeps) {
     const { context, page } = pages(deps);
     const secure = deps.publicUrl.startsWith('https:');
     const origin = new URL(deps.publicUrl).origin;
+    const sitemap = cachedSitemap(deps.app, deps.publicUrl, deps.clock);
 
     await app.register(formbody, { bodyLimit: 8 * 1024 });
     // Pages and the client files are text that compresses 5–10×; media under /v1 is not touched (another scope).
@@ -221,6 +239,7 @@ export function webRoutes(deps: WebDeps) {
         }),
         deps.app.items.list(principal, { sort: '-updated', limit: 8 }),
       ]);
+      const now = deps.clock();
       return page(
         reply,
         ctx,
@@ -235,7 +254,7 @@ export function webRoutes(deps: WebDeps) {
               kind: i.kind,
               title: typeof i.metadata.title === 'string' ? i.metadata.title : i.id,
               updated: i.updated,
-              level: i.access.level,
+              level: markOf(i.access, now),
             })),
           }}
         />,
@@ -264,7 +283,9 @@ export function webRoutes(deps: WebDeps) {
       async (request, reply) => {
         const ctx = context(request, reply);
         const { id } = request.params as Static<typeof ItemParams>;
-        const { t } = request.query as Static<typeof ItemQuery>;
+        const { t: given } = request.query as Static<typeof ItemQuery>;
+        // `1e309` passes the schema's maximum as Infinity: a moment is a finite second.
+        const t = given !== undefined && Number.isFinite(given) ? given : undefined;
         const data = await itemPageData(deps.app, request.principal, id, {
           ...(t === undefined ? {} : { start: t }),
           publicUrl: deps.publicUrl,
@@ -313,7 +334,7 @@ export function webRoutes(deps: WebDeps) {
         reply,
         ctx,
         { title: ctx.t('signin.title'), noindex: true },
-        <LoginPage ctx={ctx} next={localPath(next)} />,
+        <LoginPage ctx={ctx} next={localPath(next, origin)} />,
       );
     });
 
@@ -326,7 +347,7 @@ export function webRoutes(deps: WebDeps) {
     app.post('/login', { schema: { hide: true, body: LoginBody } }, async (request, reply) => {
       const ctx = context(request, reply);
       const { key, next } = request.body as Static<typeof LoginBody>;
-      const back = localPath(next);
+      const back = localPath(next, origin);
       const refuse = (error: MessageKey, status: number) =>
         page(
           reply,
@@ -355,7 +376,11 @@ export function webRoutes(deps: WebDeps) {
     });
 
     app.post('/logout', { schema: { hide: true } }, async (request, reply) => {
-      if (sameOrigin(request)) void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      if (sameOrigin(request)) {
+        void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+        // What the browser kept of restricted media while signed in goes with the session.
+        void reply.header('Clear-Site-Data', '"cache"');
+      }
       request.principal = anonymous;
       return reply.redirect('/', 303);
     });
@@ -367,7 +392,7 @@ export function webRoutes(deps: WebDeps) {
       reply
         .header('Content-Type', 'application/xml; charset=utf-8')
         .header('Cache-Control', 'public, max-age=3600')
-        .send(await sitemapXml(deps.app, deps.publicUrl)),
+        .send(await sitemap()),
     );
   };
 }

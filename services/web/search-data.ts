@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { SearchQuerystring, type SearchQuerystringT } from '../../schemas/search.ts';
 import type { Principal } from '../archive/access.ts';
 import type { Application } from '../app/application.ts';
-import { withParams, type PageContext } from './page-context.ts';
+import { markOf, withParams, type PageContext } from './page-context.ts';
 import {
   facetValueLabel,
   pageFacets,
@@ -19,8 +19,10 @@ const { facets: _facets, limit: _limit, ...searchParams } = SearchQuerystring.pr
  */
 export const SearchPageQuery = Type.Object(
   { ...searchParams, lang: Type.Optional(Type.String({ maxLength: 10 })) },
-  { additionalProperties: false },
+  // Links arrive with parameters of their own (utm_*, fbclid): a page ignores them rather than refusing.
+  { additionalProperties: true },
 );
+const pageKeys = new Set(Object.keys(SearchPageQuery.properties));
 export type SearchPageQueryT = Static<typeof SearchPageQuery>;
 
 export const PAGE_SIZE = 20;
@@ -32,6 +34,10 @@ export async function searchPageData(
   query: SearchPageQueryT,
   ctx: PageContext,
 ): Promise<SearchPageData> {
+  const known = Object.fromEntries(
+    Object.entries(query).filter(([k]) => pageKeys.has(k)),
+  ) as SearchPageQueryT;
+  query = known;
   const { lang: _lang, ...rest } = query;
   const qs: SearchQuerystringT = { ...rest, facets: [...pageFacets], limit: PAGE_SIZE };
   const answer = await app.search.items(principal, qs);
@@ -41,7 +47,16 @@ export async function searchPageData(
   const href = hrefFor(query);
   const suggestions = answer.total === 0 ? await suggest(app, principal, qs, filters, href, ctx) : [];
   const levels: Record<string, string> = {};
-  for (const hit of answer.hits) if (hit.access !== undefined) levels[hit.id] = hit.access;
+  const now = ctx.now();
+  for (const hit of answer.hits) {
+    levels[hit.id] = markOf(
+      {
+        level: hit.access ?? 'public',
+        ...(hit.embargo_until === undefined ? {} : { embargo_until: hit.embargo_until }),
+      },
+      now,
+    );
+  }
   return {
     q: query.q,
     sort: query.sort,

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { dublinCore, itemKinds, metadataSchemas } from '../../schemas/item.ts';
 import { chooseLocale, isMessageKey, translator } from '../../services/web/i18n.ts';
-import { citation, fieldOrder } from '../../services/web/item-data.ts';
+import { citation, fieldOrder, wholeSegments } from '../../services/web/item-data.ts';
+import { localPath } from '../../services/web/plugin.tsx';
 import { en } from '../../services/web/messages/en.ts';
 import { zhCN, type MessageKey } from '../../services/web/messages/zh-CN.ts';
 import { byteSize, clock, withParams } from '../../services/web/page-context.ts';
@@ -113,4 +114,38 @@ t.test('alt text is the title with what the object is and when it was made', asy
     '青花缠枝莲纹梅瓶（明永乐）',
   );
   t.equal(altText({ metadata: {} }, '湖田窑遗址'), '湖田窑遗址');
+});
+
+t.test('after sign-in a reader returns only to a path on our own origin', async (t) => {
+  const origin = 'https://ciku.example';
+  t.equal(localPath('/items/x?lang=en#player', origin), '/items/x?lang=en#player');
+  t.equal(localPath('/search?q=青花', origin), '/search?q=%E9%9D%92%E8%8A%B1');
+  for (const hostile of [
+    '//evil.example/x',
+    '/\\evil.example',
+    '/\t/evil.example/x',
+    '/\n/evil.example',
+    'https://evil.example',
+    'evil',
+    undefined,
+  ])
+    t.equal(localPath(hostile, origin), '/', `${JSON.stringify(hostile)} goes home`);
+});
+
+t.test('a segments file cut at a byte limit keeps its whole segments and parses', async (t) => {
+  const full = JSON.stringify({
+    version: 1,
+    segments: [
+      { start: 0, end: 1, text: 'a},{"b' },
+      { start: 1, end: 2, text: '第二' },
+      { start: 2, end: 3, text: '三' },
+    ],
+  });
+  const head = full.slice(0, full.indexOf('三'));
+  const parsed = JSON.parse(wholeSegments(head)) as { segments: { text: string }[] };
+  t.same(
+    parsed.segments.map((s) => s.text),
+    ['a},{"b', '第二'],
+  );
+  t.same(JSON.parse(wholeSegments('{"version":1,"segments":[{"sta')), { segments: [] });
 });

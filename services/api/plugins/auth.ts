@@ -38,6 +38,17 @@ export function registerAuth(app: FastifyInstance, keys: ApiKeys, sessionCookie?
     }
     request.log.debug({ role: request.principal.role, key: request.principal.keyId }, 'authenticated');
   });
+  // What is answered to a signed-in caller is theirs: a shared cache must not keep it for anyone else. A request
+  // with Authorization is protected by HTTP itself (RFC 9111 §3.5); one signed in by the portal's cookie is not, so
+  // every answer that does not say otherwise (the derivatives say `public` when anyone may read them) says private.
+  app.addHook('onSend', async (request, reply) => {
+    if (
+      request.principal?.role !== undefined &&
+      request.principal.role !== 'anonymous' &&
+      !reply.hasHeader('cache-control')
+    )
+      void reply.header('Cache-Control', 'private, no-cache');
+  });
 }
 
 /**

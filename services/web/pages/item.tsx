@@ -39,7 +39,7 @@ export interface ItemPageData {
   related: RelatedGroup[];
   media?: { file: PageFile; video: boolean; poster?: string; waveform?: string; captions?: string };
   image?: { file: PageFile; info?: string; preview: string };
-  transcript?: { segments: TranscriptSegmentT[]; shown: number; file: string };
+  transcript?: { segments: TranscriptSegmentT[]; shown: number; truncated: boolean; file: string };
   /** `?t=` of the URL (seconds), when it names a moment. */
   start?: number;
   citation: string;
@@ -153,7 +153,13 @@ function fieldValue(ctx: PageContext, field: string, value: unknown): string {
 
 function Fields({ ctx, data }: { ctx: PageContext; data: ItemPageData }) {
   const shown = data.fieldOrder.filter(
-    (f) => f !== 'title' && !longFields.has(f) && data.metadata[f] !== undefined && data.metadata[f] !== '',
+    // interviewee_ref is shown as the interviewee's record under "related", and only when the reader may read it.
+    (f) =>
+      f !== 'title' &&
+      f !== 'interviewee_ref' &&
+      !longFields.has(f) &&
+      data.metadata[f] !== undefined &&
+      data.metadata[f] !== '',
   );
   return (
     <dl class="fields">
@@ -163,13 +169,7 @@ function Fields({ ctx, data }: { ctx: PageContext; data: ItemPageData }) {
         return (
           <div key={f}>
             <dt>{isMessageKey(key) ? ctx.t(key) : f}</dt>
-            <dd lang="zh-CN">
-              {f === 'interviewee_ref' && typeof value === 'string' ? (
-                <a href={itemPath(value)}>{value}</a>
-              ) : (
-                fieldValue(ctx, f, value)
-              )}
-            </dd>
+            <dd lang="zh-CN">{fieldValue(ctx, f, value)}</dd>
           </div>
         );
       })}
@@ -349,9 +349,7 @@ function Transcript({ ctx, data }: { ctx: PageContext; data: ItemPageData }) {
           </label>
         </div>
       ) : null}
-      {tr.segments.length > tr.shown ? (
-        <p class="hint">{t('transcript.truncated', { n: tr.shown })}</p>
-      ) : null}
+      {tr.truncated ? <p class="hint">{t('transcript.truncated', { n: tr.shown })}</p> : null}
       <ol class="cues" aria-label={t('transcript.cues')}>
         {cues.map((s, i) => (
           <li key={i} class="cue" id={`cue-${i}`} data-start={String(s.start)} data-end={String(s.end)}>
