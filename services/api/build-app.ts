@@ -22,6 +22,7 @@ import { itemRoutes } from './routes/items.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { derivativeRoutes } from './routes/derivatives.ts';
 import { searchRoutes } from './routes/search.ts';
+import { iiifSearchRoutes } from './routes/iiif-search.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { notFoundPage, SESSION_COOKIE, webRoutes } from '../web/plugin.tsx';
 
@@ -115,6 +116,7 @@ export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInst
   await app.register(uploadRoutes(deps));
   await app.register(derivativeRoutes(deps));
   await app.register(searchRoutes(deps));
+  await app.register(iiifSearchRoutes(deps));
   await app.register(batchRoutes(deps));
   await app.register(queueDashboard(deps));
   // The portal under `/`, beside /v1, on the same application services.

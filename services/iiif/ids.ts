@@ -28,6 +28,11 @@ export function searchServiceId(publicUrl: string, itemId: string): string {
   return `${publicUrl}/iiif/${seg(itemId)}/search`;
 }
 
+/** Its AutoCompleteService2 (terms of the item's text that begin with `q`), listed inside the search service. */
+export function autocompleteServiceId(publicUrl: string, itemId: string): string {
+  return `${publicUrl}/iiif/${seg(itemId)}/autocomplete`;
+}
+
 /** A collection: `/iiif/collection/{name}` (a kind, `museum:{name}`, `ich:{code}`). */
 export function collectionId(publicUrl: string, name: string, page?: number): string {
   const base = `${publicUrl}/iiif/collection/${seg(name)}`;

@@ -1,0 +1,136 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorBody, ItemIdParam } from '../../../schemas/api.ts';
+import {
+  AutocompleteQuerystring,
+  ContentSearchQuerystring,
+  SEARCH_CONTEXT,
+  SEARCH_PAGE_SIZE,
+  SearchAnnotationPage,
+  TermPage,
+} from '../../../schemas/iiif-search.ts';
+import { MAX_LIMIT } from '../../../schemas/search.ts';
+import type { Principal } from '../../archive/access.ts';
+import { anonymous, canRead } from '../../archive/access.ts';
+import {
+  motivationMatches,
+  searchAnnotationPage,
+  termPage,
+  transcriptMatches,
+  unmark,
+  type SearchParams,
+} from '../../iiif/search.ts';
+import type { AppDeps } from '../deps.ts';
+
+/** The spec's parameters we accept but cannot act on: no cue records who made it or when. */
+const IGNORED = ['date', 'user'] as const;
+
+const errors = { 400: ErrorBody, 404: ErrorBody, 410: ErrorBody, 503: ErrorBody };
+
+/**
+ * IIIF Content Search 2.0 inside one item (`/iiif/{id}/search`, `/iiif/{id}/autocomplete`): the item is read
+ * through the one access decision first (hidden 404, deleted 410, never an empty page that would confirm it
+ * exists), then the engine searches its segments under the caller's read scope.
+ */
+export const iiifSearchRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
+  async function iiifSearch(app) {
+    const { publicUrl } = deps.options;
+
+    /** The item as the caller may read it, and whether anyone may (which decides caching and CORS). */
+    async function readItem(principal: Principal, id: string) {
+      const item = await deps.app.items.read(principal, id);
+      return { item, shareable: canRead(anonymous, item.access, deps.clock()) };
+    }
+
+    /** The item's segments the engine finds for `q` (only this item's, whatever the engine answers). */
+    async function segmentsOf(principal: Principal, id: string, q: string, page: number, limit: number) {
+      const answer = await deps.app.search.segments(principal, { q, item: id, page, limit });
+      const segments = answer.items.filter((g) => g.id === id).flatMap((g) => g.segments);
+      return { total: answer.total, segments };
+    }
+
+    function headers(request: FastifyRequest, reply: FastifyReply, shareable: boolean): void {
+      const accept = request.headers.accept ?? '';
+      const plainJson = accept.includes('application/json') && !accept.includes('application/ld+json');
+      // Answers follow the index, which follows each edit: cached briefly, unlike content-addressed tiles. Only
+      // what anyone may read is cached publicly and shared across origins (viewers search from other sites).
+      void reply
+        .header(
+          'Content-Type',
+          plainJson ? 'application/json' : `application/ld+json;profile="${SEARCH_CONTEXT}"`,
+        )
+        .header('Cache-Control', shareable ? 'public, max-age=300' : 'private, max-age=60')
+        .header('Vary', 'Accept');
+      if (shareable) void reply.header('Access-Control-Allow-Origin', '*');
+    }
+
+    const ignoredOf = (query: Partial<Record<(typeof IGNORED)[number], string>>): string[] =>
+      IGNORED.filter((k) => query[k] !== undefined);
+
+    const paramsOf = (query: { q: string; motivation?: string }): SearchParams =>
+      query.motivation === undefined ? { q: query.q } : { q: query.q, motivation: query.motivation };
+
+    app.get(
+      '/iiif/:id/search',
+      {
+        schema: {
+          tags: ['iiif'],
+          summary: 'IIIF Content Search 2.0 within an item: the moments of its transcripts that match q',
+          params: ItemIdParam,
+          querystring: ContentSearchQuerystring,
+          response: { 200: SearchAnnotationPage, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        const query = request.query;
+        const { item, shareable } = await readItem(request.principal, id);
+        // Every annotation we answer supplements its canvas: a motivation list without it matches nothing.
+        const found = motivationMatches(query.motivation, 'supplementing')
+          ? await segmentsOf(request.principal, item.id, query.q, query.page, SEARCH_PAGE_SIZE)
+          : { total: 0, segments: [] };
+        headers(request, reply, shareable);
+        return searchAnnotationPage({
+          publicUrl,
+          item,
+          params: paramsOf(query),
+          page: query.page,
+          pageSize: SEARCH_PAGE_SIZE,
+          total: found.total,
+          matches: transcriptMatches(publicUrl, item, found.segments),
+          ignored: ignoredOf(query),
+        });
+      },
+    );
+
+    app.get(
+      '/iiif/:id/autocomplete',
+      {
+        schema: {
+          tags: ['iiif'],
+          summary: 'IIIF AutoCompleteService2 within an item: words of its transcripts that begin with q',
+          params: ItemIdParam,
+          querystring: AutocompleteQuerystring,
+          response: { 200: TermPage, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        const query = request.query;
+        const { item, shareable } = await readItem(request.principal, id);
+        // The best-ranked segments the prefix is found in are enough to offer completions from.
+        const found = motivationMatches(query.motivation, 'supplementing')
+          ? await segmentsOf(request.principal, item.id, query.q, 1, MAX_LIMIT)
+          : { total: 0, segments: [] };
+        headers(request, reply, shareable);
+        return termPage({
+          publicUrl,
+          itemId: item.id,
+          params: paramsOf(query),
+          texts: found.segments.map((s) => unmark(s.text).text),
+          min: query.min,
+          ignored: ignoredOf(query),
+        });
+      },
+    );
+  };
