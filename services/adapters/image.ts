@@ -236,6 +236,12 @@ export async function imageSize(
   return { format: m.format ?? 'unknown', width: m.width ?? 0, height: m.height ?? 0 };
 }
 
+/** The mean of each colour channel, 0–255 (tests tell two versions' pixels apart this way). */
+export async function meanColour(file: string | Buffer): Promise<number[]> {
+  const stats = await runVips(() => sharp(file).stats());
+  return stats.channels.slice(0, 3).map((c) => Math.round(c.mean));
+}
+
 /**
  * libvips for a long-running worker: no operation cache (each source is decoded once, so cached pixels only cost
  * memory), and its thread pool size.
