@@ -6,7 +6,7 @@ import { readImageTags } from '../services/adapters/exif.ts';
 import { makeIiifTiles, makePreviewAndThumbnail, probeImage } from '../services/adapters/image.ts';
 import { expectedKinds, IIIF_LAYOUT } from '../services/archive/derivatives.ts';
 import { dropUndefined } from '../services/drop-undefined.ts';
-import { levelZeroInfo, type StoredImageInfo } from '../services/iiif/image-api.ts';
+import { imageInfoDocument, levelZeroInfo, type StoredImageInfo } from '../services/iiif/image-api.ts';
 import { failed, finishDerivation, kindsToMake, sourceFile, verdictOf, type JobDeps } from './job-deps.ts';
 import type { Handler, JobContext } from './registry.ts';
 
@@ -180,7 +180,9 @@ async function publishTiles(
   const libvipsInfo = JSON.parse(
     await fs.readFile(path.join(tiles.root, 'info.json'), 'utf8'),
   ) as StoredImageInfo;
-  const info = levelZeroInfo(libvipsInfo, files, tiles.max);
+  // Stored as a whole level-0 document (the id a placeholder, as libvips writes it): the API answers with the
+  // version's own id over these facts.
+  const info = imageInfoDocument('https://ciku.invalid/iiif', levelZeroInfo(libvipsInfo, files, tiles.max));
   await deps.derivatives.putFile(p.sha512, 'iiif/info.json', JSON.stringify(info), 'application/ld+json');
   return {
     status: 'ready',
