@@ -159,6 +159,11 @@ export const DerivativeEntry = Type.Object({
   /** `proxy` only: true when the source was already web-playable and was stream-copied, not re-encoded. */
   stream_copy: Opt(Type.Boolean()),
   tiles: Opt(Type.Integer()),
+  /**
+   * `iiif` only: which layout of files the folder holds (absent: the first, libvips' tiles alone). An entry older
+   * than IIIF_LAYOUT (services/archive/derivatives.ts) counts as missing, so `rederive --missing` remakes it.
+   */
+  layout: Opt(Type.Integer({ minimum: 1 })),
 });
 export type DerivativeEntryT = Static<typeof DerivativeEntry>;
 

@@ -4,14 +4,21 @@ import type { JobPayload } from '../schemas/jobs.ts';
 import type { DerivativeEntryT, ImageTechnicalT } from '../schemas/technical.ts';
 import { readImageTags } from '../services/adapters/exif.ts';
 import { makeIiifTiles, makePreviewAndThumbnail, probeImage } from '../services/adapters/image.ts';
-import { expectedKinds } from '../services/archive/derivatives.ts';
+import { expectedKinds, IIIF_LAYOUT } from '../services/archive/derivatives.ts';
 import { dropUndefined } from '../services/drop-undefined.ts';
+import { imageInfoDocument, levelZeroInfo, type StoredImageInfo } from '../services/iiif/image-api.ts';
 import { failed, finishDerivation, kindsToMake, sourceFile, verdictOf, type JobDeps } from './job-deps.ts';
 import type { Handler, JobContext } from './registry.ts';
 
 export const THUMBNAIL_SIDE = 256;
 export const PREVIEW_SIDE = 1600;
 const TILE_UPLOADS_AT_ONCE = 8;
+/**
+ * The long side of the pre-made `full/max`. Up to it, `max` is the whole image at full size (a 5184×3456 photograph
+ * is a ~4 MB JPEG); a larger scan would make a `max` of tens or hundreds of MB that no viewer wants in one request
+ * (they zoom with tiles), so its info.json declares maxWidth/maxHeight and `max` is the image at this long side.
+ */
+export const IIIF_MAX_SIDE = 8192;
 
 /**
  * Technical metadata (exifr + libvips header) and image derivatives: thumbnail and preview (WebP, upright, sRGB),
@@ -147,7 +154,10 @@ async function publishTiles(
   limits: { maxPixels: number },
   technical: ImageTechnicalT,
 ): Promise<DerivativeEntryT> {
-  const tiles = await makeIiifTiles(src, path.join(await ctx.scratch(), 'tiles'), limits);
+  const tiles = await makeIiifTiles(src, path.join(await ctx.scratch(), 'tiles'), {
+    ...limits,
+    maxSide: IIIF_MAX_SIDE,
+  });
   // A forced rebuild starts from an empty folder: no tile of an earlier layout stays behind.
   if (p.force) await deps.derivatives.clear(p.sha512, 'iiif/');
   const files = tiles.files.filter((f) => f !== 'info.json' && f.endsWith('.jpg'));
@@ -166,9 +176,14 @@ async function publishTiles(
     );
     ctx.progress('tiles', 50 + Math.round((45 * i) / files.length));
   }
-  // info.json last: a viewer that finds it finds every tile it names.
-  const info = await fs.readFile(path.join(tiles.root, 'info.json'));
-  await deps.derivatives.putFile(p.sha512, 'iiif/info.json', info, 'application/ld+json');
+  // info.json last: a viewer that finds it finds every tile and size it names (sizes: the files just written).
+  const libvipsInfo = JSON.parse(
+    await fs.readFile(path.join(tiles.root, 'info.json'), 'utf8'),
+  ) as StoredImageInfo;
+  // Stored as a whole level-0 document (the id a placeholder, as libvips writes it): the API answers with the
+  // version's own id over these facts.
+  const info = imageInfoDocument('https://ciku.invalid/iiif', levelZeroInfo(libvipsInfo, files, tiles.max));
+  await deps.derivatives.putFile(p.sha512, 'iiif/info.json', JSON.stringify(info), 'application/ld+json');
   return {
     status: 'ready',
     path: 'iiif',
@@ -176,5 +191,6 @@ async function publishTiles(
     width: technical.width,
     height: technical.height,
     tiles: files.length,
+    layout: IIIF_LAYOUT,
   } as DerivativeEntryT;
 }

@@ -177,31 +177,40 @@ export async function makePreviewAndThumbnail(
 }
 
 /**
- * IIIF Image API 3.0 level-0 static tiles (512 px, JPEG) plus `info.json`, written by libvips into `dir`. The
- * `id` in info.json is a placeholder: the API rewrites it to the URL the tiles are served from.
+ * IIIF Image API 3.0 level-0 static tiles (512 px, JPEG) plus libvips' `info.json`, written into `dir`, and the
+ * whole image as one JPEG (`full/max/0/default.jpg`, which level 0 requires and libvips' layout lacks), its long
+ * side at most `maxSide`. The `id` in info.json is a placeholder: the API answers with the service's own.
  */
 export async function makeIiifTiles(
   file: string,
   dir: string,
-  limits: ImageLimits,
-): Promise<{ root: string; files: string[] }> {
+  limits: ImageLimits & { maxSide: number },
+): Promise<{ root: string; files: string[]; max: { width: number; height: number } }> {
   try {
     await fs.mkdir(dir, { recursive: true });
     const target = path.join(dir, 'iiif');
+    // The same pixels as the tiles (upright, sRGB, flattened): a viewer swapping `max` for tiles sees no shift.
+    const pixels = () =>
+      input(file, limits).rotate().toColourspace('srgb').flatten({ background: '#ffffff' });
     await runVips(() =>
-      input(file, limits)
-        .rotate()
-        .toColourspace('srgb')
-        .flatten({ background: '#ffffff' })
+      pixels()
         .jpeg({ quality: 85 })
         .tile({ size: 512, layout: 'iiif3', id: 'https://ciku.invalid' })
         .toFile(target),
+    );
+    const maxFile = path.join(target, 'full', 'max', '0', 'default.jpg');
+    await fs.mkdir(path.dirname(maxFile), { recursive: true });
+    const max = await runVips(() =>
+      pixels()
+        .resize({ width: limits.maxSide, height: limits.maxSide, fit: 'inside', withoutEnlargement: true })
+        .jpeg({ quality: 85 })
+        .toFile(maxFile),
     );
     const files = (await fs.readdir(target, { recursive: true, withFileTypes: true }))
       .filter((e) => e.isFile())
       .map((e) => path.relative(target, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
       .sort();
-    return { root: target, files };
+    return { root: target, files, max: { width: max.width, height: max.height } };
   } catch (err) {
     throw err instanceof CikuError ? err : mediaError(err);
   }
@@ -225,6 +234,12 @@ export async function imageSize(
 ): Promise<{ format: string; width: number; height: number }> {
   const m = await runVips(() => sharp(file).metadata());
   return { format: m.format ?? 'unknown', width: m.width ?? 0, height: m.height ?? 0 };
+}
+
+/** The mean of each colour channel, 0–255 (tests tell two versions' pixels apart this way). */
+export async function meanColour(file: string | Buffer): Promise<number[]> {
+  const stats = await runVips(() => sharp(file).stats());
+  return stats.channels.slice(0, 3).map((c) => Math.round(c.mean));
 }
 
 /**

@@ -34,7 +34,7 @@ export function createApplication(deps: {
     derivativeStore: derivatives,
     items: createItemService({ ...deps, guards, derivatives }),
     search: createSearchService(deps),
-    derivatives: createDerivativeService({ guards, derivatives, clock: deps.clock }),
+    derivatives: createDerivativeService({ guards, derivatives }),
     uploads: {
       /** Commits staged files as the caller on the head it may change, then queues their follow-ups. */
       commit: (principal: Principal, itemId: string, files: StagedFile[]) =>

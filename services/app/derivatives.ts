@@ -1,9 +1,9 @@
 import type { DerivativeKind } from '../../schemas/technical.ts';
-import { anonymous, canRead, type Principal } from '../archive/access.ts';
+import { anonymous, type Principal } from '../archive/access.ts';
 import { expectedKinds, type DerivativeStore } from '../archive/derivatives.ts';
 import type { ItemFile, ItemView } from '../archive/items.ts';
 import { normaliseLogicalPath } from '../archive/ocfl/names.ts';
-import { CikuError } from '../errors.ts';
+import { CikuError, isCikuError } from '../errors.ts';
 import type { Guards } from './guards.ts';
 
 /** A file of an item version the caller may read. */
@@ -23,11 +23,7 @@ export function fileOf(item: ItemView, name: string): ItemFile {
  * proxy of a restricted item is as hidden as the item itself. What the API serves and the pages and IIIF
  * manifests link to are located here, so they agree on what exists and when it is ready.
  */
-export function createDerivativeService(deps: {
-  guards: Guards;
-  derivatives: DerivativeStore;
-  clock: () => Date;
-}) {
+export function createDerivativeService(deps: { guards: Guards; derivatives: DerivativeStore }) {
   /**
    * The ready derivative `kind` of a file: 404 CIKU_ERR_DERIVATIVE_NOT_FOUND if its type never has one, 409
    * CIKU_ERR_DERIVATIVE_NOT_READY while pending or after it failed (with the reason). `shareable`: anyone may read
@@ -61,8 +57,24 @@ export function createDerivativeService(deps: {
         { details: { status, ...(entry?.reason === undefined ? {} : { reason: entry.reason }) } },
       );
     }
-    const shareable = canRead(anonymous, item.access, deps.clock());
+    const shareable = await anonymousMayRead(principal, id, version);
     return { item, file, record, shareable, entry: { ...entry, path: entry.path } };
+  }
+
+  /**
+   * Whether anonymous may read this version right now, by the same decision (guards.readable): an earlier version
+   * is public only under the head's access and its own, and nothing of a deleted item is — the version's own access
+   * alone would call a researcher's view of a now-restricted item's public v1 shareable, and cache it publicly.
+   */
+  async function anonymousMayRead(principal: Principal, id: string, version: string | undefined) {
+    if (principal.role === 'anonymous') return true;
+    try {
+      await deps.guards.readable(anonymous, id, version);
+      return true;
+    } catch (err) {
+      if (isCikuError(err) && err.statusCode < 500) return false;
+      throw err;
+    }
   }
 
   return { locate };

@@ -59,6 +59,12 @@ export function expectedKinds(mediaType: string, technical?: TechnicalT): Deriva
 /** Images whose long side reaches this get IIIF level-0 tiles (smaller ones are served whole by the preview). */
 export const IIIF_MIN_SIDE = 3000;
 
+/**
+ * The IIIF folder's layout: 1 was libvips' tiles alone; 2 adds `full/max` and an info.json listing `sizes` (Image
+ * API level 0 requires `full/max`). A ready entry of an earlier layout is missing, and is made again.
+ */
+export const IIIF_LAYOUT = 2;
+
 export interface FileDerivativesView {
   technical?: TechnicalT;
   warnings?: string[];
@@ -159,7 +165,8 @@ export function createDerivativeStore(deps: { blobs: BlobStore; clock?: () => Da
       else if (entry.status === 'ready') {
         const probe = kind === 'iiif' ? `${entry.path ?? 'iiif'}/info.json` : entry.path;
         const found = probe === undefined ? undefined : await stat(sha512, probe);
-        if (!found || (kind !== 'iiif' && entry.size !== undefined && found.size !== entry.size))
+        const stale = kind === 'iiif' && (entry.layout ?? 1) < IIIF_LAYOUT;
+        if (!found || stale || (kind !== 'iiif' && entry.size !== undefined && found.size !== entry.size))
           missing.push(kind);
       }
     }

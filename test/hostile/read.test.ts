@@ -72,7 +72,7 @@ t.test('hostile IIIF Image API parameters', async (t) => {
   );
   t.equal(
     ok.json<{ id: string }>().id,
-    'http://ciku.test/v1/items/IIIF-PUB/files/scan.jpg/derivatives/iiif',
+    'http://ciku.test/v1/items/IIIF-PUB/versions/v2/files/scan.jpg/derivatives/iiif',
     'id on the public origin',
   );
   const tiles = [

@@ -94,8 +94,8 @@ t.test(
     const body = info.json<{ id: string; width: number; profile: string }>();
     t.equal(
       body.id,
-      `http://ciku.test/v1/items/CO-PIPE/files/${name}/derivatives/iiif`,
-      'info.json id is where the tiles are served, under CIKU_PUBLIC_URL (the Host header is not believed)',
+      `http://ciku.test/v1/items/CO-PIPE/versions/v2/files/${name}/derivatives/iiif`,
+      'info.json id is the head version’s service, under CIKU_PUBLIC_URL (the Host header is not believed)',
     );
     t.equal(body.width, 5184);
     const tile = await api.app.inject({
@@ -106,7 +106,11 @@ t.test(
     const bad = await api.app.inject({
       url: `/v1/items/CO-PIPE/files/${name}/derivatives/iiif/..%2F..%2Frecord.json`,
     });
-    t.equal(bad.statusCode, 404, 'only IIIF tile paths are served under iiif/');
+    t.match(
+      { status: bad.statusCode, body: bad.json<{ code: string }>() },
+      { status: 400, body: { code: 'CIKU_ERR_REQUEST_INVALID' } },
+      'only IIIF image requests are served under iiif/',
+    );
     const notKind = await api.app.inject({ url: `/v1/items/CO-PIPE/files/${name}/derivatives/proxy` });
     t.match(notKind.json(), { code: 'CIKU_ERR_DERIVATIVE_NOT_FOUND' }, 'an image has no proxy');
 

@@ -6,17 +6,23 @@ import { derivativeKinds } from '../../../schemas/technical.ts';
 import type { LocatedDerivative } from '../../app/derivatives.ts';
 import { readAll } from '../../archive/blob-store.ts';
 import { CikuError } from '../../errors.ts';
+import { imageServiceId } from '../../iiif/ids.ts';
+import {
+  IMAGE_CONTEXT,
+  imageInfoDocument,
+  levelZeroFile,
+  parseImageRequest,
+  type ImageRequest,
+  type StoredImageInfo,
+} from '../../iiif/image-api.ts';
 import type { AppDeps } from '../deps.ts';
 import { downloadHeaders, sendBytes } from '../range.ts';
-
-/** IIIF level-0 tile paths as libvips writes them: `{region}/{size}/0/default.jpg`. */
-const TILE_PATH =
-  /^(full|\d{1,6},\d{1,6},\d{1,6},\d{1,6})\/(max|\d{1,6},|\d{1,6},\d{1,6}|,\d{1,6})\/0\/default\.jpg$/;
 
 const responses = {
   200: Type.Unknown(),
   206: Type.Unknown(),
   304: Type.Null(),
+  400: ErrorBody,
   404: ErrorBody,
   409: ErrorBody,
   410: ErrorBody,
@@ -63,21 +69,67 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       });
     }
 
-    async function sendInfoJson(reply: FastifyReply, found: LocatedDerivative) {
+    async function storedInfo(found: LocatedDerivative): Promise<StoredImageInfo> {
       const raw = await readAll(
         await store.open(found.file.digests.sha512, `${found.entry.path}/info.json`),
         1024 * 1024,
       );
-      const info = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-      // The id names where the tiles are served, on the public origin (CIKU_PUBLIC_URL): never from the Host
-      // header, which any client sets and which this answer's public cache would then serve to everyone.
-      info.id = `${deps.options.publicUrl}/v1/items/${encodeURIComponent(found.item.id)}/files/${encodeURIComponent(found.file.name)}/derivatives/iiif`;
+      return JSON.parse(raw.toString('utf8')) as StoredImageInfo;
+    }
+
+    async function sendInfoJson(request: FastifyRequest, reply: FastifyReply, found: LocatedDerivative) {
+      // The id names the version's own service, on the public origin (CIKU_PUBLIC_URL): a client holding it
+      // fetches that version's pixels whatever the head becomes; never from the Host header, which any client
+      // sets and which this answer's public cache would then serve to everyone.
+      const id = imageServiceId(deps.options.publicUrl, found.item.id, found.item.version, found.file.name);
+      const info = imageInfoDocument(id, await storedInfo(found));
       downloadHeaders(reply);
       if (found.shareable) void reply.header('Access-Control-Allow-Origin', '*');
+      addVary(reply, 'Accept');
       return reply
-        .header('Content-Type', 'application/ld+json;profile="http://iiif.io/api/image/3/context.json"')
+        .header(
+          'Content-Type',
+          wantsPlainJson(request.headers.accept)
+            ? 'application/json'
+            : `application/ld+json;profile="${IMAGE_CONTEXT}"`,
+        )
         .header('Cache-Control', found.shareable ? 'public, max-age=86400' : 'private, max-age=3600')
         .send(JSON.stringify(info));
+    }
+
+    /**
+     * A level-0 image request: the stored file of that name when there is one (tiles are requested in the form
+     * they are stored under, so this is one stat), else info.json decides — another form of a pre-made file (`w,`
+     * for `w,h`, a listed size for `max`) is served from it, a request no file answers is 400, and a pre-made file
+     * that is missing from the store is 404.
+     */
+    async function sendImage(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      found: LocatedDerivative,
+      rest: string,
+      req: ImageRequest,
+    ) {
+      const sha512 = found.file.digests.sha512;
+      const literal = `${found.entry.path}/${rest}`;
+      if (await store.stat(sha512, literal)) return send(request, reply, found, literal, 'image/jpeg');
+      const file = levelZeroFile(await storedInfo(found), req);
+      return send(request, reply, found, `${found.entry.path}/${file}`, 'image/jpeg');
+    }
+
+    async function serveIiif(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      principal: FastifyRequest['principal'],
+      at: { id: string; name: string; version: string | undefined; rest: string },
+    ) {
+      const info = at.rest === '' || at.rest === 'info.json';
+      // Syntax first, before the item is read: a malformed or never-servable request answers the same 400 for
+      // every item, existing, restricted or not.
+      const req = info ? undefined : parseImageRequest(at.rest);
+      const found = await locate(principal, at.id, at.name, at.version, 'iiif');
+      if (req === undefined) return sendInfoJson(request, reply, found);
+      return sendImage(request, reply, found, at.rest, req);
     }
 
     app.get(
@@ -98,7 +150,7 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       async (request, reply) => {
         const { id, name, kind } = request.params;
         const found = await locate(request.principal, id, name, request.query.version, kind);
-        if (kind === 'iiif') return sendInfoJson(reply, found);
+        if (kind === 'iiif') return sendInfoJson(request, reply, found);
         return send(
           request,
           reply,
@@ -123,12 +175,83 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       },
       async (request, reply) => {
         const { id, name } = request.params;
-        const rest = request.params['*'];
-        const found = await locate(request.principal, id, name, request.query.version, 'iiif');
-        if (rest === '' || rest === 'info.json') return sendInfoJson(reply, found);
-        if (!TILE_PATH.test(rest))
-          throw new CikuError('CIKU_ERR_DERIVATIVE_NOT_FOUND', `no IIIF tile ${rest}`);
-        return send(request, reply, found, `${found.entry.path}/${rest}`, 'image/jpeg');
+        return serveIiif(request, reply, request.principal, {
+          id,
+          name,
+          version: request.query.version,
+          rest: request.params['*'],
+        });
+      },
+    );
+
+    const VersionedFileParams = Type.Intersect([
+      FileParams,
+      Type.Object({ version: Type.String({ pattern: '^v[1-9][0-9]{0,8}$' }) }),
+    ]);
+
+    app.get(
+      '/v1/items/:id/versions/:version/files/:name/derivatives/iiif',
+      {
+        config,
+        schema: {
+          tags: ['derivatives'],
+          summary: 'IIIF Image API 3.0 level-0 service of a file in one version: its info.json',
+          params: VersionedFileParams,
+          response: responses,
+        },
+      },
+      async (request, reply) => {
+        const { id, name, version } = request.params;
+        return serveIiif(request, reply, request.principal, { id, name, version, rest: '' });
+      },
+    );
+
+    app.get(
+      '/v1/items/:id/versions/:version/files/:name/derivatives/iiif/*',
+      {
+        config,
+        schema: {
+          tags: ['derivatives'],
+          summary: 'IIIF Image API 3.0 level-0 service of a file in one version: info.json and static tiles',
+          params: Type.Intersect([
+            VersionedFileParams,
+            Type.Object({ '*': Type.String({ maxLength: 200 }) }),
+          ]),
+          response: responses,
+        },
+      },
+      async (request, reply) => {
+        const { id, name, version } = request.params;
+        return serveIiif(request, reply, request.principal, { id, name, version, rest: request.params['*'] });
       },
     );
   };
+
+/** `Accept` asks for plain JSON over JSON-LD (the spec's default when it does not say). */
+function wantsPlainJson(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  const q = (type: string) => {
+    let best = -1;
+    for (const range of accept.split(',')) {
+      const [media, ...params] = range.split(';').map((x) => x.trim().toLowerCase());
+      if (media !== type) continue;
+      const qParam = params.find((p) => p.startsWith('q='));
+      best = Math.max(best, qParam === undefined ? 1 : Number(qParam.slice(2)) || 0);
+    }
+    return best;
+  };
+  const json = q('application/json');
+  return json > 0 && json > q('application/ld+json');
+}
+
+function addVary(reply: FastifyReply, field: string): void {
+  const prev = reply.getHeader('Vary');
+  const list =
+    prev === undefined
+      ? []
+      : String(prev)
+          .split(',')
+          .map((x) => x.trim());
+  if (!list.some((x) => x.toLowerCase() === field.toLowerCase())) list.push(field);
+  void reply.header('Vary', list.join(', '));
+}
