@@ -120,15 +120,20 @@ export const iiifRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         .send(JSON.stringify(manifest));
     }
 
+    /** An item as the caller may read it, or undefined when hidden from it or deleted (a list skips those). */
+    async function readIfVisible(principal: Principal, id: string): Promise<ReadItem | undefined> {
+      return deps.app.items.read(principal, id).catch((err: unknown) => {
+        if (isCikuError(err, 'CIKU_ERR_ITEM_NOT_FOUND') || isCikuError(err, 'CIKU_ERR_ITEM_DELETED'))
+          return undefined;
+        throw err;
+      });
+    }
+
     /** The manifests (id, title) among `ids` that this caller may read and that have something to show. */
     async function withManifests(principal: Principal, ids: string[], keep = (_: ReadItem) => true) {
       const out: { id: string; title: string }[] = [];
       for (const id of ids) {
-        const item = await deps.app.items.read(principal, id).catch((err: unknown) => {
-          if (isCikuError(err, 'CIKU_ERR_ITEM_NOT_FOUND') || isCikuError(err, 'CIKU_ERR_ITEM_DELETED'))
-            return undefined;
-          throw err;
-        });
+        const item = await readIfVisible(principal, id);
         if (!item || !keep(item) || manifestShape(await iiifItem(item, false)) === undefined) continue;
         out.push({
           id: item.id,
@@ -198,7 +203,7 @@ export const iiifRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       });
       let projectName: string | undefined;
       for (const hit of found.hits) {
-        const item = await deps.app.items.read(principal, hit.id).catch(() => undefined);
+        const item = await readIfVisible(principal, hit.id);
         if (item?.metadata.code === code) {
           const m = item.metadata;
           projectName = typeof m.name === 'string' ? m.name : typeof m.title === 'string' ? m.title : code;
