@@ -51,6 +51,7 @@ t.test('every rule reports the fixture that breaks it, and nothing else', async 
     'only-adapter-imports-sharp: services/batch/thumbnail.ts',
     'only-adapter-imports-meilisearch: services/search/new-engine.ts',
     'schemas-only-typebox: schemas/item.ts',
+    'iiif-pure-builders: services/iiif/reads-app.ts',
     'no-circular: services/batch/cycle-a.ts → services/batch/cycle-b.ts → services/batch/cycle-a.ts',
     'not-to-unresolvable: services/archive/imports-nothing.ts',
   ];
@@ -58,7 +59,7 @@ t.test('every rule reports the fixture that breaks it, and nothing else', async 
 });
 
 t.test(
-  'the allowed importers pass: the image adapter, the Meilisearch engine, typebox in schemas, the CLI',
+  'the allowed importers pass: the image adapter, the Meilisearch engine, typebox in schemas, IIIF on schemas, the CLI',
   async (t) => {
     const { summary } = await cruiseFrom(fixtures);
     const offenders = new Set(summary.violations.map((v) => v.from));
@@ -66,6 +67,7 @@ t.test(
       'services/adapters/image.ts',
       'services/search/meili-index.ts',
       'schemas/ok.ts',
+      'services/iiif/ok.ts',
       'scripts/cli.ts',
     ]) {
       t.notOk(offenders.has(allowed), `${allowed} breaks no rule`);
