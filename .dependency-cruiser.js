@@ -141,6 +141,16 @@ export default {
       to: { path: http },
     },
     {
+      name: 'iiif-pure-builders',
+      comment:
+        'services/iiif builds IIIF JSON from data alone: it imports its own modules, schemas/ (types) and the ' +
+        "portal's message catalogues (plain data, so a field has one name everywhere), never HTTP, the store or " +
+        'the application: the routes in services/api read through the access decision and hand it the data.',
+      severity: 'error',
+      from: { path: '^services/iiif/' },
+      to: { pathNot: ['^services/iiif/', '^schemas/', '^services/web/messages/'] },
+    },
+    {
       name: 'web-client-standalone',
       comment:
         'services/web/client runs in the browser: it imports only its own modules and openseadragon, never the ' +

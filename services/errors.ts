@@ -46,6 +46,8 @@ export const errorCatalogue = {
   CIKU_ERR_DERIVATIVE_NOT_READY: 409,
   /** A valid IIIF Image API request that level 0 (pre-made files only) cannot answer: 400, as the spec says. */
   CIKU_ERR_IIIF_UNSUPPORTED: 400,
+  CIKU_ERR_IIIF_NO_MEDIA: 404,
+  CIKU_ERR_IIIF_COLLECTION_NOT_FOUND: 404,
   CIKU_ERR_JOB_PAYLOAD_INVALID: 400,
   CIKU_ERR_WORKER_REGISTRY: 500,
   CIKU_ERR_BATCH_SOURCE: 400,

@@ -33,8 +33,62 @@ export function autocompleteServiceId(publicUrl: string, itemId: string): string
   return `${publicUrl}/iiif/${seg(itemId)}/autocomplete`;
 }
 
-/** A collection: `/iiif/collection/{name}` (a kind, `museum:{name}`, `ich:{code}`). */
-export function collectionId(publicUrl: string, name: string, page?: number): string {
+/**
+ * A collection: `/iiif/collection/{name}` (a kind, `museum:{name}`, `ich:{code}`); a later page carries `?page=`
+ * (a number, or the opaque keyset cursor of a kind's listing).
+ */
+export function collectionId(publicUrl: string, name: string, page?: number | string): string {
   const base = `${publicUrl}/iiif/collection/${seg(name)}`;
-  return page === undefined || page <= 1 ? base : `${base}?page=${page}`;
+  if (page === undefined || page === '' || (typeof page === 'number' && page <= 1)) return base;
+  return `${base}?page=${seg(String(page))}`;
+}
+
+/** A derivative of a file in a version (`preview`, `thumbnail`, `proxy`, `poster`), on the route that serves it. */
+export function derivativeUrl(
+  publicUrl: string,
+  itemId: string,
+  version: string,
+  fileName: string,
+  kind: 'preview' | 'thumbnail' | 'proxy' | 'poster',
+): string {
+  return `${publicUrl}/v1/items/${seg(itemId)}/files/${seg(fileName)}/derivatives/${kind}?version=${seg(version)}`;
+}
+
+/** The annotation page `n` (1: painting, 2: supplementing) of a canvas, and annotation `n` on it. */
+export function annotationPageId(canvas: string, n: number): string {
+  return `${canvas}/page/${n}`;
+}
+export function annotationId(canvas: string, page: number, n: number): string {
+  return `${canvas}/page/${page}/annotation/${n}`;
+}
+
+/** The poster shown before an AV canvas plays (`placeholderCanvas`). */
+export function placeholderCanvasId(canvas: string): string {
+  return `${canvas}/placeholder`;
+}
+
+/** A Range of a version's table of contents (0: the whole, 1…: chapters or transcript sections). */
+export function rangeId(publicUrl: string, itemId: string, version: string, n: number): string {
+  return `${publicUrl}/iiif/${seg(itemId)}/${seg(version)}/range/${n}`;
+}
+
+/** The portal's item page (`homepage`). */
+export function itemPageUrl(publicUrl: string, itemId: string): string {
+  return `${publicUrl}/items/${seg(itemId)}`;
+}
+
+/** Our JSON of an item (`seeAlso`), of a version when given. */
+export function itemJsonUrl(publicUrl: string, itemId: string, version?: string): string {
+  const base = `${publicUrl}/v1/items/${seg(itemId)}`;
+  return version === undefined ? base : `${base}?version=${seg(version)}`;
+}
+
+/** The WebVTT the portal writes from a transcript's segments (`supplementing` body). */
+export function captionsUrl(publicUrl: string, itemId: string, fileName: string): string {
+  return `${publicUrl}/items/${seg(itemId)}/captions.vtt?file=${seg(fileName)}`;
+}
+
+/** The portal's search over one museum (a provider's homepage). */
+export function museumSearchUrl(publicUrl: string, museum: string): string {
+  return `${publicUrl}/search?museum=${seg(museum)}`;
 }

@@ -229,4 +229,16 @@ export const en: Messages = {
 
   'cite.online': 'EB/OL',
   'cite.accessed': 'Accessed',
+
+  'iiif.page': 'Page {n}',
+  'iiif.chapter': 'Chapter {n}',
+  'iiif.nextPage': 'Next page',
+  'iiif.collectionMore': '{label} (continued)',
+  'iiif.transcript': 'Transcript (WebVTT)',
+  'iiif.attribution': 'Attribution',
+  'iiif.attributionValue':
+    '{who}, provided by Ciku (digital archive of the Jingdezhen ceramic heritage zone)',
+  'iiif.publisher': 'Ciku',
+  'iiif.museumCollection': 'Objects of {name}',
+  'iiif.ichCollection': 'ICH project: {name}',
 };

@@ -228,6 +228,17 @@ export const zhCN = {
 
   'cite.online': 'EB/OL',
   'cite.accessed': '引用日期',
+
+  'iiif.page': '第 {n} 页',
+  'iiif.chapter': '第 {n} 章',
+  'iiif.nextPage': '下一页',
+  'iiif.collectionMore': '{label}（续）',
+  'iiif.transcript': '逐字稿（WebVTT）',
+  'iiif.attribution': '来源',
+  'iiif.attributionValue': '{who}，经瓷库（景德镇陶瓷文化数字档案库）提供',
+  'iiif.publisher': '瓷库',
+  'iiif.museumCollection': '{name}藏品',
+  'iiif.ichCollection': '非遗项目：{name}',
 } as const;
 
 export type MessageKey = keyof typeof zhCN;
