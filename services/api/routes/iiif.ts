@@ -95,8 +95,8 @@ export const iiifRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       const transcripts = [];
       for (const f of item.files) {
         if (f.derivatives?.segments?.status !== 'ready') continue;
-        const segments = await readSegments(deps.app, item, f.name);
-        if (segments) transcripts.push({ file: f.name, segments });
+        const read = await readSegments(deps.app, item, f.name);
+        if (read) transcripts.push({ file: f.name, segments: read.segments });
       }
       const manifest = buildManifest({
         publicUrl,
