@@ -144,9 +144,10 @@ export default {
       name: 'iiif-pure-builders',
       comment:
         'services/iiif builds IIIF JSON from data alone: it imports its own modules, schemas/ (types) and the ' +
-        "portal's message catalogues (plain data, so a field has one name everywhere), the coded errors and the " +
-        "Chinese analyzer (a pure function: Content Search's terms are cut as the engine cuts them), never HTTP, " +
-        'the store or the application: the routes in services/api read through the access decision and hand it the data.',
+        "portal's message catalogues (plain data, so a field has one name everywhere), the coded-error catalogue " +
+        '(an unsupported Image API request is a CIKU_ERR_ 400 like any other) and the text analyzer (autocomplete ' +
+        'offers the words the index cuts), never HTTP, the store or the application: the routes in services/api ' +
+        'read through the access decision and hand it the data.',
       severity: 'error',
       from: { path: '^services/iiif/' },
       to: {

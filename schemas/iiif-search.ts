@@ -105,3 +105,50 @@ export const TermPage = Type.Object({
   ),
 });
 export type TermPageT = Static<typeof TermPage>;
+
+/** Content Search 1.0 (https://iiif.io/api/search/1.0/), the form Mirador 4 reads: `/iiif/{id}/search1`. */
+export const SEARCH1_CONTEXT = 'http://iiif.io/api/search/1/context.json';
+export const SEARCH1_PROFILE = 'http://iiif.io/api/search/1/search';
+
+/**
+ * A matching cue as an Open Annotation: its text, on the canvas with the time as a fragment selector (a viewer
+ * finds the canvas in `on.full`; Mirador strips only `#xywh=` from a string target).
+ */
+export const Search1Annotation = Type.Object({
+  '@id': Type.String(),
+  '@type': Type.Literal('oa:Annotation'),
+  motivation: Type.Literal('sc:painting'),
+  resource: Type.Object({ '@type': Type.Literal('cnt:ContentAsText'), chars: Type.String() }),
+  on: Type.Object({
+    '@type': Type.Literal('oa:SpecificResource'),
+    full: Type.String(),
+    selector: Type.Object({ '@type': Type.Literal('oa:FragmentSelector'), value: Type.String() }),
+  }),
+});
+
+export const Search1Hit = Type.Object({
+  '@type': Type.Literal('search:Hit'),
+  annotations: Type.Array(Type.String()),
+  match: Type.String(),
+  before: Type.String(),
+  after: Type.String(),
+});
+
+export const Search1AnnotationList = Type.Object({
+  '@context': Type.Literal(SEARCH1_CONTEXT),
+  '@id': Type.String(),
+  '@type': Type.Literal('sc:AnnotationList'),
+  within: Type.Object({
+    '@type': Type.Literal('sc:Layer'),
+    total: Type.Integer({ minimum: 0 }),
+    first: Type.String(),
+    last: Type.String(),
+    ignored: Type.Optional(Type.Array(Type.String())),
+  }),
+  next: Type.Optional(Type.String()),
+  prev: Type.Optional(Type.String()),
+  startIndex: Type.Integer({ minimum: 0 }),
+  resources: Type.Array(Search1Annotation),
+  hits: Type.Array(Search1Hit),
+});
+export type Search1AnnotationListT = Static<typeof Search1AnnotationList>;

@@ -28,6 +28,14 @@ export function searchServiceId(publicUrl: string, itemId: string): string {
   return `${publicUrl}/iiif/${seg(itemId)}/search`;
 }
 
+/**
+ * The same search answered as Content Search 1.0 (an `sc:AnnotationList` with `hits`): Mirador 4 reads only the
+ * 0/1 profiles, so a manifest announces this beside the SearchService2.
+ */
+export function searchService1Id(publicUrl: string, itemId: string): string {
+  return `${publicUrl}/iiif/${seg(itemId)}/search1`;
+}
+
 /** Its AutoCompleteService2 (terms of the item's text that begin with `q`), listed inside the search service. */
 export function autocompleteServiceId(publicUrl: string, itemId: string): string {
   return `${publicUrl}/iiif/${seg(itemId)}/autocomplete`;

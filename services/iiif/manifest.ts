@@ -5,6 +5,7 @@ import {
   type FileRole,
   type ItemKind,
 } from '../../schemas/item.ts';
+import { SEARCH1_PROFILE } from '../../schemas/iiif-search.ts';
 import type { DerivativeEntryT, TechnicalT, TranscriptSegmentT } from '../../schemas/technical.ts';
 import {
   annotationId,
@@ -20,6 +21,7 @@ import {
   museumSearchUrl,
   placeholderCanvasId,
   rangeId,
+  searchService1Id,
   searchServiceId,
 } from './ids.ts';
 import { messageKey, none, words, zh, type LanguageMap } from './words.ts';
@@ -177,9 +179,20 @@ function common(input: ManifestInput, items: Json[]): Json {
     partOf: [
       { id: collectionId(publicUrl, item.kind), type: 'Collection', label: words(`kind.${item.kind}`) },
     ],
-    ...(searchable ? { service: [{ id: searchServiceId(publicUrl, item.id), type: 'SearchService2' }] } : {}),
+    ...(searchable ? { service: searchServices(publicUrl, item.id) } : {}),
     items,
   };
+}
+
+/**
+ * Content Search 2.0, and the same answers as 1.0 for viewers that read only 1.0 (Mirador 4 looks services up by
+ * the 0/1 `profile`). The 1.0 service is written with `@id`/`@type`, as Presentation 3 has older services written.
+ */
+function searchServices(publicUrl: string, itemId: string): Json[] {
+  return [
+    { id: searchServiceId(publicUrl, itemId), type: 'SearchService2' },
+    { '@id': searchService1Id(publicUrl, itemId), '@type': 'SearchService1', profile: SEARCH1_PROFILE },
+  ];
 }
 
 /** The kind's fields in the schema's order (Dublin Core first), labelled in both languages, valued in Chinese. */

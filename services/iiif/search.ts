@@ -1,5 +1,7 @@
 import {
+  SEARCH1_CONTEXT,
   SEARCH_CONTEXT,
+  type Search1AnnotationListT,
   type HighlightingAnnotationT,
   type MatchingAnnotationT,
   type SearchAnnotationPageT,
@@ -7,7 +9,7 @@ import {
   type TextQuoteSelectorT,
 } from '../../schemas/iiif-search.ts';
 import { analyzer } from '../search/analyzer.ts';
-import { autocompleteServiceId, canvasId, searchServiceId } from './ids.ts';
+import { autocompleteServiceId, canvasId, searchService1Id, searchServiceId } from './ids.ts';
 
 /**
  * IIIF Content Search 2.0 answers, built from what the search engine found in an item (pure: the route decides
@@ -187,6 +189,64 @@ export function searchAnnotationPage(input: {
     ...(highlights.length > 0
       ? { annotations: [{ type: 'AnnotationPage' as const, items: highlights }] }
       : {}),
+  };
+}
+
+/**
+ * The same page as Content Search 1.0 (`sc:AnnotationList`): a resource per matching cue (the 2.0 answer's
+ * annotation ids), a hit per highlighted range with its text before and after. `within.total` counts cues, as the
+ * 2.0 `partOf.total` does, so both views page alike.
+ */
+export function searchAnnotationList1(
+  input: Parameters<typeof searchAnnotationPage>[0],
+): Search1AnnotationListT {
+  const { publicUrl, item, params, page, pageSize, total } = input;
+  const service = searchService1Id(publicUrl, item.id);
+  const last = Math.max(1, Math.ceil(total / pageSize));
+  const annotationBase = `${searchServiceId(publicUrl, item.id)}/annotation/${seg(item.version)}`;
+  const resources: Search1AnnotationListT['resources'] = [];
+  const hits: Search1AnnotationListT['hits'] = [];
+  for (const m of input.matches) {
+    const id = `${annotationBase}/${m.key}`;
+    const cut = m.target.indexOf('#');
+    resources.push({
+      '@id': id,
+      '@type': 'oa:Annotation',
+      motivation: 'sc:painting',
+      resource: { '@type': 'cnt:ContentAsText', chars: m.text },
+      on: {
+        '@type': 'oa:SpecificResource',
+        full: cut < 0 ? m.target : m.target.slice(0, cut),
+        selector: { '@type': 'oa:FragmentSelector', value: cut < 0 ? '' : m.target.slice(cut + 1) },
+      },
+    });
+    for (const range of m.marks) {
+      const q = selector(m.text, range);
+      hits.push({
+        '@type': 'search:Hit',
+        annotations: [id],
+        match: q.exact,
+        before: q.prefix ?? '',
+        after: q.suffix ?? '',
+      });
+    }
+  }
+  return {
+    '@context': SEARCH1_CONTEXT,
+    '@id': searchUrl(service, params, page),
+    '@type': 'sc:AnnotationList',
+    within: {
+      '@type': 'sc:Layer',
+      total,
+      first: searchUrl(service, params, 1),
+      last: searchUrl(service, params, last),
+      ...(input.ignored.length > 0 ? { ignored: input.ignored } : {}),
+    },
+    ...(page < last ? { next: searchUrl(service, params, page + 1) } : {}),
+    ...(page > 1 ? { prev: searchUrl(service, params, Math.min(page - 1, last)) } : {}),
+    startIndex: (page - 1) * pageSize,
+    resources,
+    hits,
   };
 }
 

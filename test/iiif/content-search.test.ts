@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import t from 'tap';
-import type { SearchAnnotationPageT, TermPageT } from '../../schemas/iiif-search.ts';
+import type { Search1AnnotationListT, SearchAnnotationPageT, TermPageT } from '../../schemas/iiif-search.ts';
 import { canvasId } from '../../services/iiif/ids.ts';
 import { unmark } from '../../services/iiif/search.ts';
 import { startTestApi, type TestApi } from '../helpers/api.ts';
@@ -213,6 +213,35 @@ t.test('a restricted item’s search is 404 to anonymous and answers a researche
   t.match(seen.headers['cache-control'], /^private/);
   const complete = await api.app.inject({ url: `/iiif/${IDS.restricted}/autocomplete?q=${q('拉坯')}` });
   t.equal(complete.statusCode, 404, 'autocomplete too');
+});
+
+t.test('the 1.0 view finds the same cue, with the same access decision', async (t) => {
+  const api = await ready;
+  const res = await api.app.inject({ url: `/iiif/${IDS.interview}/search1?q=${q('拉坯')}` });
+  t.equal(res.statusCode, 200);
+  t.match(
+    res.headers['content-type'],
+    /^application\/ld\+json; ?profile="http:\/\/iiif\.io\/api\/search\/1\/context\.json"/,
+  );
+  t.equal(res.headers['access-control-allow-origin'], '*');
+  const body = res.json<Search1AnnotationListT>();
+  const cue = CUES[LAPI_CUE];
+  t.equal(body.within.total, 1);
+  t.same(
+    body.resources.map((r) => [r.on.full, r.on.selector.value, r.resource.chars]),
+    [
+      [
+        canvasId(PUBLIC_URL, IDS.interview, await headOf(IDS.interview), AUDIO),
+        `t=${cue.start},${cue.end}`,
+        cue.text,
+      ],
+    ],
+  );
+  t.match(body.hits, [{ annotations: [body.resources[0]!['@id']], match: '拉坯' }]);
+  const hidden = await api.app.inject({ url: `/iiif/${IDS.restricted}/search1?q=${q('拉坯')}` });
+  t.equal(hidden.statusCode, 404, 'a restricted item is hidden from anonymous here too');
+  const gone = await api.app.inject({ url: `/iiif/${IDS.gone}/search1?q=${q('拉坯')}` });
+  t.equal(gone.statusCode, 410);
 });
 
 t.test('a deleted item’s search is 410', async (t) => {

@@ -319,7 +319,18 @@ t.test(
       type: 'Canvas',
       items: [{ items: [{ body: { id: /derivatives\/poster/ } }] }],
     });
-    t.same(m.service, [{ id: `${PUBLIC}/iiif/${IDS.interview}/search`, type: 'SearchService2' }]);
+    t.same(
+      m.service,
+      [
+        { id: `${PUBLIC}/iiif/${IDS.interview}/search`, type: 'SearchService2' },
+        {
+          '@id': `${PUBLIC}/iiif/${IDS.interview}/search1`,
+          '@type': 'SearchService1',
+          profile: 'http://iiif.io/api/search/1/search',
+        },
+      ],
+      'Content Search 2.0, and 1.0 for viewers that read only 1.0 (Mirador 4)',
+    );
     // A Range per speaker turn: 王师傅, 访谈人, 王师傅 ×3 (merged), 访谈人, 王师傅 ×2, 访谈人.
     const top = (m.structures as Json[])[0]!;
     const ranges = top.items as { label: { zh: string[] }; items: { id: string }[] }[];

@@ -5,7 +5,9 @@ import {
   AutocompleteQuerystring,
   ContentSearchQuerystring,
   SEARCH_CONTEXT,
+  SEARCH1_CONTEXT,
   SEARCH_PAGE_SIZE,
+  Search1AnnotationList,
   SearchAnnotationPage,
   TermPage,
 } from '../../../schemas/iiif-search.ts';
@@ -14,6 +16,7 @@ import type { Principal } from '../../archive/access.ts';
 import { anonymous, canRead } from '../../archive/access.ts';
 import {
   motivationMatches,
+  searchAnnotationList1,
   searchAnnotationPage,
   termPage,
   transcriptMatches,
@@ -49,16 +52,18 @@ export const iiifSearchRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       return { total: answer.total, segments };
     }
 
-    function headers(request: FastifyRequest, reply: FastifyReply, shareable: boolean): void {
+    function headers(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      shareable: boolean,
+      context: string = SEARCH_CONTEXT,
+    ): void {
       const accept = request.headers.accept ?? '';
       const plainJson = accept.includes('application/json') && !accept.includes('application/ld+json');
       // Answers follow the index, which follows each edit: cached briefly, unlike content-addressed tiles. Only
       // what anyone may read is cached publicly and shared across origins (viewers search from other sites).
       void reply
-        .header(
-          'Content-Type',
-          plainJson ? 'application/json' : `application/ld+json;profile="${SEARCH_CONTEXT}"`,
-        )
+        .header('Content-Type', plainJson ? 'application/json' : `application/ld+json;profile="${context}"`)
         .header('Cache-Control', shareable ? 'public, max-age=300' : 'private, max-age=60')
         .header('Vary', 'Accept');
       if (shareable) void reply.header('Access-Control-Allow-Origin', '*');
@@ -91,6 +96,40 @@ export const iiifSearchRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           : { total: 0, segments: [] };
         headers(request, reply, shareable);
         return searchAnnotationPage({
+          publicUrl,
+          item,
+          params: paramsOf(query),
+          page: query.page,
+          pageSize: SEARCH_PAGE_SIZE,
+          total: found.total,
+          matches: transcriptMatches(publicUrl, item, found.segments),
+          ignored: ignoredOf(query),
+        });
+      },
+    );
+
+    app.get(
+      '/iiif/:id/search1',
+      {
+        schema: {
+          tags: ['iiif'],
+          summary: 'The same search as IIIF Content Search 1.0 (sc:AnnotationList with hits), for Mirador 4',
+          params: ItemIdParam,
+          querystring: ContentSearchQuerystring,
+          response: { 200: Search1AnnotationList, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        const query = request.query;
+        const { item, shareable } = await readItem(request.principal, id);
+        // 1.0 has no `supplementing`: its text annotations are `sc:painting`, and that is what a motivation must ask.
+        const asked = motivationMatches(query.motivation, 'painting');
+        const found = asked
+          ? await segmentsOf(request.principal, item.id, query.q, query.page, SEARCH_PAGE_SIZE)
+          : { total: 0, segments: [] };
+        headers(request, reply, shareable, SEARCH1_CONTEXT);
+        return searchAnnotationList1({
           publicUrl,
           item,
           params: paramsOf(query),
