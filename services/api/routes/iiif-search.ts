@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorBody, ItemIdParam } from '../../../schemas/api.ts';
 import {
@@ -75,6 +76,36 @@ export const iiifSearchRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     const paramsOf = (query: { q: string; motivation?: string }): SearchParams =>
       query.motivation === undefined ? { q: query.q } : { q: query.q, motivation: query.motivation };
 
+    /**
+     * What both Content Search views answer from: the item read through the access decision, then its segments
+     * matching `q` on the page asked for — unless the motivation list names none of ours (`annotated` is what our
+     * annotations are in that version of the API), which matches nothing.
+     */
+    async function searchInput(
+      principal: Principal,
+      id: string,
+      query: Static<typeof ContentSearchQuerystring>,
+      annotated: string,
+    ) {
+      const { item, shareable } = await readItem(principal, id);
+      const found = motivationMatches(query.motivation, annotated)
+        ? await segmentsOf(principal, item.id, query.q, query.page, SEARCH_PAGE_SIZE)
+        : { total: 0, segments: [] };
+      return {
+        shareable,
+        input: {
+          publicUrl,
+          item,
+          params: paramsOf(query),
+          page: query.page,
+          pageSize: SEARCH_PAGE_SIZE,
+          total: found.total,
+          matches: transcriptMatches(publicUrl, item, found.segments),
+          ignored: ignoredOf(query),
+        },
+      };
+    }
+
     app.get(
       '/iiif/:id/search',
       {
@@ -87,24 +118,15 @@ export const iiifSearchRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         },
       },
       async (request, reply) => {
-        const { id } = request.params;
-        const query = request.query;
-        const { item, shareable } = await readItem(request.principal, id);
-        // Every annotation we answer supplements its canvas: a motivation list without it matches nothing.
-        const found = motivationMatches(query.motivation, 'supplementing')
-          ? await segmentsOf(request.principal, item.id, query.q, query.page, SEARCH_PAGE_SIZE)
-          : { total: 0, segments: [] };
+        // Every annotation we answer supplements its canvas.
+        const { shareable, input } = await searchInput(
+          request.principal,
+          request.params.id,
+          request.query,
+          'supplementing',
+        );
         headers(request, reply, shareable);
-        return searchAnnotationPage({
-          publicUrl,
-          item,
-          params: paramsOf(query),
-          page: query.page,
-          pageSize: SEARCH_PAGE_SIZE,
-          total: found.total,
-          matches: transcriptMatches(publicUrl, item, found.segments),
-          ignored: ignoredOf(query),
-        });
+        return searchAnnotationPage(input);
       },
     );
 
@@ -120,25 +142,15 @@ export const iiifSearchRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         },
       },
       async (request, reply) => {
-        const { id } = request.params;
-        const query = request.query;
-        const { item, shareable } = await readItem(request.principal, id);
         // 1.0 has no `supplementing`: its text annotations are `sc:painting`, and that is what a motivation must ask.
-        const asked = motivationMatches(query.motivation, 'painting');
-        const found = asked
-          ? await segmentsOf(request.principal, item.id, query.q, query.page, SEARCH_PAGE_SIZE)
-          : { total: 0, segments: [] };
+        const { shareable, input } = await searchInput(
+          request.principal,
+          request.params.id,
+          request.query,
+          'painting',
+        );
         headers(request, reply, shareable, SEARCH1_CONTEXT);
-        return searchAnnotationList1({
-          publicUrl,
-          item,
-          params: paramsOf(query),
-          page: query.page,
-          pageSize: SEARCH_PAGE_SIZE,
-          total: found.total,
-          matches: transcriptMatches(publicUrl, item, found.segments),
-          ignored: ignoredOf(query),
-        });
+        return searchAnnotationList1(input);
       },
     );
 
