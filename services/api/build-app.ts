@@ -25,7 +25,7 @@ import { searchRoutes } from './routes/search.ts';
 import { iiifSearchRoutes } from './routes/iiif-search.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { iiifRoutes } from './routes/iiif.ts';
-import { notFoundPage, SESSION_COOKIE, webRoutes } from '../web/plugin.tsx';
+import { notFoundPage, portalPages, SESSION_COOKIE, webRoutes } from '../web/plugin.tsx';
 
 /** Builds the Fastify app from explicit dependencies (tests drive it with `inject`; server.ts makes it listen). */
 export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInstance> {
@@ -68,7 +68,8 @@ export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInst
     logger: deps.logger,
     ...(deps.options.assetsDir === undefined ? {} : { assetsDir: deps.options.assetsDir }),
   };
-  registerErrorHandling(app, { htmlNotFound: notFoundPage(webDeps) });
+  const portal = portalPages(webDeps);
+  registerErrorHandling(app, { htmlNotFound: notFoundPage(portal) });
   if (deps.starting) {
     const starting = deps.starting;
     app.addHook('onRequest', async (request, reply) => {
@@ -122,7 +123,7 @@ export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInst
   await app.register(iiifRoutes(deps));
   await app.register(queueDashboard(deps));
   // The portal under `/`, beside /v1, on the same application services.
-  await app.register(webRoutes(webDeps));
+  await app.register(webRoutes(webDeps, portal));
   return app;
 }
 

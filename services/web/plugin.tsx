@@ -28,17 +28,9 @@ export const SESSION_COOKIE = 'ciku_session';
 
 /** The built client's logical names → public paths, from the manifest the client build writes. */
 function loadAssets(
-  dir: string | undefined,
+  folder: string | undefined,
   log: (msg: string) => void,
 ): (name: string) => string | undefined {
-  let folder = dir;
-  if (folder === undefined) {
-    try {
-      folder = projectFile(import.meta.url, 'dist/web/assets');
-    } catch {
-      folder = undefined;
-    }
-  }
   const manifest = folder === undefined ? undefined : path.join(folder, 'manifest.json');
   if (manifest === undefined || !existsSync(manifest)) {
     log('the portal client is not built (npm run build): pages are served without styles and scripts');
@@ -77,10 +69,14 @@ const PAGE_CSP =
   "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; script-src 'self'; " +
   "style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-/** Page rendering shared by the routes and the not-found page: the reader's context and the document. */
-function pages(deps: WebDeps) {
+/**
+ * Page rendering shared by the routes and the not-found page the API's handler answers browsers with: the
+ * reader's context and the document, with the built client's manifest read once, at start.
+ */
+export function portalPages(deps: WebDeps) {
   const info = (msg: string) => (deps.logger === false ? undefined : deps.logger.warn(msg));
-  const asset = loadAssets(deps.assetsDir, info);
+  const folder = assetsFolder(deps.assetsDir);
+  const asset = loadAssets(folder, info);
   const secure = deps.publicUrl.startsWith('https:');
   function context(request: FastifyRequest, reply: FastifyReply): PageContext {
     // Read before validation too (the error page of a bad query string): a repeated `lang` is an array.
@@ -131,12 +127,13 @@ function pages(deps: WebDeps) {
     );
   }
 
-  return { context, page };
+  return { context, page, folder };
 }
 
+export type PortalPages = ReturnType<typeof portalPages>;
+
 /** The not-found page for browsers (an unknown URL outside /v1 asked for HTML). */
-export function notFoundPage(deps: WebDeps) {
-  const { context, page } = pages(deps);
+export function notFoundPage({ context, page }: PortalPages) {
   return (request: FastifyRequest, reply: FastifyReply) => {
     const ctx = context(request, reply);
     return page(
@@ -168,9 +165,9 @@ export function localPath(next: string | undefined, origin: string): string {
  * The portal under `/`: pages rendered on the server from the same application services (and access decisions)
  * as /v1, in 简体中文 or English, each a complete document that works without JavaScript.
  */
-export function webRoutes(deps: WebDeps) {
+export function webRoutes(deps: WebDeps, rendering: PortalPages = portalPages(deps)) {
   return async function web(app: FastifyInstance): Promise<void> {
-    const { context, page } = pages(deps);
+    const { context, page, folder } = rendering;
     const secure = deps.publicUrl.startsWith('https:');
     const origin = new URL(deps.publicUrl).origin;
     const sitemap = cachedSitemap(deps.app, deps.publicUrl, deps.clock);
@@ -178,7 +175,6 @@ export function webRoutes(deps: WebDeps) {
     await app.register(formbody, { bodyLimit: 8 * 1024 });
     // Pages and the client files are text that compresses 5–10×; media under /v1 is not touched (another scope).
     await app.register(compress, { global: true, threshold: 1024, encodings: ['br', 'gzip'] });
-    const folder = assetsFolder(deps.assetsDir);
     if (folder !== undefined && existsSync(folder)) {
       await app.register(fastifyStatic, {
         root: folder,
