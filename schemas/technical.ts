@@ -131,7 +131,65 @@ export const TranscriptTechnical = Type.Object({
 });
 export type TranscriptTechnicalT = Static<typeof TranscriptTechnical>;
 
-export const Technical = Type.Union([ImageTechnical, AvTechnical, TranscriptTechnical]);
+/** A bookmark of a PDF's outline: its title, the page it opens (1-based; absent when it names no page), depth from 1. */
+export const OutlineEntry = Type.Object({
+  title: Str(500),
+  page: Opt(Type.Integer({ minimum: 1 })),
+  level: Type.Integer({ minimum: 1, maximum: 32 }),
+});
+export type OutlineEntryT = Static<typeof OutlineEntry>;
+
+/** One entry of a ZIP's central directory, as listed (a ZIP is never extracted to disk). */
+export const ArchiveEntry = Type.Object({
+  name: Str(4096),
+  size: Type.Integer({ minimum: 0 }),
+  compressed_size: Opt(Type.Integer({ minimum: 0 })),
+  modified: Opt(Str(64)),
+  directory: Opt(Type.Boolean()),
+});
+
+/**
+ * Documents (PDF, office files, plain text, ZIP): what the bytes say about themselves. `pages` is what the file
+ * declares (a PDF's page count, an office file's pages as rendered); `text_pages` how many had a usable text
+ * layer or extracted text, `ocr_pages` how many were read by OCR (machine reading: a researcher must know).
+ */
+export const DocumentTechnical = Type.Object({
+  type: Type.Literal('document'),
+  /** Format name as we show it: `PDF`, `PDF/A`, `DOCX`, `XLSX`, `PPTX`, `ODT`, `ODS`, `ODP`, `RTF`, `Text`, `CSV`, `ZIP`. */
+  format: Opt(Str(60)),
+  /** The version the bytes declare (`1.7` for a PDF). */
+  format_version: Opt(Str(20)),
+  /** PDF/A conformance from the XMP `pdfaid` part and conformance (`1b`, `2b`, `3a` …). */
+  pdfa: Opt(Str(10)),
+  pages: Opt(Type.Integer({ minimum: 0 })),
+  title: Opt(Str(2000)),
+  author: Opt(Str(2000)),
+  subject: Opt(Str(2000)),
+  keywords: Opt(Str(2000)),
+  creator_tool: Opt(Str(500)),
+  producer: Opt(Str(500)),
+  created: Opt(Str(64)),
+  modified: Opt(Str(64)),
+  encrypted: Opt(Type.Boolean()),
+  /** Page size of the first page in PDF points (1/72 in). */
+  page_width: Opt(Num),
+  page_height: Opt(Num),
+  outline: Opt(Type.Array(OutlineEntry, { maxItems: 5000 })),
+  text_pages: Opt(Type.Integer({ minimum: 0 })),
+  ocr_pages: Opt(Type.Integer({ minimum: 0 })),
+  /** Tesseract languages OCR used (`chi_sim+eng`), when any page was OCR'd. */
+  ocr_languages: Opt(Str(100)),
+  /** Sheet names of a spreadsheet. */
+  sheets: Opt(Type.Array(Str(500), { maxItems: 1000 })),
+  /** Characters of text extracted in all. */
+  characters: Opt(Type.Integer({ minimum: 0 })),
+  /** ZIP: the listed entries (the first 10,000) and how many there are. */
+  entries: Opt(Type.Array(ArchiveEntry, { maxItems: 10_000 })),
+  entry_count: Opt(Type.Integer({ minimum: 0 })),
+});
+export type DocumentTechnicalT = Static<typeof DocumentTechnical>;
+
+export const Technical = Type.Union([ImageTechnical, AvTechnical, TranscriptTechnical, DocumentTechnical]);
 export type TechnicalT = Static<typeof Technical>;
 
 export const derivativeKinds = [
@@ -142,6 +200,14 @@ export const derivativeKinds = [
   'poster',
   'waveform',
   'segments',
+  /** Documents and OCR'd scans: `text.json` (DocumentText), the text of each page. */
+  'text',
+  /** OCR'd pages: a folder of hOCR files, `{page}.hocr` (words with their boxes, in the page render's pixels). */
+  'hocr',
+  /** Multi-page documents: a folder `{page}/` per page with `thumbnail.jpg`, `preview.jpg` and, for large renders, `iiif/`. */
+  'pages',
+  /** Office files: the PDF LibreOffice made of them (`preview.pdf`), from which their pages are rendered. */
+  'pdf',
 ] as const;
 export type DerivativeKind = (typeof derivativeKinds)[number];
 
@@ -164,6 +230,8 @@ export const DerivativeEntry = Type.Object({
    * than IIIF_LAYOUT (services/archive/derivatives.ts) counts as missing, so `rederive --missing` remakes it.
    */
   layout: Opt(Type.Integer({ minimum: 1 })),
+  /** `pages`, `text`, `hocr`: how many pages the folder or file holds. */
+  pages: Opt(Type.Integer({ minimum: 0 })),
 });
 export type DerivativeEntryT = Static<typeof DerivativeEntry>;
 
@@ -188,3 +256,27 @@ export const WaveformPeaks = Type.Object({
   data: Type.Array(Num),
 });
 export type WaveformPeaksT = Static<typeof WaveformPeaks>;
+
+/**
+ * The `text` derivative (`text.json`): each page's text and where it came from — `text-layer` (a PDF's own text),
+ * `extracted` (an office or text file, one page per sheet / slide / rendered page), `ocr` (machine reading, with
+ * Tesseract's mean word confidence 0–100). `width`/`height`: the page render OCR read, in pixels (hOCR boxes are
+ * in these pixels; a IIIF canvas of the page has this size).
+ */
+export const PageText = Type.Object({
+  page: Type.Integer({ minimum: 1 }),
+  text: Type.String({ maxLength: 2_000_000 }),
+  source: Type.Union([Type.Literal('text-layer'), Type.Literal('extracted'), Type.Literal('ocr')]),
+  confidence: Opt(Type.Number({ minimum: 0, maximum: 100 })),
+  width: Opt(Type.Integer({ minimum: 1 })),
+  height: Opt(Type.Integer({ minimum: 1 })),
+  /** Sheet or slide name when the page is one. */
+  label: Opt(Str(500)),
+});
+export type PageTextT = Static<typeof PageText>;
+
+export const DocumentText = Type.Object({
+  version: Type.Literal(1),
+  pages: Type.Array(PageText),
+});
+export type DocumentTextT = Static<typeof DocumentText>;
