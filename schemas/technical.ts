@@ -147,6 +147,7 @@ export const ArchiveEntry = Type.Object({
   modified: Opt(Str(64)),
   directory: Opt(Type.Boolean()),
 });
+export type ArchiveEntryT = Static<typeof ArchiveEntry>;
 
 /**
  * Documents (PDF, office files, plain text, ZIP): what the bytes say about themselves. `pages` is what the file
