@@ -20,6 +20,8 @@ import { readAll, type BlobStore, type ByteRange, type PutResult } from './blob-
  */
 export const DERIVATIVES_PREFIX = 'derivatives/';
 const RECORD = 'record.json';
+/** What the record cache holds at most, in UTF-16 code units of JSON text. */
+const RECORD_CACHE_SIZE = 16 * 1024 * 1024;
 
 export function derivativeFolder(sha512: string): string {
   if (!/^[0-9a-f]{128}$/.test(sha512)) throw new CikuError('CIKU_ERR_PATH_INVALID', 'not a sha512 digest');
@@ -77,9 +79,21 @@ export function createDerivativeStore(deps: { blobs: BlobStore; clock?: () => Da
 
   const keyOf = (sha512: string, relPath: string): string => `${derivativeFolder(sha512)}${relPath}`;
 
+  /**
+   * Validated records' text by digest, with the blob's etag when read: a tile, a thumbnail or an item view reads
+   * the record each time, and a stat that finds the same etag replaces the read, the parse of a large record and
+   * its validation. Jobs rewrite records (new etag), so a changed record is always read again.
+   */
+  const recordCache = new Map<string, { etag: string; text: string }>();
+  let recordCacheSize = 0;
+
   /** The record, or undefined when none was written (or what is there does not validate: treated as missing). */
   async function readRecord(sha512: string): Promise<DerivativeRecordT | undefined> {
     const key = keyOf(sha512, RECORD);
+    const st = await blobs.stat(key);
+    if (!st) return undefined;
+    const hit = st.etag === undefined ? undefined : recordCache.get(sha512);
+    if (hit && hit.etag === st.etag) return JSON.parse(hit.text) as DerivativeRecordT;
     let raw: Buffer;
     try {
       raw = await readAll(await blobs.get(key), 16 * 1024 * 1024);
@@ -87,11 +101,32 @@ export function createDerivativeStore(deps: { blobs: BlobStore; clock?: () => Da
       if (err instanceof CikuError && err.code === 'CIKU_ERR_BLOB_NOT_FOUND') return undefined;
       throw err;
     }
+    let rec: unknown;
+    const text = raw.toString('utf8');
     try {
-      const rec = JSON.parse(raw.toString('utf8')) as unknown;
-      return Value.Check(DerivativeRecord, rec) && rec.sha512 === sha512 ? rec : undefined;
+      rec = JSON.parse(text);
     } catch {
       return undefined;
+    }
+    if (!Value.Check(DerivativeRecord, rec) || rec.sha512 !== sha512) return undefined;
+    // The etag seen before the read: a record replaced in between is cached under the older etag, which the next
+    // stat no longer answers, so it is read again.
+    if (st.etag !== undefined && text.length <= RECORD_CACHE_SIZE / 64) rememberRecord(sha512, st.etag, text);
+    return rec;
+  }
+
+  function rememberRecord(sha512: string, etag: string, text: string): void {
+    const old = recordCache.get(sha512);
+    if (old) {
+      recordCacheSize -= old.text.length;
+      recordCache.delete(sha512);
+    }
+    recordCache.set(sha512, { etag, text });
+    recordCacheSize += text.length;
+    for (const [k, v] of recordCache) {
+      if (recordCacheSize <= RECORD_CACHE_SIZE) break;
+      recordCache.delete(k);
+      recordCacheSize -= v.text.length;
     }
   }
 

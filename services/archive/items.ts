@@ -77,6 +77,9 @@ function registry(from?: FileRegistry): FileRegistry {
 }
 
 /** A record as read or cloned, with its file registry null-prototyped (see `registry`). */
+/** What the record cache may hold, in UTF-16 code units of JSON text (~32 MiB of memory at most). */
+const RECORD_CACHE_BYTES = 16 * 1024 * 1024;
+
 function withRegistry(record: ItemRecord): ItemRecord {
   return { ...record, files: registry(record.files) };
 }
@@ -259,10 +262,36 @@ export function createItems(deps: ItemsDeps) {
     }
   }
 
+  /**
+   * Records' text by content digest: a version's record is content-addressed, so the bytes behind a digest never
+   * change, and every read of an item (each tile, thumbnail and manifest served) reads one. Parsed again on each
+   * read, so no caller shares (or can change) another's objects. Bounded by RECORD_CACHE_BYTES.
+   */
+  const recordTexts = new Map<string, string>();
+  let recordTextBytes = 0;
+
   /** The record of one version, read with an inventory the caller already holds (inventories can be large). */
   async function readRecord(id: string, version: string, inventory: Inventory): Promise<ItemRecord> {
-    const bytes = await ocfl.readContent(ocflIdFor(id), RECORD, { version, inventory });
-    return withRegistry(JSON.parse(bytes.toString('utf8')) as ItemRecord);
+    const oid = ocflIdFor(id);
+    const digest = ocfl.contentDigest(inventory, RECORD, version);
+    let text = digest === undefined ? undefined : recordTexts.get(digest);
+    if (text === undefined) {
+      text = (await ocfl.readContent(oid, RECORD, { version, inventory })).toString('utf8');
+      if (digest !== undefined) remember(digest, text);
+    }
+    return withRegistry(JSON.parse(text) as ItemRecord);
+  }
+
+  function remember(digest: string, text: string): void {
+    if (text.length > RECORD_CACHE_BYTES / 64) return;
+    recordTexts.set(digest, text);
+    recordTextBytes += text.length;
+    // Oldest first (a Map keeps insertion order): a plain FIFO is enough for records read again and again.
+    for (const [k, v] of recordTexts) {
+      if (recordTextBytes <= RECORD_CACHE_BYTES) break;
+      recordTexts.delete(k);
+      recordTextBytes -= v.length;
+    }
   }
 
   function toView(record: ItemRecord, inventory: Inventory, version: string): ItemView {

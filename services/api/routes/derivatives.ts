@@ -52,8 +52,10 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       found: LocatedDerivative,
       relPath: string,
       contentType: string,
+      known?: { size: number },
     ) {
-      const stat = await store.stat(found.file.digests.sha512, relPath);
+      // A caller that has just stat'ed the file passes what it found: one stat per tile, not two.
+      const stat = known ?? (await store.stat(found.file.digests.sha512, relPath));
       if (!stat) throw new CikuError('CIKU_ERR_DERIVATIVE_NOT_FOUND', `no such derivative file ${relPath}`);
       downloadHeaders(reply);
       void reply
@@ -112,7 +114,8 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     ) {
       const sha512 = found.file.digests.sha512;
       const literal = `${found.entry.path}/${rest}`;
-      if (await store.stat(sha512, literal)) return send(request, reply, found, literal, 'image/jpeg');
+      const stat = await store.stat(sha512, literal);
+      if (stat) return send(request, reply, found, literal, 'image/jpeg', stat);
       const file = levelZeroFile(await storedInfo(found), req);
       return send(request, reply, found, `${found.entry.path}/${file}`, 'image/jpeg');
     }

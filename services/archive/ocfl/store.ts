@@ -194,8 +194,28 @@ export function createOcflStore(deps: OcflStoreDeps) {
   }
 
   /** logical path → digest + content path, for any version. */
-  function stateOf(inv: Inventory, version?: string): Map<string, StateEntry> {
-    const block = inv.versions[resolveVersion(inv, version)];
+  /**
+   * Each parsed inventory's version states, built once: inventories are never changed once parsed (a write
+   * clones the one it builds on), and the cached ones are read for every file, tile and record served.
+   */
+  const states = new WeakMap<Inventory, Map<string, ReadonlyMap<string, StateEntry>>>();
+
+  function stateOf(inv: Inventory, version?: string): ReadonlyMap<string, StateEntry> {
+    const v = resolveVersion(inv, version);
+    let byVersion = states.get(inv);
+    const known = byVersion?.get(v);
+    if (known) return known;
+    const out = buildState(inv, v);
+    if (!byVersion) {
+      byVersion = new Map<string, ReadonlyMap<string, StateEntry>>();
+      states.set(inv, byVersion);
+    }
+    byVersion.set(v, out);
+    return out;
+  }
+
+  function buildState(inv: Inventory, version: string): Map<string, StateEntry> {
+    const block = inv.versions[version];
     const out = new Map<string, StateEntry>();
     for (const [path, digest] of stateMap(block!)) {
       const contentPath = inv.manifest[digest]?.[0];
@@ -210,7 +230,7 @@ export function createOcflStore(deps: OcflStoreDeps) {
     return out;
   }
 
-  async function getState(id: string, version?: string): Promise<Map<string, StateEntry>> {
+  async function getState(id: string, version?: string): Promise<ReadonlyMap<string, StateEntry>> {
     return stateOf(await getInventory(id), version);
   }
 
@@ -226,6 +246,11 @@ export function createOcflStore(deps: OcflStoreDeps) {
     if (!entry) throw new CikuError('CIKU_ERR_FILE_NOT_FOUND', `object ${inv.id} has no file ${path}`);
     const key = objectKey(objectPathFor(inv.id), entry.contentPath);
     return { key, digest: entry.digest, contentPath: entry.contentPath, inventory: inv };
+  }
+
+  /** The digest of a logical path's content in a version of an inventory the caller holds (undefined if none). */
+  function contentDigest(inv: Inventory, logicalPath: string, version?: string): string | undefined {
+    return stateOf(inv, version).get(normaliseLogicalPath(logicalPath))?.digest;
   }
 
   /** The blob key of stored content by its digest (any version): one inventory read, no state walk. */
@@ -602,6 +627,7 @@ export function createOcflStore(deps: OcflStoreDeps) {
     locateDigest,
     readFile,
     readContent,
+    contentDigest,
     writeVersion,
     recover,
     recoverAll,
