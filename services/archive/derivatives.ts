@@ -167,6 +167,11 @@ export function createDerivativeStore(deps: { blobs: BlobStore; clock?: () => Da
     return blobs.get(keyOf(sha512, relPath), range);
   }
 
+  /** A small derivative file whole (tiles, thumbnails); CIKU_ERR_BLOB_RANGE when it is larger than `maxBytes`. */
+  async function read(sha512: string, relPath: string, maxBytes: number): Promise<Buffer> {
+    return blobs.read(keyOf(sha512, relPath), maxBytes);
+  }
+
   async function stat(sha512: string, relPath: string) {
     return blobs.stat(keyOf(sha512, relPath));
   }
@@ -226,7 +231,7 @@ export function createDerivativeStore(deps: { blobs: BlobStore; clock?: () => Da
     };
   }
 
-  return { readRecord, writeRecord, putFile, open, stat, keys, clear, missingKinds, viewFor, keyOf };
+  return { readRecord, writeRecord, putFile, open, read, stat, keys, clear, missingKinds, viewFor, keyOf };
 }
 
 export type DerivativeStore = ReturnType<typeof createDerivativeStore>;

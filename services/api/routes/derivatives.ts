@@ -68,6 +68,7 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         size: stat.size,
         etag: `"${sha512.slice(0, 32)}-${Date.parse(found.record.updated).toString(36)}-${stat.size}"`,
         open: (range) => store.open(sha512, relPath, range),
+        read: (maxBytes) => store.read(sha512, relPath, maxBytes),
       });
     }
 
