@@ -27,10 +27,18 @@ export interface S3Options {
    * with V1 markers instead, one request per child.
    */
   delimiterListing?: boolean;
+  /**
+   * Blobs larger than this are moved by a multipart copy (UploadPartCopy, parts of this size, done by the server:
+   * no byte passes through us), smaller ones by one CopyObject. S3's own limit for one copy is 5 GiB (the
+   * default); tests set a few MiB to prove the multipart path on a real server.
+   */
+  copyPartSize?: number;
 }
 
 const MIN_PART = 5 * 1024 * 1024;
 const MAX_PARTS = 10_000;
+/** S3's largest CopyObject (and UploadPartCopy part). */
+const MAX_SINGLE_COPY = 5 * 1024 * 1024 * 1024;
 
 /**
  * The S3 BlobStore (MinIO, AWS S3, any S3) through the `minio` client. A put drives multipart upload itself:
@@ -210,21 +218,54 @@ export async function createS3BlobStore(options: S3Options): Promise<BlobStore> 
     }
   }
 
-  const MAX_SINGLE_COPY = 5 * 1024 * 1024 * 1024;
+  const copyPartSize = Math.max(MIN_PART, options.copyPartSize ?? MAX_SINGLE_COPY);
 
   async function move(from: string, to: string): Promise<void> {
     assertKey(from);
     assertKey(to);
     const s = await stat(from);
     if (!s) throw new CikuError('CIKU_ERR_BLOB_NOT_FOUND', `no blob ${from}`);
-    if (s.size > MAX_SINGLE_COPY) {
-      throw new CikuError(
-        'CIKU_ERR_BLOB_RANGE',
-        `server-side copy of blobs over 5 GiB is not supported yet (${from})`,
-      );
+    if (s.size > copyPartSize) {
+      await multipartCopy(from, to, s);
+    } else {
+      await client.copyObject(bucket, to, `/${bucket}/${from}`);
     }
-    await client.copyObject(bucket, to, `/${bucket}/${from}`);
     await client.removeObject(bucket, from);
+  }
+
+  /**
+   * A server-side copy in parts: CreateMultipartUpload, one UploadPartCopy per range (no byte passes through us),
+   * CompleteMultipartUpload — the target appears whole or not at all, as with a put. Each part copy is pinned to the
+   * source's etag, so a source replaced meanwhile fails the copy instead of mixing two objects. (minio's
+   * `composeObject` cannot do this: it restarts every ranged source at byte 0, so ranges of one object compose into
+   * copies of its first part; uploadPart with copy headers is the plain UploadPartCopy.)
+   */
+  async function multipartCopy(from: string, to: string, source: BlobStat): Promise<void> {
+    const copySource = `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}`;
+    const uploadId = await client.initiateNewMultipartUpload(bucket, to, {});
+    try {
+      const parts: { part: number; etag: string }[] = [];
+      for (let start = 0, part = 1; start < source.size; start += copyPartSize, part++) {
+        const end = Math.min(source.size, start + copyPartSize) - 1;
+        const headers: Record<string, string> = {
+          'x-amz-copy-source': copySource,
+          'x-amz-copy-source-range': `bytes=${start}-${end}`,
+        };
+        if (source.etag) headers['x-amz-copy-source-if-match'] = source.etag;
+        const { etag } = await client.uploadPart({
+          bucketName: bucket,
+          objectName: to,
+          uploadID: uploadId,
+          partNumber: part,
+          headers,
+        });
+        parts.push({ part, etag });
+      }
+      await client.completeMultipartUpload(bucket, to, uploadId, parts);
+    } catch (err) {
+      await client.abortMultipartUpload(bucket, to, uploadId).catch(() => undefined);
+      throw err;
+    }
   }
 
   async function remove(key: string): Promise<void> {

@@ -4,13 +4,16 @@
  * `expectedFiles`), so the parent can check any version it finds byte for byte.
  */
 import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
+import { createS3BlobStore, type S3Options } from '../../services/adapters/blob-s3.ts';
 import { createRedis } from '../../services/adapters/redis.ts';
 import { createRedisLocks } from '../../services/adapters/redis-lock.ts';
 import { createOcflStore } from '../../services/archive/ocfl/store.ts';
 import { expectedFiles, CRASH_OBJECT } from './crash-plan.ts';
 
-const [root, redisUrl, prefix] = process.argv.slice(2) as [string, string, string];
-const blobs = await createFsBlobStore(root);
+const [root, redisUrl, prefix, s3] = process.argv.slice(2) as [string, string, string, string?];
+// A JSON S3Options after the prefix: the same crash plan on an S3 server (Ceph RGW in CI).
+const blobs =
+  s3 === undefined ? await createFsBlobStore(root) : await createS3BlobStore(JSON.parse(s3) as S3Options);
 const redis = createRedis(redisUrl);
 const ocfl = createOcflStore({
   blobs,
