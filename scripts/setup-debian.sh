@@ -13,12 +13,25 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 # CJK fonts its pages and screenshots are drawn with.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || need+=(fonts-noto-cjk)
+# A real S3 server for the storage tests (.ci/run starts it: scripts/dev/s3-ceph.sh): Ceph's RADOS Gateway on a
+# single-node cluster. Installed without recommends (no systemd units are enabled; our script runs the daemons).
+lean=()
+for p in ceph-mon ceph-osd ceph-mgr radosgw ceph-common; do
+  dpkg -s "$p" >/dev/null 2>&1 || lean+=("$p")
+done
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   echo "installing Debian packages: ${need[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [ ${#lean[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "installing Debian packages (no recommends): ${lean[*]}"
+  [ ${#need[@]} -gt 0 ] || $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null
 fi
 
 npm ci --no-audit --no-fund
