@@ -22,7 +22,7 @@ export async function startWorkersFor(t: { teardown(fn: () => unknown): void }, 
     prefix: api.queuePrefix,
     config: {
       ...defaults,
-      concurrency: { image: 2, av: 1, transcript: 2, index: 2 },
+      concurrency: { image: 2, av: 1, transcript: 2, index: 2, document: 1 },
       lockMs: 5_000,
       graceMs: 1_000,
       maxImagePixels: 200_000_000,
