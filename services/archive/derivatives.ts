@@ -114,16 +114,17 @@ export const IIIF_LAYOUT = 2;
 
 /**
  * Kinds stored as a folder (entry.path names it) and the size check that does not apply to them. A folder is
- * present when the file written last in it is: `info.json` of IIIF tiles, the last page's preview of `pages`
- * (pages are published in order and the record after them all); hOCR exists for OCR'd pages only, so an `hocr`
- * folder is present when it holds any file.
+ * present when the file that must be in it is: `info.json` of IIIF tiles (written last), the first page's
+ * thumbnail of `pages` (a document whose first page cannot be rendered has no `pages`; a later page that fails is
+ * a warning, and its absence is not "missing" for ever); hOCR exists for OCR'd pages only, so an `hocr` folder is
+ * present when it holds any file.
  */
 const folderKinds: ReadonlySet<DerivativeKind> = new Set(['iiif', 'pages', 'hocr']);
 
 function folderProbe(kind: DerivativeKind, entry: DerivativeEntryT): string | undefined {
   const folder = entry.path ?? kind;
   if (kind === 'iiif') return `${folder}/info.json`;
-  if (kind === 'pages') return `${folder}/${Math.max(1, entry.pages ?? 1)}/preview.jpg`;
+  if (kind === 'pages') return `${folder}/1/thumbnail.jpg`;
   return undefined;
 }
 
