@@ -230,15 +230,18 @@ async function verdicts<T, U = T>(step: () => Promise<T>, onVerdict: (err: CikuE
 async function derivePdf(w: Work, at: Payload, record: DerivativeRecordT | undefined): Promise<void> {
   const kinds = kindsOfJob('derive-document', w.p.mediaType);
   w.ctx.progress('metadata', 2);
+  let known: PdfInfo | undefined;
   const read = await verdicts(
     async () => {
-      const info = await w.tools.pdf.info(w.src, { signal: w.signal });
-      checkBounds(info, w.limits);
-      return info;
+      known = await w.tools.pdf.info(w.src, { signal: w.signal });
+      checkBounds(known, w.limits);
+      return known;
     },
     (err) => err,
   );
-  if (read instanceof CikuError) return finish(w, at, record, allFailed(kinds, read));
+  // Refused (a bound, a password): what was read of it is kept beside the reason.
+  if (read instanceof CikuError)
+    return finish(w, at, record, allFailed(kinds, read, known && pdfTechnical(known)));
   const info = read;
   const warnings: string[] = [];
   const outline = await verdicts(
@@ -248,8 +251,8 @@ async function derivePdf(w: Work, at: Payload, record: DerivativeRecordT | undef
       return [];
     },
   );
-  const languages = w.tools.ocrLanguagesFor(w.item.metadata.language);
-  const pages = await renderPages(w, w.src, info.pages, { ocr: true, languages, texts: 'text-layer' });
+  const languages = w.tools.ocrLanguagesFor(firstLanguage(w.item));
+  const pages = await renderPages(w, w.src, info, { ocr: true, languages, texts: 'text-layer' });
   warnings.push(...pages.warnings);
   const technical: DocumentTechnicalT = dropUndefined({
     ...pdfTechnical(info),
@@ -285,6 +288,25 @@ function checkBounds(info: PdfInfo, limits: DocumentLimits): void {
         `${MAX_PAGE_SIDE_POINTS}-point side PDF itself allows`,
     );
   }
+}
+
+/** The item's language (a list's first: the one its text is mostly in). */
+function firstLanguage(item: ItemView): unknown {
+  const language = item.metadata.language;
+  return Array.isArray(language) ? (language as unknown[])[0] : language;
+}
+
+/**
+ * The resolution a page is rendered at: the one asked for, lowered so that a page of the first page's size fits
+ * CIKU_DOCUMENT_MAX_RENDER_PIXELS (an A0 plan is rendered smaller, not refused). A later page larger than the first
+ * may still be refused by the renderer's bound: a warning for that page.
+ */
+export function renderDpi(dpi: number, info: Pick<PdfInfo, 'page_width' | 'page_height'>, maxPixels: number) {
+  const w = info.page_width ?? 0;
+  const h = info.page_height ?? 0;
+  if (!(w > 0 && h > 0)) return dpi;
+  const fit = Math.floor(72 * Math.sqrt(maxPixels / (w * h)));
+  return Math.max(1, Math.min(dpi, fit));
 }
 
 function pdfTechnical(info: PdfInfo): DocumentTechnicalT {
@@ -327,10 +349,15 @@ interface RenderedPages {
 async function renderPages(
   w: Work,
   pdf: string,
-  count: number,
+  info: PdfInfo,
   options: { ocr: boolean; languages: string[]; texts: 'text-layer' | 'none' },
 ): Promise<RenderedPages> {
   const { deps, p, limits } = w;
+  const count = info.pages;
+  const dpis = {
+    ocr: renderDpi(limits.ocrDpi, info, limits.maxRenderPixels),
+    preview: renderDpi(limits.previewDpi, info, limits.maxRenderPixels),
+  };
   if (p.force) {
     // A forced rebuild starts from empty folders: no page or hOCR of an earlier run stays behind.
     await deps.derivatives.clear(p.sha512, 'pages/');
@@ -362,7 +389,15 @@ async function renderPages(
     await inPool(chunk, limits.pageConcurrency, async (n) => {
       const own = layer[n - start] ?? '';
       const needsOcr = options.ocr && !usableTextLayer(own);
-      const page = await onePage(w, pdf, n, path.join(scratch, `page-${n}`), needsOcr, options.languages);
+      const dpi = needsOcr ? dpis.ocr : dpis.preview;
+      const page = await onePage(
+        w,
+        pdf,
+        n,
+        path.join(scratch, `page-${n}`),
+        { needsOcr, dpi },
+        options.languages,
+      );
       if (page.failure) {
         warnings.push(`page ${n}: ${page.failure.message}`);
         if (n === 1) firstFailure = page.failure;
@@ -429,13 +464,12 @@ async function onePage(
   pdf: string,
   n: number,
   dir: string,
-  needsOcr: boolean,
+  { needsOcr, dpi }: { needsOcr: boolean; dpi: number },
   languages: string[],
 ): Promise<PageResult> {
   const { deps, p, limits, signal } = w;
   await fs.mkdir(dir, { recursive: true });
   try {
-    const dpi = needsOcr ? limits.ocrDpi : limits.previewDpi;
     const maxSide = Math.floor(Math.sqrt(limits.maxRenderPixels));
     const rendered = await verdicts(
       () => w.tools.pdf.render(pdf, n, dir, { dpi, maxSide, signal }),
@@ -659,7 +693,7 @@ async function deriveOffice(w: Work, at: Payload, record: DerivativeRecordT | un
       pages: pdf.info.pages,
     };
     // Rendered like a PDF's pages, never OCR'd: the office file's own text is already exact.
-    const pages = await renderPages(w, pdf.made, pdf.info.pages, {
+    const pages = await renderPages(w, pdf.made, pdf.info, {
       ocr: false,
       languages: [],
       texts: 'none',
@@ -765,7 +799,7 @@ async function ocrScan(w: Work, at: Payload): Promise<void> {
         file = path.join(await w.ctx.scratch(), 'scan.png');
         await writeUprightPng(w.src, file, { maxPixels: deps.limits.maxImagePixels });
       }
-      const languages = w.tools.ocrLanguagesFor(w.item.metadata.language);
+      const languages = w.tools.ocrLanguagesFor(firstLanguage(w.item));
       const ocr = await w.tools.ocr.recognise({ path: file, languages, vertical: 'auto', signal: w.signal });
       await deps.derivatives.putFile(p.sha512, 'hocr/1.hocr', ocr.hocr, HOCR_TYPE);
       const cut = characterBudget(w.limits.maxCharacters);
