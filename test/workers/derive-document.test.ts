@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import t, { type Test } from 'tap';
 import type { DerivePayload } from '../../schemas/jobs.ts';
 import type { DocumentTextT } from '../../schemas/technical.ts';
@@ -11,6 +12,8 @@ import type { DocumentTools, OcrEngine, PdfInfo } from '../../workers/document-p
 import { MIN_TEXT_LAYER_CHARACTERS, usableTextLayer } from '../../workers/derive-document.job.ts';
 import { jobLimits } from '../../workers/job-deps.ts';
 import { planRederive } from '../../workers/rederive.ts';
+import { createDocumentTools } from '../../services/adapters/document-tools.ts';
+import { buildPdf, cer, renderTestPage } from '../helpers/document-fixtures.ts';
 import { agent, workerHarness, type Harness } from '../helpers/workers.ts';
 import { tempDir } from '../helpers/env.ts';
 
@@ -446,4 +449,196 @@ t.test('rederive --missing finds a document’s lost pages and text', async (t) 
   ]);
   t.same(await h.run('derive-document', plan[0]!.payload), { status: 'done' });
   t.same((await h.derivatives.missingKinds(p.sha512, 'application/pdf')).missing, [], 'made again');
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// With the real tools: poppler, Tesseract, libvips
+
+/** The real document tools, with OCR calls counted (a text-layer page must never reach Tesseract). */
+function realTools(t: Test): { tools: DocumentTools; ocrCalls: () => number } {
+  const real = createDocumentTools({ tmpDir: tempDir(t, 'ciku-doc-tools-') });
+  let calls = 0;
+  const tools: DocumentTools = {
+    ...real,
+    ocr: {
+      recognise: (opts) => {
+        calls += 1;
+        return real.ocr.recognise(opts);
+      },
+    },
+  };
+  return { tools, ocrCalls: () => calls };
+}
+
+async function addPdfBytes(h: Harness, id: string, body: Buffer, language?: string): Promise<DerivePayload> {
+  const item = await h.items.create(
+    {
+      id,
+      kind: 'archive_document',
+      metadata: { title: id, ...(language ? { language } : {}) },
+      access: { level: 'public' },
+      files: [{ name: 'document.pdf', body, mediaType: 'application/pdf' }],
+    },
+    agent,
+  );
+  const f = item.files[0]!;
+  return {
+    itemId: id,
+    version: item.version,
+    file: f.name,
+    sha512: f.digests.sha512,
+    mediaType: 'application/pdf',
+  };
+}
+
+const LINES = [
+  [
+    'The Hutian kiln site lies east of Jingdezhen.',
+    'Its dragon kilns fired qingbai porcelain for centuries.',
+  ],
+  ['Blue and white ware was painted with cobalt under the glaze.', 'Potters threw each bowl on the wheel.'],
+];
+
+t.test('real tools: a PDF with a text layer gives its pages’ text, and is not OCR’d', async (t) => {
+  const h = await workerHarness(t);
+  const { tools, ocrCalls } = realTools(t);
+  harnessWith(h, tools);
+  const pdf = buildPdf({
+    pages: LINES.map((text) => ({ text })),
+    outline: [
+      { title: '湖田窑', page: 1 },
+      { title: 'Blue and white', page: 2 },
+    ],
+    title: '湖田窑址调查报告',
+  });
+  const p = await addPdfBytes(h, 'AD-TEXT', pdf);
+  t.same(await h.run('derive-document', p), { status: 'done' });
+  t.equal(ocrCalls(), 0, 'no page went to Tesseract');
+  const text = await readText(h, p.sha512);
+  t.equal(text.pages.length, 2);
+  for (const [i, lines] of LINES.entries()) {
+    t.equal(text.pages[i]!.source, 'text-layer');
+    for (const line of lines) t.ok(text.pages[i]!.text.includes(line), `page ${i + 1} holds “${line}”`);
+  }
+  t.match(text.pages[0], { width: 1240, height: 1755 }, 'an A4 page rendered at 150 dpi');
+  const record = (await h.derivatives.readRecord(p.sha512))!;
+  t.match(record.technical, {
+    type: 'document',
+    format: 'PDF',
+    format_version: '1.7',
+    pages: 2,
+    title: '湖田窑址调查报告',
+    outline: [
+      { title: '湖田窑', page: 1, level: 1 },
+      { title: 'Blue and white', page: 2, level: 1 },
+    ],
+    text_pages: 2,
+    ocr_pages: 0,
+  });
+  t.notOk('hocr' in record.derivatives, 'nothing OCR’d, no hOCR');
+  const preview = await readAll(await h.derivatives.open(p.sha512, 'pages/2/preview.jpg'), 1e7);
+  t.match(await imageSize(preview), { format: 'jpeg', width: 1130, height: 1600 });
+});
+
+/**
+ * An image-only PDF of test pages, each a one-channel JPEG at its own resolution (the DeviceGray image the page
+ * declares: a three-channel JPEG there is drawn as stripes).
+ */
+async function scannedPdf(
+  pages: { path: string; width: number; height: number; dpi: number }[],
+): Promise<Buffer> {
+  const specs = [];
+  for (const page of pages) {
+    const { data, info } = await sharp(page.path)
+      .toColourspace('b-w')
+      .jpeg({ quality: 90 })
+      .toBuffer({ resolveWithObject: true });
+    specs.push({
+      width: (page.width / page.dpi) * 72,
+      height: (page.height / page.dpi) * 72,
+      jpeg: { data, width: info.width, height: info.height },
+    });
+  }
+  return buildPdf({ pages: specs });
+}
+
+t.test('real tools: an image-only PDF is OCR’d page by page', async (t) => {
+  const h = await workerHarness(t);
+  const { tools, ocrCalls } = realTools(t);
+  harnessWith(h, tools);
+  const dir = tempDir(t);
+  const sentences = [
+    ['景德镇的青花瓷以钴料在坯上绘画，再施透明釉，入窑高温烧成。'],
+    ['湖田窑是宋元时期景德镇最重要的窑场，烧造青白瓷。'],
+    ['传统制瓷技艺包括拉坯、利坯、画坯、施釉和烧窑。'],
+  ];
+  const pages = [];
+  for (const [i, s] of sentences.entries())
+    pages.push(
+      await renderTestPage(dir, `page-${i + 1}`, {
+        class: 'clean',
+        sentences: s,
+        fontPt: 16,
+        charsPerLine: 16,
+      }),
+    );
+  const p = await addPdfBytes(h, 'AD-SCANS', await scannedPdf(pages), 'zh-CN');
+  t.same(await h.run('derive-document', p), { status: 'done' });
+  t.equal(ocrCalls(), 3, 'each page without a text layer OCR’d once');
+  const text = await readText(h, p.sha512);
+  for (const [i, page] of pages.entries()) {
+    const got = text.pages[i]!;
+    t.equal(got.source, 'ocr', `page ${i + 1} marked as machine reading`);
+    t.ok((got.confidence ?? 0) > 30, `page ${i + 1}: confidence ${got.confidence}`);
+    const error = cer(page.truth, got.text);
+    t.ok(
+      error < 0.6,
+      `page ${i + 1}: character error rate ${error.toFixed(3)} (read “${got.text.replace(/\s+/g, '')}”)`,
+    );
+  }
+  const record = (await h.derivatives.readRecord(p.sha512))!;
+  t.match(record.technical, { ocr_pages: 3, text_pages: 0, ocr_languages: 'chi_sim+eng' });
+  t.match(record.derivatives.hocr, { status: 'ready', pages: 3 });
+  const hocr = (await readAll(await h.derivatives.open(p.sha512, 'hocr/2.hocr'), 1e7)).toString('utf8');
+  t.match(hocr, /ocrx_word/, 'hOCR with word boxes');
+  t.equal(
+    await h.derivatives.stat(p.sha512, 'pages/1/iiif/info.json'),
+    undefined,
+    'a render under 3000 px has no tiles (its preview is the whole page)',
+  );
+  for (const [i, phrase] of ['景德镇的青花', '烧造青白瓷', '传统制瓷技艺'].entries())
+    t.ok(text.pages[i]!.text.includes(phrase), `page ${i + 1} read as “…${phrase}…”: the right page`);
+});
+
+t.test('real tools: bombs fail cleanly and fast, with the reason recorded', async (t) => {
+  const dir = tempDir(t);
+  const bombs: [string, Buffer, RegExp][] = [
+    [
+      'a PDF of 100,000 pages',
+      buildPdf({ pages: [{}], repeatTo: 100_000 }),
+      /100000 pages, above the limit of 2000/,
+    ],
+    [
+      'a page of 100,000 × 100,000 points',
+      buildPdf({ pages: [{ width: 100_000, height: 100_000 }] }),
+      /100000 × 100000 points/,
+    ],
+  ];
+  for (const [label, bytes, reason] of bombs) {
+    const h = await workerHarness(t);
+    const { tools } = realTools(t);
+    harnessWith(h, tools);
+    await fs.writeFile(path.join(dir, 'bomb.pdf'), bytes);
+    const p = await addPdfBytes(h, 'AD-BOMB', bytes);
+    const started = performance.now();
+    await t.rejects(h.run('derive-document', p), { code: 'CIKU_ERR_MEDIA_TOO_LARGE' }, label);
+    const ms = performance.now() - started;
+    t.comment(`${label}: refused in ${ms.toFixed(0)} ms`);
+    const record = (await h.derivatives.readRecord(p.sha512))!;
+    t.match(record.derivatives.text, { status: 'failed', reason }, `${label}: the reason recorded`);
+    t.notOk(
+      (await h.derivatives.keys(p.sha512)).some((k) => k.includes('/pages/')),
+      `${label}: no page rendered`,
+    );
+  }
 });
