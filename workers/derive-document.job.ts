@@ -509,6 +509,7 @@ async function onePage(
       if (tiles !== undefined) result.failure = tiles;
     }
     if (needsOcr) {
+      signal.throwIfAborted();
       const ocr = await verdicts(
         () => w.tools.ocr.recognise({ path: rendered.path, languages, vertical: 'auto', dpi, signal }),
         (err) => err,

@@ -17,6 +17,9 @@ import { buildPdf, cer, renderTestPage } from '../helpers/document-fixtures.ts';
 import { agent, workerHarness, type Harness } from '../helpers/workers.ts';
 import { tempDir } from '../helpers/env.ts';
 
+// Real poppler + Tesseract runs beside other suites on two cores: past tap's default 30 s per file.
+t.setTimeout(300_000);
+
 const SENTENCE = '景德镇青花瓷的釉色温润如玉，窑工在龙窑中烧成了这批瓷器。';
 
 /** A fake that refuses every method it does not implement (a call there is a bug in the job). */
@@ -303,7 +306,9 @@ t.test('the time budget stops a document’s tools and records why', async (t) =
   const h = await workerHarness(t);
   const hanging: OcrEngine['recognise'] = (opts) =>
     new Promise((_, reject) => {
-      opts.signal?.addEventListener('abort', () => reject(new Error('tesseract was stopped')));
+      const stop = () => reject(new Error('tesseract was stopped'));
+      if (opts.signal?.aborted) stop();
+      opts.signal?.addEventListener('abort', stop);
     });
   const { tools } = fakeTools(t, { info: { pages: 1 }, layer: () => '' }, hanging);
   harnessWith(h, tools, { timeLimitS: 1 });
