@@ -34,6 +34,11 @@ export const jobSchemas = {
   'derive-image': deriveFile,
   'derive-av': deriveFile,
   'derive-transcript': deriveFile,
+  /**
+   * PDFs, office files, plain/CSV text and ZIPs (text, page renders, OCR, listings), and the OCR of scans: an image
+   * of an item whose kind OCRs its scans is handed over by derive-image once its own derivatives are recorded.
+   */
+  'derive-document': deriveFile,
   'index-item': Type.Object(
     {
       itemId: ItemId,
@@ -61,7 +66,7 @@ export const jobSchemas = {
 
 export type JobName = keyof typeof jobSchemas;
 export type JobPayload<N extends JobName> = Static<(typeof jobSchemas)[N]>;
-export type DeriveJobName = 'derive-image' | 'derive-av' | 'derive-transcript';
+export type DeriveJobName = 'derive-image' | 'derive-av' | 'derive-transcript' | 'derive-document';
 export type DerivePayload = JobPayload<DeriveJobName>;
 
 export const jobNames = Object.keys(jobSchemas) as JobName[];
@@ -96,11 +101,38 @@ export function jobIdFor<N extends JobName>(name: N, payload: JobPayload<N>): st
 const imageTypes = /^image\/(jpeg|png|tiff|webp|gif|heic|heif|avif|jp2|bmp)$/;
 const transcriptTypes = new Set(['text/vtt', 'application/x-subrip']);
 
+/** Office files: their text is extracted and LibreOffice makes the PDF their pages are rendered from. */
+export const officeTypes: ReadonlySet<string> = new Set([
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  'application/vnd.oasis.opendocument.text',
+  'application/vnd.oasis.opendocument.spreadsheet',
+  'application/vnd.oasis.opendocument.presentation',
+  'application/rtf',
+  'application/msword',
+  'application/vnd.ms-excel',
+  'application/vnd.ms-powerpoint',
+]);
+
+/**
+ * Text files: their text alone. `text/plain` never was a transcript (derive-transcript reads WebVTT and SRT only,
+ * whatever the item's kind or the file's role), so a plain-text file, transcript or not, gets its text.json here.
+ */
+export const plainTextTypes: ReadonlySet<string> = new Set(['text/plain', 'text/csv']);
+
 /** Which derivative job a detected media type gets, if any. */
 export function deriveJobFor(mediaType: string): DeriveJobName | undefined {
   if (imageTypes.test(mediaType)) return 'derive-image';
   if (mediaType.startsWith('audio/') || mediaType.startsWith('video/')) return 'derive-av';
   if (transcriptTypes.has(mediaType)) return 'derive-transcript';
+  if (
+    mediaType === 'application/pdf' ||
+    mediaType === 'application/zip' ||
+    officeTypes.has(mediaType) ||
+    plainTextTypes.has(mediaType)
+  )
+    return 'derive-document';
   return undefined;
 }
 

@@ -35,7 +35,7 @@ export interface Config {
   };
   worker: {
     /** Jobs run at once per queue (sharp work uses libvips threads; ffmpeg is multi-threaded itself). */
-    concurrency: { image: number; av: number; transcript: number; index: number };
+    concurrency: { image: number; av: number; transcript: number; index: number; document: number };
     /** How long a job's lock lives without renewal: a killed worker's job is taken over after this. */
     lockMs: number;
     /** On SIGTERM, how long active jobs may run on before they are stopped and put back in the queue. */
@@ -49,6 +49,8 @@ export interface Config {
     av: AvLimits;
     /** Bounds on transcripts (WebVTT / SRT): bytes read and cues kept. */
     transcript: { maxBytes: number; maxCues: number };
+    /** Bounds and settings of document work (PDF, office files, OCR of scans). */
+    document: DocumentLimits;
     /** Scratch space for derivatives in the making (per job, cleared when the job starts and ends). */
     tmpDir: string;
   };
@@ -86,6 +88,23 @@ export interface AvLimits {
   /** Largest proxy: `proxyBaseBytes + proxyBytesPerS × duration`. */
   proxyBaseBytes: number;
   proxyBytesPerS: number;
+}
+
+export interface DocumentLimits {
+  /** A PDF (or an office file's PDF) declaring more pages is refused before anything is rendered. */
+  maxPages: number;
+  /** Most pixels of one page render (its long side is capped at √ of this); a page of absurd size is refused. */
+  maxRenderPixels: number;
+  /** Resolution of the renders pages with a text layer get (their thumbnail and preview). */
+  previewDpi: number;
+  /** Resolution of the renders OCR reads (pages without a usable text layer); they also give the deep-zoom tiles. */
+  ocrDpi: number;
+  /** Characters of text kept per document; past it the text is cut (with a warning), not failed. */
+  maxCharacters: number;
+  /** Wall-clock budget of one document (all its pages, OCR and LibreOffice included), then it fails. */
+  timeLimitS: number;
+  /** Pages of one document rendered / OCR'd at once (each page's render is removed once it is done). */
+  pageConcurrency: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -229,6 +248,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         av: int('CIKU_WORKER_AV_CONCURRENCY', 1, 1, 16),
         transcript: int('CIKU_WORKER_TRANSCRIPT_CONCURRENCY', 4, 1, 64),
         index: int('CIKU_WORKER_INDEX_CONCURRENCY', 4, 1, 64),
+        // One document at a time: its pages already run in parallel (CIKU_DOCUMENT_PAGE_CONCURRENCY) and
+        // Tesseract, poppler and LibreOffice are CPU-bound child processes.
+        document: int('CIKU_WORKER_DOCUMENT_CONCURRENCY', 1, 1, 16),
       },
       lockMs: int('CIKU_WORKER_LOCK_MS', 30_000, 1_000, 600_000),
       graceMs: int('CIKU_WORKER_GRACE_MS', 30_000, 0, 3_600_000),
@@ -256,6 +278,18 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         // 16 MiB: ~230,000 cues, far past a 3-hour interview; its segments stay within what the indexer reads.
         maxBytes: int('CIKU_TRANSCRIPT_MAX_BYTES', 16 * 1024 * 1024, 1024, 1024 ** 3),
         maxCues: int('CIKU_TRANSCRIPT_MAX_CUES', 500_000, 1, 100_000_000),
+      },
+      document: {
+        maxPages: int('CIKU_DOCUMENT_MAX_PAGES', 2_000, 1, 1_000_000),
+        // 64 MP: an A1 drawing at 250 dpi, an A4 page at 300 dpi is 8.7 MP. Long side ≤ 8000 px.
+        maxRenderPixels: int('CIKU_DOCUMENT_MAX_RENDER_PIXELS', 64_000_000, 10_000, 2_000_000_000),
+        previewDpi: int('CIKU_DOCUMENT_PREVIEW_DPI', 150, 36, 1200),
+        ocrDpi: int('CIKU_DOCUMENT_OCR_DPI', 300, 72, 1200),
+        // 20 million characters: 2,000 dense pages of 10,000 characters.
+        maxCharacters: int('CIKU_DOCUMENT_MAX_CHARACTERS', 20_000_000, 1_000, 1_000_000_000),
+        // 6 hours: 2,000 pages OCR'd at ~10 s a page on two cores.
+        timeLimitS: int('CIKU_DOCUMENT_TIME_LIMIT_S', 6 * 3600, 1, 7 * 86_400),
+        pageConcurrency: int('CIKU_DOCUMENT_PAGE_CONCURRENCY', 2, 1, 32),
       },
       tmpDir: path.join(dataDir, 'tmp'),
     },

@@ -109,3 +109,64 @@ t.test('trusted proxies and media bounds are read and checked', async (t) => {
   ) as unknown as { details: string[] };
   t.equal(err.details.length, 2, err.details.join('; '));
 });
+
+t.test(
+  'document bounds: 2,000 pages, 150/300 dpi, a time budget; each read from its key and checked',
+  async (t) => {
+    const c = loadConfig({});
+    t.equal(c.worker.concurrency.document, 1, 'one document at a time by default');
+    t.same(c.worker.document, {
+      maxPages: 2_000,
+      maxRenderPixels: 64_000_000,
+      previewDpi: 150,
+      ocrDpi: 300,
+      maxCharacters: 20_000_000,
+      timeLimitS: 21_600,
+      pageConcurrency: 2,
+    });
+    // An A4 page at the OCR resolution fits one render.
+    t.ok(Math.round((297 / 25.4) * c.worker.document.ocrDpi) ** 2 <= c.worker.document.maxRenderPixels);
+    const set = loadConfig({
+      CIKU_WORKER_DOCUMENT_CONCURRENCY: '3',
+      CIKU_DOCUMENT_MAX_PAGES: '10',
+      CIKU_DOCUMENT_MAX_RENDER_PIXELS: '1000000',
+      CIKU_DOCUMENT_PREVIEW_DPI: '96',
+      CIKU_DOCUMENT_OCR_DPI: '400',
+      CIKU_DOCUMENT_MAX_CHARACTERS: '5000',
+      CIKU_DOCUMENT_TIME_LIMIT_S: '60',
+      CIKU_DOCUMENT_PAGE_CONCURRENCY: '4',
+    });
+    t.equal(set.worker.concurrency.document, 3);
+    t.same(set.worker.document, {
+      maxPages: 10,
+      maxRenderPixels: 1_000_000,
+      previewDpi: 96,
+      ocrDpi: 400,
+      maxCharacters: 5_000,
+      timeLimitS: 60,
+      pageConcurrency: 4,
+    });
+    const err = t.throws(() =>
+      loadConfig({
+        CIKU_WORKER_DOCUMENT_CONCURRENCY: '0',
+        CIKU_DOCUMENT_MAX_PAGES: '0',
+        CIKU_DOCUMENT_MAX_RENDER_PIXELS: 'many',
+        CIKU_DOCUMENT_PREVIEW_DPI: '10',
+        CIKU_DOCUMENT_OCR_DPI: '5000',
+        CIKU_DOCUMENT_MAX_CHARACTERS: '-1',
+        CIKU_DOCUMENT_TIME_LIMIT_S: '0',
+        CIKU_DOCUMENT_PAGE_CONCURRENCY: '1.5',
+      }),
+    ) as unknown as { details: string[] };
+    t.same(err.details.map((d) => d.split(/[=:]/)[0]).sort(), [
+      'CIKU_DOCUMENT_MAX_CHARACTERS',
+      'CIKU_DOCUMENT_MAX_PAGES',
+      'CIKU_DOCUMENT_MAX_RENDER_PIXELS',
+      'CIKU_DOCUMENT_OCR_DPI',
+      'CIKU_DOCUMENT_PAGE_CONCURRENCY',
+      'CIKU_DOCUMENT_PREVIEW_DPI',
+      'CIKU_DOCUMENT_TIME_LIMIT_S',
+      'CIKU_WORKER_DOCUMENT_CONCURRENCY',
+    ]);
+  },
+);

@@ -12,6 +12,7 @@ import {
   type QueuedJob,
 } from '../services/adapters/queue.ts';
 import { deriveAv } from './derive-av.job.ts';
+import { deriveDocument } from './derive-document.job.ts';
 import { deriveImage } from './derive-image.job.ts';
 import { deriveTranscript } from './derive-transcript.job.ts';
 import { indexItem } from './index-item.job.ts';
@@ -54,6 +55,7 @@ export function defaultRegistry(deps: JobDeps): Registry {
     'derive-image': recordingFaults(deps, deriveImage(deps)),
     'derive-av': recordingFaults(deps, deriveAv(deps)),
     'derive-transcript': recordingFaults(deps, deriveTranscript(deps)),
+    'derive-document': recordingFaults(deps, deriveDocument(deps), 'derive-document'),
     'index-item': indexItem(deps),
     'batch-row': batchRow(deps),
     'batch-finish': batchFinish(deps),
@@ -76,6 +78,8 @@ function concurrencyOf(name: JobName, c: Config['worker']['concurrency'], batch:
       return c.av;
     case 'derive-transcript':
       return c.transcript;
+    case 'derive-document':
+      return c.document;
     case 'index-item':
       return c.index;
   }
@@ -230,7 +234,7 @@ export function buildBatchWorkers(
     batchConcurrency: deps.concurrency ?? 4,
     config: {
       ...defaults,
-      concurrency: { image: 1, av: 1, transcript: 1, index: 1 },
+      concurrency: { image: 1, av: 1, transcript: 1, index: 1, document: 1 },
       lockMs: deps.lockMs ?? 5_000,
       graceMs: 1_000,
       maxImagePixels,

@@ -1,11 +1,12 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { JobPayload } from '../schemas/jobs.ts';
-import type { DerivativeEntryT, ImageTechnicalT } from '../schemas/technical.ts';
+import type { DerivativeEntryT, DerivativeRecordT, ImageTechnicalT } from '../schemas/technical.ts';
 import { readImageTags } from '../services/adapters/exif.ts';
 import { makeIiifTiles, makePreviewAndThumbnail, probeImage } from '../services/adapters/image.ts';
-import { expectedKinds, IIIF_LAYOUT } from '../services/archive/derivatives.ts';
+import { expectedKinds, IIIF_LAYOUT, SCAN_OCR_KINDS } from '../services/archive/derivatives.ts';
 import { dropUndefined } from '../services/drop-undefined.ts';
+import { isCikuError } from '../services/errors.ts';
 import { imageInfoDocument, levelZeroInfo, type StoredImageInfo } from '../services/iiif/image-api.ts';
 import { failed, finishDerivation, kindsToMake, sourceFile, verdictOf, type JobDeps } from './job-deps.ts';
 import type { Handler, JobContext } from './registry.ts';
@@ -96,8 +97,38 @@ export function deriveImage(deps: JobDeps): Handler<'derive-image'> {
     }
     ctx.progress('record', 98);
     await finishDerivation(deps, p, { technical, warnings, derivatives, previous: record }, errors);
+    // After the record is written (derive-document merges its kinds into the record it reads then).
+    await handOverScan(deps, p, record);
     return { status: 'done' };
   };
+}
+
+/**
+ * Item kinds whose images are scans to OCR (the media policy has no such flag yet: the archive's documents are its
+ * scanned pages, a museum's object photographs are not text).
+ */
+export const OCR_SCAN_KINDS: ReadonlySet<string> = new Set(['archive_document']);
+
+/**
+ * A scan of an item whose kind OCRs scans goes on to derive-document (its text and hOCR), unless its text was made
+ * (or failed) already and nothing asks for it again.
+ */
+async function handOverScan(
+  deps: JobDeps,
+  p: JobPayload<'derive-image'>,
+  record: DerivativeRecordT | undefined,
+): Promise<void> {
+  const asked = p.kinds?.filter((k) => (SCAN_OCR_KINDS as readonly string[]).includes(k));
+  // Only the image's own kinds were asked for (rederive --missing of a lost tile).
+  if (asked !== undefined && asked.length === 0) return;
+  if (asked === undefined && !p.force && record?.derivatives.text !== undefined) return;
+  const item = await deps.items.get(p.itemId).catch((err: unknown) => {
+    // Deleted since it was queued: its derivatives are made, there is nothing to read for anyone.
+    if (isCikuError(err, 'CIKU_ERR_ITEM_NOT_FOUND')) return undefined;
+    throw err;
+  });
+  if (item === undefined || item.tombstone || !OCR_SCAN_KINDS.has(item.kind)) return;
+  await deps.queue.enqueue('derive-document', { ...p, ...(asked === undefined ? {} : { kinds: asked }) });
 }
 
 type Made = Awaited<ReturnType<typeof makePreviewAndThumbnail>>;

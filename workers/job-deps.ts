@@ -9,12 +9,13 @@ import type { BlobStore } from '../services/archive/blob-store.ts';
 import type { DerivativeStore } from '../services/archive/derivatives.ts';
 import type { Items } from '../services/archive/items.ts';
 import type { OcflStore } from '../services/archive/ocfl/store.ts';
-import type { AvLimits, Config } from '../services/config.ts';
+import type { AvLimits, Config, DocumentLimits } from '../services/config.ts';
 import type { Batches } from '../services/batch/batches.ts';
-import { expectedKinds } from '../services/archive/derivatives.ts';
+import { kindsOfJob } from '../services/archive/derivatives.ts';
 import { CikuError, errnoCode, isCikuError } from '../services/errors.ts';
+import type { DocumentTools } from './document-ports.ts';
 import { isPermanent, type Handler } from './registry.ts';
-import type { DeriveJobName } from '../schemas/jobs.ts';
+import { deriveJobFor, type DeriveJobName } from '../schemas/jobs.ts';
 
 /** A search engine's write side, as the index job needs it (services/search/indexer.ts). */
 export interface SearchSink {
@@ -35,18 +36,29 @@ export interface JobDeps {
   batchConfig?: Config['batch'];
   limits: JobLimits;
   search?: SearchSink;
+  /** poppler, Tesseract, LibreOffice/officeparser and the ZIP lister (derive-document only). */
+  documents?: DocumentTools;
   logger: Logger;
 }
 
-/** The bounds derivative jobs work within (config.worker: CIKU_IMAGE_MAX_PIXELS, CIKU_AV_*, CIKU_TRANSCRIPT_*). */
+/**
+ * The bounds derivative jobs work within (config.worker: CIKU_IMAGE_MAX_PIXELS, CIKU_AV_*, CIKU_TRANSCRIPT_*,
+ * CIKU_DOCUMENT_*).
+ */
 export interface JobLimits {
   maxImagePixels: number;
   av: AvLimits;
   transcript: Config['worker']['transcript'];
+  document: DocumentLimits;
 }
 
 export function jobLimits(worker: Config['worker']): JobLimits {
-  return { maxImagePixels: worker.maxImagePixels, av: worker.av, transcript: worker.transcript };
+  return {
+    maxImagePixels: worker.maxImagePixels,
+    av: worker.av,
+    transcript: worker.transcript,
+    document: worker.document,
+  };
 }
 
 export function needBatches(deps: JobDeps): Batches {
@@ -147,9 +159,15 @@ export function verdictOf(err: unknown): CikuError | undefined {
 /**
  * The safety net of every derivative job: a fault the same bytes will always produce, thrown where the handler did
  * not expect it, is recorded as `failed` for the kinds the job was making (the job then fails for good) instead
- * of being retried into a file that stays `pending` and that `rederive --missing` queues again for ever.
+ * of being retried into a file that stays `pending` and that `rederive --missing` queues again for ever. `family`:
+ * the job whose kinds these are (by default the one the media type gets; derive-document on an image makes only
+ * its OCR kinds, and must not record the image's own as failed).
  */
-export function recordingFaults<N extends DeriveJobName>(deps: JobDeps, handler: Handler<N>): Handler<N> {
+export function recordingFaults<N extends DeriveJobName>(
+  deps: JobDeps,
+  handler: Handler<N>,
+  family?: N,
+): Handler<N> {
   return async (p, ctx) => {
     try {
       return await handler(p, ctx);
@@ -158,8 +176,9 @@ export function recordingFaults<N extends DeriveJobName>(deps: JobDeps, handler:
       if (verdict === undefined) throw err;
       const { missing, record } = await deps.derivatives.missingKinds(p.sha512, p.mediaType);
       const derivatives: Record<string, DerivativeEntryT> = {};
-      for (const kind of kindsToMake(expectedKinds(p.mediaType, record?.technical), p, record, missing))
-        derivatives[kind] = failed(verdict);
+      const job = family ?? deriveJobFor(p.mediaType);
+      const kinds = job === undefined ? [] : kindsOfJob(job, p.mediaType, record?.technical);
+      for (const kind of kindsToMake(kinds, p, record, missing)) derivatives[kind] = failed(verdict);
       await finishDerivation(
         deps,
         p,

@@ -4,6 +4,8 @@ import { reindexRecovered } from '../services/app/follow-ups.ts';
 import { closeOnSignals } from '../services/lifecycle.ts';
 import { createDerivativeStore } from '../services/archive/derivatives.ts';
 import { configureImageEngine } from '../services/adapters/image.ts';
+import { createDocumentTools } from '../services/adapters/document-tools.ts';
+import path from 'node:path';
 import type { Config } from '../services/config.ts';
 import { openArchive, openSearchIndex } from '../services/runtime.ts';
 import { createIndexer } from '../services/search/indexer.ts';
@@ -46,6 +48,12 @@ export async function startWorkers(
     blobs: archive.blobs,
     derivatives,
     search: createIndexer({ items: archive.items, derivatives, index }),
+    documents: createDocumentTools({
+      logger,
+      maxRenderPixels: config.worker.document.maxRenderPixels,
+      maxOcrPixels: config.worker.maxImagePixels,
+      tmpDir: path.join(config.worker.tmpDir, 'documents'),
+    }),
     queue,
     limits: jobLimits(config.worker),
     logger,

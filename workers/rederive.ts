@@ -1,6 +1,6 @@
 import { deriveJobFor, type DeriveJobName, type DerivePayload } from '../schemas/jobs.ts';
 import type { JobQueue } from '../services/adapters/queue.ts';
-import type { DerivativeStore } from '../services/archive/derivatives.ts';
+import { jobForKind, type DerivativeStore } from '../services/archive/derivatives.ts';
 import type { Items } from '../services/archive/items.ts';
 import { isCikuError } from '../services/errors.ts';
 
@@ -45,7 +45,13 @@ export async function* planRederive(
       if (options.missing) {
         const { missing } = await deps.derivatives.missingKinds(f.digests.sha512, mediaType);
         if (missing.length === 0) continue;
-        yield { name, payload: { ...base, kinds: missing } };
+        // A scan's OCR kinds are derive-document's. When the image's own kinds are missing too, derive-image is
+        // queued with all of them and hands the OCR kinds over once its record is written (the two jobs never
+        // write one record at once).
+        const own = missing.filter((k) => jobForKind(mediaType, k) === name);
+        yield own.length > 0
+          ? { name, payload: { ...base, kinds: missing } }
+          : { name: jobForKind(mediaType, missing[0]!)!, payload: { ...base, kinds: missing } };
       } else {
         yield { name, payload: { ...base, force: true } };
       }

@@ -145,7 +145,7 @@ try {
     prefix,
     config: {
       ...defaults,
-      concurrency: { image: CONCURRENCY, av: 1, transcript: 1, index: 1 },
+      concurrency: { image: CONCURRENCY, av: 1, transcript: 1, index: 1, document: 1 },
       lockMs: 60_000,
       graceMs: 5_000,
       maxImagePixels: 200_000_000,

@@ -216,6 +216,72 @@ export async function makeIiifTiles(
   }
 }
 
+/**
+ * A document page's preview and thumbnail (long sides ≤ `previewSide` / `thumbnailSide`), JPEG — renders are opaque
+ * pages, and the page folders of documents are served as `…/pages/{n}/preview.jpg` to viewers and manifests that
+ * expect JPEG. The thumbnail is made from the preview's pixels, so a 300-dpi render is decoded once.
+ */
+export async function makePageImages(
+  file: string,
+  options: ImageLimits & { previewSide: number; thumbnailSide: number },
+): Promise<{ preview: MadeImage; thumbnail: MadeImage }> {
+  const resize = (side: number) => ({
+    width: side,
+    height: side,
+    fit: 'inside' as const,
+    withoutEnlargement: true,
+  });
+  const made = (r: { data: Buffer; info: OutputInfo }): MadeImage => ({
+    data: r.data,
+    width: r.info.width,
+    height: r.info.height,
+    size: r.info.size,
+  });
+  try {
+    const preview = await runVips(() =>
+      input(file, options)
+        .resize(resize(options.previewSide))
+        .toColourspace('srgb')
+        .flatten({ background: '#ffffff' })
+        .jpeg({ quality: 82 })
+        .toBuffer({ resolveWithObject: true }),
+    );
+    const thumbnail = await runVips(() =>
+      sharp(preview.data)
+        .resize(resize(options.thumbnailSide))
+        .jpeg({ quality: 80 })
+        .toBuffer({ resolveWithObject: true }),
+    );
+    return { preview: made(preview), thumbnail: made(thumbnail) };
+  } catch (err) {
+    throw err instanceof CikuError ? err : mediaError(err);
+  }
+}
+
+/**
+ * The first page of an image as an upright 8-bit PNG at its own resolution, for a reader (Tesseract) that does not
+ * decode every format we accept (HEIC, AVIF, WebP) nor apply EXIF orientation; answers its pixel size.
+ */
+export async function writeUprightPng(
+  file: string,
+  target: string,
+  limits: ImageLimits,
+): Promise<{ width: number; height: number }> {
+  try {
+    const out = await runVips(() =>
+      input(file, limits)
+        .rotate()
+        .toColourspace('srgb')
+        .flatten({ background: '#ffffff' })
+        .png()
+        .toFile(target),
+    );
+    return { width: out.width, height: out.height };
+  } catch (err) {
+    throw err instanceof CikuError ? err : mediaError(err);
+  }
+}
+
 /** Draws an SVG into `file` as a JPEG at `quality` or a PNG (the demo archive's scans are drawn this way). */
 export async function rasterizeSvg(
   svg: string,

@@ -21,6 +21,7 @@ import { healthRoutes } from './routes/health.ts';
 import { itemRoutes } from './routes/items.ts';
 import { uploadRoutes } from './routes/uploads.ts';
 import { derivativeRoutes } from './routes/derivatives.ts';
+import { pageRoutes } from './routes/pages.ts';
 import { searchRoutes } from './routes/search.ts';
 import { iiifSearchRoutes } from './routes/iiif-search.ts';
 import { batchRoutes } from './routes/batches.ts';
@@ -117,6 +118,7 @@ export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInst
   await app.register(fileRoutes(deps));
   await app.register(uploadRoutes(deps));
   await app.register(derivativeRoutes(deps));
+  await app.register(pageRoutes(deps));
   await app.register(searchRoutes(deps));
   await app.register(iiifSearchRoutes(deps));
   await app.register(batchRoutes(deps));

@@ -40,7 +40,7 @@ export function createDerivativeService(deps: { guards: Guards; derivatives: Der
     const file = fileOf(item, name);
     const record = await deps.derivatives.readRecord(file.digests.sha512);
     const mediaType = file.media_type ?? 'application/octet-stream';
-    if (!expectedKinds(mediaType, record?.technical).includes(kind)) {
+    if (!expectedKinds(mediaType, record?.technical, record?.derivatives).includes(kind)) {
       throw new CikuError(
         'CIKU_ERR_DERIVATIVE_NOT_FOUND',
         `${file.name} (${mediaType}) has no ${kind} derivative`,

@@ -1,6 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import type { Readable } from 'node:stream';
-import { deriveJobFor } from '../../schemas/jobs.ts';
+import { deriveJobFor, officeTypes, plainTextTypes, type DeriveJobName } from '../../schemas/jobs.ts';
 import {
   DerivativeRecord,
   type DerivativeEntryT,
@@ -28,9 +28,32 @@ export function derivativeFolder(sha512: string): string {
   return `${DERIVATIVES_PREFIX}${sha512.slice(0, 2)}/${sha512.slice(2, 4)}/${sha512}/`;
 }
 
-/** The derivative kinds a file gets, from its media type and (once read) its technical metadata. */
-export function expectedKinds(mediaType: string, technical?: TechnicalT): DerivativeKind[] {
-  switch (deriveJobFor(mediaType)) {
+/**
+ * The derivative kinds a file gets, from its media type, (once read) its technical metadata and (for an image) what
+ * its record already holds: OCR of a scan is decided by the kind of the item holding it, not by the bytes, so an
+ * image's `text` and `hocr` are expected once derive-document has made (or failed to make) them.
+ */
+export function expectedKinds(
+  mediaType: string,
+  technical?: TechnicalT,
+  made?: Readonly<Record<string, unknown>>,
+): DerivativeKind[] {
+  const family = deriveJobFor(mediaType);
+  if (family === undefined) return [];
+  const kinds = kindsOfJob(family, mediaType, technical);
+  if (family === 'derive-image' && made?.text !== undefined) kinds.push(...SCAN_OCR_KINDS);
+  return kinds;
+}
+
+/** What OCR of a scan (derive-document on an image) adds to the image's record: its text and its words' boxes. */
+export const SCAN_OCR_KINDS = ['text', 'hocr'] as const satisfies readonly DerivativeKind[];
+
+/**
+ * The kinds one job family makes for a file: derive-document on an image makes only the OCR kinds, and leaves the
+ * image's own (thumbnail, preview, iiif) to derive-image.
+ */
+export function kindsOfJob(job: DeriveJobName, mediaType: string, technical?: TechnicalT): DerivativeKind[] {
+  switch (job) {
     case 'derive-image': {
       const kinds: DerivativeKind[] = ['thumbnail', 'preview'];
       if (
@@ -53,9 +76,33 @@ export function expectedKinds(mediaType: string, technical?: TechnicalT): Deriva
     }
     case 'derive-transcript':
       return ['segments'];
-    case undefined:
-      return [];
+    case 'derive-document':
+      return documentKinds(mediaType, technical);
   }
+}
+
+/**
+ * A document's kinds: a PDF's text and page renders (the document's thumbnail and preview are its first page's),
+ * `hocr` once a page was OCR'd; an office file's also the PDF LibreOffice made; plain text its text alone; a ZIP
+ * nothing (its listing is technical metadata). An image handed over for OCR: its text and hOCR.
+ */
+function documentKinds(mediaType: string, technical?: TechnicalT): DerivativeKind[] {
+  if (deriveJobFor(mediaType) === 'derive-image') return [...SCAN_OCR_KINDS];
+  if (plainTextTypes.has(mediaType)) return ['text'];
+  if (mediaType === 'application/zip') return [];
+  const ocr = technical?.type === 'document' && (technical.ocr_pages ?? 0) > 0;
+  const kinds: DerivativeKind[] = ['text', 'pages', 'thumbnail', 'preview'];
+  if (officeTypes.has(mediaType)) kinds.push('pdf');
+  if (ocr) kinds.push('hocr');
+  return kinds;
+}
+
+/** The job family that makes `kind` of a file (an image's OCR kinds are derive-document's). */
+export function jobForKind(mediaType: string, kind: DerivativeKind): DeriveJobName | undefined {
+  const family = deriveJobFor(mediaType);
+  if (family === 'derive-image' && (SCAN_OCR_KINDS as readonly string[]).includes(kind))
+    return 'derive-document';
+  return family;
 }
 
 /** Images whose long side reaches this get IIIF level-0 tiles (smaller ones are served whole by the preview). */
@@ -66,6 +113,22 @@ export const IIIF_MIN_SIDE = 3000;
  * API level 0 requires `full/max`). A ready entry of an earlier layout is missing, and is made again.
  */
 export const IIIF_LAYOUT = 2;
+
+/**
+ * Kinds stored as a folder (entry.path names it) and the size check that does not apply to them. A folder is
+ * present when the file that must be in it is: `info.json` of IIIF tiles (written last), the first page's
+ * thumbnail of `pages` (a document whose first page cannot be rendered has no `pages`; a later page that fails is
+ * a warning, and its absence is not "missing" for ever); hOCR exists for OCR'd pages only, so an `hocr` folder is
+ * present when it holds any file.
+ */
+const folderKinds: ReadonlySet<DerivativeKind> = new Set(['iiif', 'pages', 'hocr']);
+
+function folderProbe(kind: DerivativeKind, entry: DerivativeEntryT): string | undefined {
+  const folder = entry.path ?? kind;
+  if (kind === 'iiif') return `${folder}/info.json`;
+  if (kind === 'pages') return `${folder}/1/thumbnail.jpg`;
+  return undefined;
+}
 
 export interface FileDerivativesView {
   technical?: TechnicalT;
@@ -183,6 +246,12 @@ export function createDerivativeStore(deps: { blobs: BlobStore; clock?: () => Da
     return out.sort();
   }
 
+  /** Whether a digest's folder holds any blob under `relPrefix`: its first blob, if so. */
+  async function anyUnder(sha512: string, relPrefix: string) {
+    for await (const b of blobs.list(keyOf(sha512, relPrefix))) return b;
+    return undefined;
+  }
+
   /** Removes blobs under `relPrefix` of one digest (stale tiles before a forced rebuild). */
   async function clear(sha512: string, relPrefix: string): Promise<void> {
     await blobs.deletePrefix(keyOf(sha512, relPrefix));
@@ -199,14 +268,21 @@ export function createDerivativeStore(deps: { blobs: BlobStore; clock?: () => Da
     const record = await readRecord(sha512);
     if (!record) return { missing: expectedKinds(mediaType) };
     const missing: DerivativeKind[] = [];
-    for (const kind of expectedKinds(mediaType, record.technical)) {
+    for (const kind of expectedKinds(mediaType, record.technical, record.derivatives)) {
       const entry = record.derivatives[kind];
       if (!entry) missing.push(kind);
       else if (entry.status === 'ready') {
-        const probe = kind === 'iiif' ? `${entry.path ?? 'iiif'}/info.json` : entry.path;
-        const found = probe === undefined ? undefined : await stat(sha512, probe);
+        const probe = folderKinds.has(kind) ? folderProbe(kind, entry) : entry.path;
+        const found =
+          kind === 'hocr'
+            ? await anyUnder(sha512, `${entry.path ?? 'hocr'}/`)
+            : probe && (await stat(sha512, probe));
         const stale = kind === 'iiif' && (entry.layout ?? 1) < IIIF_LAYOUT;
-        if (!found || stale || (kind !== 'iiif' && entry.size !== undefined && found.size !== entry.size))
+        if (
+          !found ||
+          stale ||
+          (!folderKinds.has(kind) && entry.size !== undefined && found.size !== entry.size)
+        )
           missing.push(kind);
       }
     }
@@ -215,10 +291,11 @@ export function createDerivativeStore(deps: { blobs: BlobStore; clock?: () => Da
 
   /** What an item view shows per file: technical metadata and each expected kind's status. */
   async function viewFor(sha512: string, mediaType: string | undefined): Promise<FileDerivativesView> {
-    const kindsFor = (t?: TechnicalT) => (mediaType === undefined ? [] : expectedKinds(mediaType, t));
     const record = await readRecord(sha512);
     const derivatives: NonNullable<FileDerivativesView['derivatives']> = {};
-    for (const kind of kindsFor(record?.technical)) {
+    const kinds =
+      mediaType === undefined ? [] : expectedKinds(mediaType, record?.technical, record?.derivatives);
+    for (const kind of kinds) {
       const e = record?.derivatives[kind];
       derivatives[kind] = e
         ? { status: e.status, ...(e.reason === undefined ? {} : { reason: e.reason }) }

@@ -1,3 +1,4 @@
+import { createDocumentTools } from '../../services/adapters/document-tools.ts';
 import { createLogger } from '../../services/adapters/logger.ts';
 import { createDerivativeStore } from '../../services/archive/derivatives.ts';
 import { loadConfig } from '../../services/config.ts';
@@ -15,6 +16,7 @@ export async function startWorkersFor(t: { teardown(fn: () => unknown): void }, 
     blobs: api.blobs,
     derivatives,
     search: api.indexer,
+    documents: createDocumentTools({ tmpDir: tempDir(t, 'ciku-document-tools-') }),
     queue: api.queue,
     limits: jobLimits(defaults),
     logger: createLogger('silent'),
@@ -22,7 +24,7 @@ export async function startWorkersFor(t: { teardown(fn: () => unknown): void }, 
     prefix: api.queuePrefix,
     config: {
       ...defaults,
-      concurrency: { image: 2, av: 1, transcript: 2, index: 2 },
+      concurrency: { image: 2, av: 1, transcript: 2, index: 2, document: 1 },
       lockMs: 5_000,
       graceMs: 1_000,
       maxImagePixels: 200_000_000,

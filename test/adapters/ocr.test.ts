@@ -1,0 +1,110 @@
+import { execFileSync } from 'node:child_process';
+import t from 'tap';
+import {
+  createTermCorrector,
+  ceramicsConfusions,
+  createTesseractOcr,
+  mapHocrBoxes,
+  meanConfidence,
+  ocrLanguagesFor,
+  tidyText,
+} from '../../services/adapters/ocr.ts';
+import { cer, renderTestPage } from '../helpers/document-fixtures.ts';
+import { tempDir } from '../helpers/env.ts';
+
+const noTesseract = (() => {
+  try {
+    const langs = execFileSync('tesseract', ['--list-langs'], { encoding: 'utf8' });
+    const missing = ['chi_sim', 'chi_tra', 'chi_sim_vert', 'chi_tra_vert', 'eng'].filter(
+      (l) => !langs.split('\n').includes(l),
+    );
+    return missing.length === 0 ? false : `needs the Tesseract models ${missing.join(', ')}`;
+  } catch {
+    return 'needs tesseract (Debian tesseract-ocr)';
+  }
+})();
+
+t.test('ocrLanguagesFor picks the script from the item language', async (t) => {
+  t.same(ocrLanguagesFor('zh'), ['chi_sim', 'eng']);
+  t.same(ocrLanguagesFor('zh-CN'), ['chi_sim', 'eng']);
+  t.same(ocrLanguagesFor('zh-Hans'), ['chi_sim', 'eng']);
+  t.same(ocrLanguagesFor('zh-TW'), ['chi_tra', 'eng']);
+  t.same(ocrLanguagesFor('zh-HK'), ['chi_tra', 'eng']);
+  t.same(ocrLanguagesFor('zh-Hant-TW'), ['chi_tra', 'eng']);
+  t.same(ocrLanguagesFor('en'), ['eng']);
+  t.same(ocrLanguagesFor('en-GB'), ['eng']);
+  t.same(ocrLanguagesFor('fr'), ['chi_sim', 'eng']);
+  t.same(ocrLanguagesFor(undefined), ['chi_sim', 'eng']);
+  t.same(ocrLanguagesFor(42), ['chi_sim', 'eng']);
+});
+
+t.test('tidyText drops the spaces Tesseract puts between CJK glyphs, not between words', async (t) => {
+  t.equal(tidyText('景 德 镇  青花 瓷\nJingdezhen  porcelain \f'), '景德镇青花瓷\nJingdezhen  porcelain');
+});
+
+t.test('mapHocrBoxes undoes scale and rotation', async (t) => {
+  const hocr = "<span class='ocrx_word' title='bbox 200 100 400 300; x_wconf 90'>瓷</span>";
+  const scaled = { angle: 0, width: 500, height: 400, rotatedWidth: 500, rotatedHeight: 400, sx: 2, sy: 2 };
+  t.match(mapHocrBoxes(hocr, scaled), /bbox 100 50 200 150;/);
+  // A 90° turn of a 400×200 image (canvas 200×400): the box at the rotated top right is the original's top left.
+  const turned = { angle: 90, width: 400, height: 200, rotatedWidth: 200, rotatedHeight: 400, sx: 1, sy: 1 };
+  t.match(mapHocrBoxes("title='bbox 150 0 200 50'", turned), /bbox 0 0 50 50/);
+  t.equal(meanConfidence('x_wconf 90 x_wconf 70'), 80);
+});
+
+t.test('the term corrector fixes confusions inside ceramics terms only', async (t) => {
+  const fix = createTermCorrector(['青花瓷', '釉里红', '瓷器', '官窑'], ceramicsConfusions);
+  t.equal(fix('一件青花资和轴里红'), '一件青花瓷和釉里红');
+  t.equal(fix('资器与官密'), '瓷器与官窑');
+  t.equal(fix('投资者的秘密'), '投资者的秘密', 'words that are not ceramics terms are left alone');
+});
+
+t.test(
+  'recognise reads a rendered page and maps its boxes to the image passed in',
+  { skip: noTesseract },
+  async (t) => {
+    const dir = tempDir(t);
+    const sentence = '景德镇手工制瓷技艺历史悠久，青花瓷与釉里红闻名于世。';
+    // 150 dpi: the pipeline scales it up before reading, so boxes must be scaled back.
+    const page = await renderTestPage(dir, 'clean', {
+      class: 'lowres',
+      sentences: [sentence],
+      charsPerLine: 13,
+    });
+    const ocr = createTesseractOcr();
+    const r = await ocr.recognise({ path: page.path, languages: ['chi_sim', 'eng'], dpi: page.dpi });
+    t.ok(cer(page.truth, r.text) < 0.2, `read ${JSON.stringify(r.text)}`);
+    t.equal(r.width, page.width);
+    t.equal(r.height, page.height);
+    t.equal(r.vertical, false);
+    t.equal(r.languages, 'chi_sim+eng');
+    t.ok(r.confidence > 50);
+    const lines = [...r.hocr.matchAll(/class='ocr_line'[^>]*title="bbox (\d+) (\d+) (\d+) (\d+)/g)].map((m) =>
+      m.slice(1, 5).map(Number),
+    );
+    t.equal(lines.length, page.lines.length, 'one hOCR line per drawn line');
+    lines.forEach(([x0, y0, x1, y1], i) => {
+      const want = page.lineBoxes[i]!;
+      // Within a quarter of a glyph of where the line was drawn.
+      const slack = (want.y1 - want.y0) / 4;
+      t.ok(
+        Math.abs(y0! - want.y0) < slack * 2 && Math.abs(y1! - want.y1) < slack * 2,
+        `line ${i} rows ${y0}–${y1}`,
+      );
+      t.ok(Math.abs(x0! - want.x0) < slack * 2 && x1! <= page.width, `line ${i} columns ${x0}–${x1}`);
+    });
+  },
+);
+
+t.test('recognise stops tesseract when aborted', { skip: noTesseract }, async (t) => {
+  const dir = tempDir(t);
+  const page = await renderTestPage(dir, 'p', { class: 'clean', sentences: ['青花瓷'] });
+  const ac = new AbortController();
+  ac.abort();
+  await t.rejects(
+    createTesseractOcr().recognise({ path: page.path, languages: ['chi_sim'], signal: ac.signal }),
+    {
+      code: 'CIKU_ERR_UNAVAILABLE',
+    },
+  );
+});
