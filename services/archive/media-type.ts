@@ -135,21 +135,29 @@ export function canonicalMediaType(mediaType: string): string {
  * file's directory (128-byte entries, each starting with its UTF-16LE name); a directory past the head leaves the
  * generic type.
  */
-function compoundFileType(head: Buffer): string {
+function compoundFileType(head: Buffer, tail?: { bytes: Buffer; at: number }): string {
   const streams: [string, string][] = [
     ['WordDocument', 'application/msword'],
     ['Workbook', 'application/vnd.ms-excel'],
     ['Book', 'application/vnd.ms-excel'],
     ['PowerPoint Document', 'application/vnd.ms-powerpoint'],
   ];
-  for (let at = 512; at + 128 <= head.length; at += 128) {
-    const length = head.readUInt16LE(at + 64);
-    if (length < 2 || length > 64) continue;
-    const name = head.toString('utf16le', at, at + length - 2);
-    const found = streams.find(([stream]) => stream === name);
-    if (found) return found[1];
-  }
-  return 'application/x-cfb';
+  // Directory entries sit at multiples of 128 bytes from the start of the file; in the tail, from its offset.
+  const scan = (bytes: Buffer, from: number): string | undefined => {
+    for (let at = from; at + 128 <= bytes.length; at += 128) {
+      const length = bytes.readUInt16LE(at + 64);
+      if (length < 2 || length > 64) continue;
+      const name = bytes.toString('utf16le', at, at + length - 2);
+      const found = streams.find(([stream]) => stream === name);
+      if (found) return found[1];
+    }
+    return undefined;
+  };
+  return (
+    scan(head, 512) ??
+    (tail === undefined ? undefined : scan(tail.bytes, (128 - (tail.at % 128)) % 128)) ??
+    'application/x-cfb'
+  );
 }
 
 function textType(text: string, complete: boolean): string {
@@ -187,17 +195,25 @@ export async function identify(
   const magic = (await sniff(head)) ?? containerSignature(head);
   let mediaType: string;
   let charset: string | undefined;
+  // The last bytes, read once and only for formats that may keep what names them at the end.
+  let tail: Buffer | undefined;
+  const readTail = async (): Promise<Buffer | undefined> =>
+    complete || input.tail === undefined ? undefined : (tail ??= await input.tail());
   if (magic !== undefined) {
     mediaType = canonicalMediaType(magic);
-    if (mediaType === 'application/x-cfb') mediaType = compoundFileType(head);
+    if (mediaType === 'application/x-cfb') {
+      mediaType = compoundFileType(head);
+      // Writers put the directory where it fits, often last (PowerPoint's): look there too.
+      const end = mediaType === 'application/x-cfb' ? await readTail() : undefined;
+      if (end !== undefined) mediaType = compoundFileType(head, { bytes: end, at: size - end.length });
+    }
   } else {
     const text = asText(head, complete);
     if (text === undefined) return { mediaType: 'application/octet-stream' };
     mediaType = textType(text.text, complete);
     charset = text.charset;
   }
-  const tail =
-    mediaType === 'application/pdf' && !complete && input.tail !== undefined ? await input.tail() : undefined;
+  if (mediaType === 'application/pdf') await readTail();
   const format = describeFormat(mediaType, head, {
     ...(tail === undefined ? {} : { tail }),
     ...(charset === undefined ? {} : { charset }),

@@ -230,30 +230,34 @@ function mpegAudio(head: Buffer): Omit<FileFormat, 'puid'> {
   return { name: 'MPEG audio' };
 }
 
-/** The entries of a ZIP whose local headers lie in the head, in order, stopping where sizes are not stated. */
+const LOCAL_HEADER = Buffer.from('PK\u0003\u0004', 'latin1');
+
+/**
+ * The entries of a ZIP whose local headers lie in the head, in order. A streamed writer (LibreOffice among them)
+ * states an entry's size only after its data (general-purpose bit 3): the next entry is then found by its signature,
+ * and the data handed over runs to there (inflate stops at the end of its own stream).
+ */
 function* zipEntries(head: Buffer): Generator<{ name: string; data: () => Buffer | undefined }> {
-  for (let at = 0; at + 30 <= head.length && head.readUInt32LE(at) === 0x04034b50;) {
-    const flags = head.readUInt16LE(at + 6);
+  for (let at = 0; at >= 0 && at + 30 <= head.length && head.readUInt32LE(at) === 0x04034b50;) {
+    const sizeLater = (head.readUInt16LE(at + 6) & 0x08) !== 0;
     const method = head.readUInt16LE(at + 8);
     const compressed = head.readUInt32LE(at + 18);
     const nameLength = head.readUInt16LE(at + 26);
-    const extraLength = head.readUInt16LE(at + 28);
-    const start = at + 30 + nameLength + extraLength;
-    const name = head.toString('utf8', at + 30, at + 30 + nameLength);
-    const bytes = head.subarray(start, start + compressed);
+    const start = at + 30 + nameLength + head.readUInt16LE(at + 28);
+    const next = sizeLater && compressed === 0 ? head.indexOf(LOCAL_HEADER, start) : start + compressed;
+    const bytes = head.subarray(start, next < 0 ? head.length : next);
+    const cut = !(sizeLater && compressed === 0) && bytes.length < compressed;
     yield {
-      name,
+      name: head.toString('utf8', at + 30, at + 30 + nameLength),
       data: () => {
-        if (bytes.length < compressed) return undefined;
+        if (cut) return undefined;
         if (method === 0) return bytes;
         // A bound on what one small XML part may inflate to: a crafted entry cannot make this allocate much.
         if (method === 8) return inflateRawSync(bytes, { maxOutputLength: 1024 * 1024 });
         return undefined;
       },
     };
-    // Bit 3: sizes follow the data (a streamed writer); the next header cannot be found without the central directory.
-    if (flags & 0x08 && compressed === 0) return;
-    at = start + compressed;
+    at = next;
   }
 }
 
