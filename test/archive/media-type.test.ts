@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { mediaPolicy } from '../../schemas/media-policy.ts';
+import { derivesFrom, mediaPolicy } from '../../schemas/media-policy.ts';
 import { sniffMagic } from '../../services/adapters/file-type.ts';
 import { canonicalMediaType, detectMediaType } from '../../services/archive/media-type.ts';
 import { newItem, startTestApi } from '../helpers/api.ts';
@@ -106,7 +106,7 @@ t.test(
         t.equal(put.statusCode, 201, `${family}/${name} (${type}) accepted: ${put.body.slice(0, 200)}`);
         if (/\.(mkv|mp4|mov|avi|wav|mp3|m4a|jpg|jpeg|png|tif|jp2|heic)$/i.test(name) && type !== 'text/plain')
           t.ok(
-            mediaPolicy[item === 'FIX-AV' ? 'media' : 'collection_object'].derivesFrom.includes(type),
+            derivesFrom(item === 'FIX-AV' ? 'media' : 'collection_object', type),
             `${family}/${name}: a container the archive keeps is one its kind derives from`,
           );
       }
