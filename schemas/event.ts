@@ -11,6 +11,7 @@ export const EventType = Type.Union(
     'deletion',
     'modification',
     'filename change',
+    'format identification',
   ].map((t) => Type.Literal(t)),
 );
 
@@ -19,7 +20,8 @@ export const PremisEvent = Type.Object({
   type: EventType,
   date_time: Type.String(),
   agent: Type.String(),
-  outcome: Type.Union([Type.Literal('success'), Type.Literal('failure')]),
+  /** `warning`: done, with a finding to look at (bytes no signature identified, kept as application/octet-stream). */
+  outcome: Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('warning')]),
   detail: Type.Optional(Type.String()),
   /** Logical names of the item's files the event concerns. */
   objects: Type.Optional(Type.Array(Type.String())),

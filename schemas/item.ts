@@ -163,12 +163,30 @@ export const FileRole = Type.Union([
 ]);
 export type FileRole = Static<typeof FileRole>;
 
+/**
+ * What format identification read from a file's bytes (services/archive/pronom.ts): a format name, its version where
+ * the bytes state it (`%PDF-1.7`, `GIF89a`, a JFIF or BWF version field, ODF's `office:version`), the PRONOM
+ * identifier where our table has one, and for text the encoding it decodes in. Absent on files stored before
+ * identification was recorded, and on bytes nothing identified (those carry a warning event instead).
+ */
+export const FileFormat = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    version: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+    puid: Type.Optional(Type.String({ pattern: '^(x-)?fmt/[0-9]{1,5}$' })),
+    charset: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+  },
+  { additionalProperties: false },
+);
+export type FileFormat = Static<typeof FileFormat>;
+
 export const FileRecord = Type.Object({
   name: Type.String(),
   role: FileRole,
   size: Type.Integer({ minimum: 0 }),
   digests: Type.Object({ sha512: Type.String(), sha256: Type.Optional(Type.String()) }),
   media_type: Type.Optional(Type.String()),
+  format: Type.Optional(FileFormat),
   added_in: Type.String(),
 });
 export type FileRecord = Static<typeof FileRecord>;

@@ -1,9 +1,11 @@
 import type { ItemKind } from './item.ts';
 
 /**
- * Which detected media types each kind accepts, and how large one file may be. Types come from the bytes
- * (magic numbers, then a text sniff), never from the name or the Content-Type header, in one spelling each
- * (`canonicalMediaType` in services/archive/media-type.ts): these lists use that spelling only.
+ * What each kind holds and makes derivatives from, how large one file may be, and whether its scanned pages are
+ * OCR'd. The lists never refuse anything: every kind preserves any byte stream whatever its format (DESIGN principle 9)
+ * — they say which formats a kind expects (the upload form's hint, the API's description) and derives from. Types
+ * come from the bytes (magic numbers, then a text sniff), never from the name or the Content-Type header, in one
+ * spelling each (`canonicalMediaType` in services/archive/media-type.ts): these lists use that spelling only.
  */
 const image = [
   'image/jpeg',
@@ -41,17 +43,64 @@ const video = [
   'video/3gpp',
   'video/ogg',
 ];
-const documents = ['application/pdf', 'application/xml', 'application/json', 'text/plain', 'text/csv'];
+const documents = [
+  'application/pdf',
+  'application/xml',
+  'application/json',
+  'text/plain',
+  'text/csv',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  'application/vnd.oasis.opendocument.text',
+  'application/vnd.oasis.opendocument.spreadsheet',
+  'application/vnd.oasis.opendocument.presentation',
+  'application/rtf',
+  'application/msword',
+  'application/vnd.ms-excel',
+  'application/vnd.ms-powerpoint',
+  'application/zip',
+];
 const transcripts = ['text/vtt', 'application/x-subrip', 'text/plain'];
 
 const GiB = 1024 ** 3;
 
-export const mediaPolicy: Record<ItemKind, { accept: readonly string[]; maxBytes: number }> = {
-  oral_history: { accept: [...audio, ...video, ...transcripts, ...image, ...documents], maxBytes: 256 * GiB },
-  archive_document: { accept: [...documents, ...image], maxBytes: 16 * GiB },
-  collection_object: { accept: [...image, ...documents], maxBytes: 16 * GiB },
-  inheritor: { accept: [...image, ...documents, ...audio, ...video, ...transcripts], maxBytes: 64 * GiB },
-  ich_project: { accept: [...image, ...documents, ...audio, ...video, ...transcripts], maxBytes: 64 * GiB },
-  heritage_site: { accept: [...image, ...documents, ...video], maxBytes: 64 * GiB },
-  media: { accept: [...image, ...audio, ...video, ...transcripts], maxBytes: 256 * GiB },
+export interface KindPolicy {
+  /** The media types this kind expects and makes derivatives from; any other type is kept all the same. */
+  derivesFrom: readonly string[];
+  /** The largest file (bytes) one item of this kind takes; the global limit applies too. */
+  maxBytes: number;
+  /** Whether pages without a usable text layer (scans, image-only PDF pages) are OCR'd by the document job. */
+  ocrScans: boolean;
+}
+
+export const mediaPolicy: Record<ItemKind, KindPolicy> = {
+  oral_history: {
+    derivesFrom: [...audio, ...video, ...transcripts, ...image, ...documents],
+    maxBytes: 256 * GiB,
+    ocrScans: false,
+  },
+  archive_document: { derivesFrom: [...documents, ...image], maxBytes: 16 * GiB, ocrScans: true },
+  collection_object: { derivesFrom: [...image, ...documents], maxBytes: 16 * GiB, ocrScans: false },
+  inheritor: {
+    derivesFrom: [...image, ...documents, ...audio, ...video, ...transcripts],
+    maxBytes: 64 * GiB,
+    ocrScans: false,
+  },
+  ich_project: {
+    derivesFrom: [...image, ...documents, ...audio, ...video, ...transcripts],
+    maxBytes: 64 * GiB,
+    ocrScans: false,
+  },
+  heritage_site: { derivesFrom: [...image, ...documents, ...video], maxBytes: 64 * GiB, ocrScans: false },
+  media: {
+    derivesFrom: [...image, ...audio, ...video, ...transcripts],
+    maxBytes: 256 * GiB,
+    ocrScans: false,
+  },
 };
+
+/** Whether a kind makes derivatives from (expects) a detected media type: a hint, never a reason to refuse. */
+export function derivesFrom(kind: ItemKind, mediaType: string): boolean {
+  return mediaPolicy[kind].derivesFrom.includes(mediaType);
+}

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { finished, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { mediaPolicy } from '../../schemas/media-policy.ts';
-import type { FileRole, ItemKind } from '../../schemas/item.ts';
+import type { FileFormat, FileRole, ItemKind } from '../../schemas/item.ts';
 import { CikuError, isCikuError } from '../errors.ts';
-import type { BlobStore, DigestAlgorithm } from './blob-store.ts';
+import { readAll, type BlobStore, type DigestAlgorithm } from './blob-store.ts';
 import type { Agent, ItemFile, Items, ItemView, NewFile } from './items.ts';
-import { detectMediaType, type MagicSniffer } from './media-type.ts';
+import { identify, TAIL_BYTES, type MagicSniffer } from './media-type.ts';
 import { normaliseLogicalPath } from './ocfl/names.ts';
 
 /**
@@ -124,9 +124,25 @@ export interface IngestDeps {
 
 /**
  * The ingest pipeline behind every upload route: stage (one pass: hash + size + head), then verify the client's
- * digests, detect the type from the bytes, apply the kind's policy, skip content the item already has, and commit
- * the rest as one new version. Any refusal discards the staged blobs, so nothing is left behind.
+ * digests and the kind's size limit, identify the format from the bytes, skip content the item already has, and
+ * commit the rest as one new version. Whatever the format, the bytes are kept (DESIGN principle 9): bytes nothing
+ * identifies are stored as application/octet-stream with a `format identification` warning event. Any refusal
+ * discards the staged blobs, so nothing is left behind.
  */
+/**
+ * What a new file carries of its identification: the format, or — for bytes nothing identified — the warning its
+ * version's `format identification` event records. Shared by the upload routes and batch rows.
+ */
+export function identified(
+  mediaType: string,
+  format: FileFormat | undefined,
+): Pick<NewFile, 'format' | 'formatWarning'> {
+  if (format !== undefined) return { format };
+  if (mediaType === 'application/octet-stream')
+    return { formatWarning: 'no signature identified these bytes: kept as application/octet-stream' };
+  return {};
+}
+
 export function createIngest(deps: IngestDeps) {
   const { blobs, items, sniff } = deps;
 
@@ -146,6 +162,11 @@ export function createIngest(deps: IngestDeps) {
     });
   }
 
+  /** The staged blob's last bytes (one ranged read), for what keeps its identity at the end (a PDF's XMP). */
+  async function tailOf(staged: StagedUpload): Promise<Buffer> {
+    return readAll(await blobs.get(staged.key, { start: Math.max(0, staged.size - TAIL_BYTES) }), TAIL_BYTES);
+  }
+
   async function discard(files: { staged: StagedUpload }[]): Promise<void> {
     await Promise.all(files.map((f) => blobs.delete(f.staged.key).catch(() => undefined)));
   }
@@ -159,7 +180,6 @@ export function createIngest(deps: IngestDeps) {
   ): Promise<{ item: ItemView; files: ItemFile[]; existing: boolean }> {
     const itemId = head.id;
     try {
-      const policy = mediaPolicy[head.kind];
       const prepared: (NewFile & { sha512: string })[] = [];
       for (const f of files) {
         if (f.expected) verifyDigests(f.staged, f.expected);
@@ -169,14 +189,10 @@ export function createIngest(deps: IngestDeps) {
             `${f.name}: larger than the ${limitFor(head.kind)}-byte limit for ${head.kind}`,
           );
         }
-        const mediaType = await detectMediaType(f.staged.head, f.staged.size, sniff);
-        if (!policy.accept.includes(mediaType)) {
-          throw new CikuError(
-            'CIKU_ERR_UPLOAD_TYPE_REFUSED',
-            `${f.name}: ${mediaType} (detected from its bytes) is not accepted for ${head.kind} items`,
-            { details: { name: f.name, detected: mediaType, kind: head.kind } },
-          );
-        }
+        const { mediaType, format } = await identify(
+          { head: f.staged.head, size: f.staged.size, tail: () => tailOf(f.staged) },
+          sniff,
+        );
         prepared.push({
           name: f.name,
           body: { staged: f.staged.key, sha512: f.staged.sha512, size: f.staged.size },
@@ -184,6 +200,7 @@ export function createIngest(deps: IngestDeps) {
             f.role ??
             (mediaType === 'text/vtt' || mediaType === 'application/x-subrip' ? 'transcript' : 'original'),
           mediaType,
+          ...identified(mediaType, format),
           sha512: f.staged.sha512,
           ...(f.staged.sha256 === undefined ? {} : { sha256: f.staged.sha256 }),
         });

@@ -5,6 +5,7 @@ import {
   Access,
   itemKinds,
   metadataSchemas,
+  type FileFormat,
   type FileRole,
   type ItemKind,
   type FileRecord,
@@ -35,6 +36,13 @@ export interface NewFile {
   body: FileInput['body'];
   role?: FileRole;
   mediaType?: string;
+  /** The format identification found in the bytes (schemas/item.ts FileFormat), kept in the file record. */
+  format?: FileFormat;
+  /**
+   * Why identification found nothing (bytes no signature matched): recorded as a `format identification` event of
+   * outcome `warning` on the version that adds the file. The file is kept all the same.
+   */
+  formatWarning?: string;
   /** A sha256 computed on the way in (when a client digest needed it), kept in the file record. */
   sha256?: string;
   /**
@@ -375,6 +383,7 @@ export function createItems(deps: ItemsDeps) {
           size: a.size,
           digests: { sha512: a.digest, ...(f.sha256 === undefined ? {} : { sha256: f.sha256 }) },
           ...(f.mediaType === undefined ? {} : { media_type: f.mediaType }),
+          ...(f.format === undefined ? {} : { format: f.format }),
           added_in: version,
         };
         evs.push(
@@ -387,6 +396,14 @@ export function createItems(deps: ItemsDeps) {
             detail: `${a.size} bytes${a.deduplicated ? ', identical content already stored: kept once' : ''}`,
           }),
         );
+        if (f.formatWarning !== undefined)
+          evs.push(
+            event('format identification', agent, version, {
+              objects: [name],
+              outcome: 'warning',
+              detail: f.formatWarning,
+            }),
+          );
       }
       evs.push(...extraEvents(version));
       return [

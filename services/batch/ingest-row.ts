@@ -9,7 +9,8 @@ import { sniffMagic } from '../adapters/file-type.ts';
 import { enqueueFollowUps } from '../app/follow-ups.ts';
 import { canCreate, canRead, canReassign, canWrite, isStaff, type Principal } from '../archive/access.ts';
 import type { Agent, Items, ItemView, NewFile } from '../archive/items.ts';
-import { detectMediaType } from '../archive/media-type.ts';
+import { identified } from '../archive/ingest.ts';
+import { identify, TAIL_BYTES, type Identification } from '../archive/media-type.ts';
 import { CikuError, errnoCode, isCikuError } from '../errors.ts';
 import { hashHandle } from './hash-handle.ts';
 import { openInside, type OpenedFile } from './safe-open.ts';
@@ -19,6 +20,11 @@ export interface RowResult {
   item: string;
   version: string;
   bytes: number;
+  /**
+   * What the report's reason column says of a row that did its work with a finding: its files that nothing
+   * identified (kept as application/octet-stream, each with its warning event). Absent when there is none.
+   */
+  warning?: string;
 }
 
 /** Who runs a row and where its files must be: the batch's recorded principal and source folder. */
@@ -36,20 +42,31 @@ const transientErrno = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EINTR', 
 /** Writes that lost a race with another writer of the same item are decided again, at most this often. */
 const ATTEMPTS = 5;
 
-/** The media type of an opened file from its first 256 KiB (the bytes decide, never the name), as uploads are. */
-async function typeOfOpened(opened: OpenedFile): Promise<string> {
+/** An opened file identified from its first 256 KiB (the bytes decide, never the name), as uploads are. */
+async function identifyOpened(opened: OpenedFile): Promise<Identification> {
   const { size } = opened.stat;
-  const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
-  const { bytesRead } = await opened.handle.read(head, 0, head.length, 0);
-  return detectMediaType(head.subarray(0, bytesRead), size, sniffMagic);
+  const read = async (at: number, length: number): Promise<Buffer> => {
+    const bytes = Buffer.alloc(length);
+    const { bytesRead } = await opened.handle.read(bytes, 0, length, at);
+    return bytes.subarray(0, bytesRead);
+  };
+  const head = await read(0, Math.min(HEAD_BYTES, size));
+  const tailAt = Math.max(0, size - TAIL_BYTES);
+  return identify({ head, size, tail: () => read(tailAt, size - tailAt) }, sniffMagic);
 }
 
-/** A local file's size and media type from its first 256 KiB (for `ciku ingest`: a path the operator gave). */
-export async function typeOfLocalFile(file: string): Promise<{ size: number; mediaType: string }> {
+/**
+ * A local file's size, media type and what it carries of its identification (format, or the warning), from its
+ * bytes (for `ciku ingest`: a path the operator gave).
+ */
+export async function typeOfLocalFile(
+  file: string,
+): Promise<{ size: number; mediaType: string } & Pick<NewFile, 'format' | 'formatWarning'>> {
   const handle = await fs.open(file, 'r');
   try {
     const stat = await handle.stat();
-    return { size: stat.size, mediaType: await typeOfOpened({ handle, stat, real: file }) };
+    const { mediaType, format } = await identifyOpened({ handle, stat, real: file });
+    return { size: stat.size, mediaType, ...identified(mediaType, format) };
   } finally {
     await handle.close();
   }
@@ -70,7 +87,12 @@ export function idTaken(id: string): CikuError {
   );
 }
 
-type TypedFile = BatchRow['files'][number] & { opened: OpenedFile; size: number; mediaType: string };
+type TypedFile = BatchRow['files'][number] & {
+  opened: OpenedFile;
+  size: number;
+  mediaType: string;
+  identification: Pick<NewFile, 'format' | 'formatWarning'>;
+};
 
 /**
  * One row, idempotently, under the batch's principal and through the same decisions as the API's writes: a new
@@ -115,6 +137,7 @@ export async function ingestRow(
         name: f.name,
         role: f.role,
         mediaType: f.mediaType,
+        ...f.identification,
         body,
         ...(f.sha512 === undefined ? {} : { expectedSha512: f.sha512 }),
       };
@@ -163,16 +186,12 @@ async function openRowFile(
     );
   }
   try {
-    const policy = mediaPolicy[kind];
-    const mediaType = await typeOfOpened(opened);
-    if (!policy.accept.includes(mediaType))
-      throw new CikuError(
-        'CIKU_ERR_UPLOAD_TYPE_REFUSED',
-        `${f.name} is ${mediaType}, which a ${kind} item does not take`,
-      );
-    if (opened.stat.size > policy.maxBytes)
-      throw new CikuError('CIKU_ERR_UPLOAD_TOO_LARGE', `${f.name} is larger than ${policy.maxBytes} bytes`);
-    return { ...f, opened, size: opened.stat.size, mediaType };
+    // Any format is kept (DESIGN principle 9); only the kind's size limit refuses a file.
+    const { maxBytes } = mediaPolicy[kind];
+    if (opened.stat.size > maxBytes)
+      throw new CikuError('CIKU_ERR_UPLOAD_TOO_LARGE', `${f.name} is larger than ${maxBytes} bytes`);
+    const { mediaType, format } = await identifyOpened(opened);
+    return { ...f, opened, size: opened.stat.size, mediaType, identification: identified(mediaType, format) };
   } catch (err) {
     await opened.handle.close();
     throw err;
@@ -211,7 +230,7 @@ async function writeRow(
         { message },
       );
       await enqueueFollowUps(deps.queue, item, item.files, { backfill: true });
-      return { status: 'ingested', item: item.id, version: item.version, bytes };
+      return { status: 'ingested', item: item.id, version: item.version, bytes, ...warningOf(typed) };
     } catch (err) {
       // Another writer created it between our read and write: decide again against it.
       if (isCikuError(err, 'CIKU_ERR_ITEM_EXISTS'))
@@ -302,7 +321,16 @@ async function writeRow(
     item.files.filter((f) => names.has(f.name)),
     { backfill: true },
   );
-  return { status: 'updated', item: item.id, version: item.version, bytes };
+  return { status: 'updated', item: item.id, version: item.version, bytes, ...warningOf(changed) };
+}
+
+/** The row's warning for the files it wrote that nothing identified (each also has its warning event). */
+function warningOf(written: TypedFile[]): Pick<RowResult, 'warning'> {
+  const unknown = written.filter((f) => f.identification.formatWarning !== undefined).map((f) => f.name);
+  if (unknown.length === 0) return {};
+  return {
+    warning: `warning: format not identified, kept as application/octet-stream: ${unknown.join(', ')}`,
+  };
 }
 
 /** The item's access with the parts the row names put over it (a part the row does not name stays as it is). */

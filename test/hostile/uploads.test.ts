@@ -325,12 +325,13 @@ t.test('tus lies', async (t) => {
     (await api.items.get('TUS')).files.some((f) => f.name === 'a.txt'),
     'and is committed',
   );
-  // A finished upload whose bytes the kind refuses is removed, the item unchanged.
+  // A finished upload of bytes nothing identifies is kept (issue 17: every format is preserved) as
+  // application/octet-stream, and its tus parts are removed once committed.
   const tusLeft = async () =>
     (await stagingLeft(api.blobs)).filter((k) => k.startsWith('staging/tus/')).length;
   const before = await tusLeft();
   const bin = randomBytes(4096);
-  const typeRefused = await h.probe('an upload of a refused type, in one request', 'archivist', {
+  const kept = await h.probe('an upload of bytes of no known type, in one request', 'archivist', {
     method: 'POST',
     url: '/v1/uploads',
     headers: {
@@ -341,7 +342,11 @@ t.test('tus lies', async (t) => {
     },
     payload: bin,
   });
-  t.equal(typeRefused.statusCode, 415, 'refused by type when the last byte arrives');
+  t.equal(kept.statusCode, 201, 'kept when the last byte arrives');
+  t.ok(
+    (await api.items.get('TUS')).files.some((f) => f.name === 'x.bin'),
+    'and committed',
+  );
   t.equal(await tusLeft(), before, 'its parts are removed');
   await h.report(t);
 });
