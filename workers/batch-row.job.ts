@@ -44,6 +44,8 @@ export function batchRow(deps: JobDeps): Handler<'batch-row'> {
         item: r.item,
         version: r.version,
         bytes: r.bytes,
+        // Kept, with a warning (bytes no signature identifies): the report says so on the row.
+        ...(r.warning === undefined ? {} : { reason: r.warning }),
       });
       return {
         status: r.status === 'skipped' ? 'skipped' : 'done',

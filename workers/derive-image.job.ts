@@ -1,3 +1,4 @@
+import { mediaPolicy } from '../schemas/media-policy.ts';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { JobPayload } from '../schemas/jobs.ts';
@@ -104,12 +105,6 @@ export function deriveImage(deps: JobDeps): Handler<'derive-image'> {
 }
 
 /**
- * Item kinds whose images are scans to OCR (the media policy has no such flag yet: the archive's documents are its
- * scanned pages, a museum's object photographs are not text).
- */
-export const OCR_SCAN_KINDS: ReadonlySet<string> = new Set(['archive_document']);
-
-/**
  * A scan of an item whose kind OCRs scans goes on to derive-document (its text and hOCR), unless its text was made
  * (or failed) already and nothing asks for it again.
  */
@@ -127,7 +122,9 @@ async function handOverScan(
     if (isCikuError(err, 'CIKU_ERR_ITEM_NOT_FOUND')) return undefined;
     throw err;
   });
-  if (item === undefined || item.tombstone || !OCR_SCAN_KINDS.has(item.kind)) return;
+  // The kind's media policy says whether its images are scans to OCR (the archive's documents are its scanned
+  // pages; a museum's object photographs are not text).
+  if (item === undefined || item.tombstone || !mediaPolicy[item.kind].ocrScans) return;
   await deps.queue.enqueue('derive-document', { ...p, ...(asked === undefined ? {} : { kinds: asked }) });
 }
 

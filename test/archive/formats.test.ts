@@ -437,6 +437,17 @@ t.test(
     const { view } = await env.batches.start(src, { by: 'test' });
     const done = await env.finished(view.id);
     t.match(done.counts, { total: 2, ingested: 2, failed: 0 }, 'both rows ingested, none failed');
+    const report = (await env.batches.reportCsv(view.id)).split('\n');
+    t.match(
+      report.find((line) => line.includes('fmt-1')),
+      /ingested.*format not identified.*unknown\.bin/,
+      "the report's row says why it carries a warning",
+    );
+    t.notMatch(
+      report.find((line) => line.includes('fmt-2')),
+      /not identified/,
+      'and the DOCX row does not',
+    );
     const kept = await env.items.get('fmt-1');
     t.equal(kept.files[0]?.media_type, 'application/octet-stream');
     const events = await env.items.events('fmt-1');
