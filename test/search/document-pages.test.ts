@@ -147,3 +147,22 @@ t.test('the page search refuses what is not a search', async (t) => {
   t.equal(bad.status, 400);
   t.equal(bad.body.code, 'CIKU_ERR_REQUEST_INVALID');
 });
+
+t.test('hostile parameters of the page search answer 200 or 400, never a failure', async (t) => {
+  for (const p of [
+    'q=' + encodeURIComponent('" OR 1=1 --'),
+    'q=' + encodeURIComponent('pages_fts MATCH *'),
+    'q=a&item=../x',
+    `q=a&file=${'f'.repeat(1001)}`,
+    'q=a&file=' + encodeURIComponent('../../record.json'),
+    'q=a&page=0',
+    'q=a&page=10001&limit=100',
+    'q=a&limit=101',
+    'q[$ne]=x',
+    'q=a&unknown=1',
+  ]) {
+    const res = await get<{ code?: string }>(`/v1/search/pages?${p}`);
+    t.ok(res.status === 200 || res.status === 400, `${p.slice(0, 40)}: ${res.status}`);
+    if (res.status === 400) t.equal(res.body.code, 'CIKU_ERR_REQUEST_INVALID');
+  }
+});
