@@ -2,8 +2,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { AccessLevel, itemKinds } from './item.ts';
 
 /**
- * Search documents (what an engine indexes), queries and answers. One document per item head and one per
- * transcript segment; both carry the item's access block so that an engine filters by access inside the query.
+ * Search documents (what an engine indexes), queries and answers. One document per item head, one per transcript
+ * segment and one per page of a document (PDF, office file, OCR'd scan); an engine answers segments and pages under
+ * their item's access block, so they are filtered by access inside the query exactly as items are.
  */
 
 /** Facet fields that filter by a list of values (`kind=a&kind=b`). */
@@ -70,6 +71,19 @@ export const SegmentDocument = Type.Object({
 });
 export type SegmentDocumentT = Static<typeof SegmentDocument>;
 
+/** One page of a document file (the `text` derivative's PageText): its text and whether a machine read it. */
+export const PageDocument = Type.Object({
+  item_id: Type.String(),
+  file: Type.String(),
+  page: Type.Integer({ minimum: 1 }),
+  /** Read by OCR (machine reading: a researcher must know), not the file's own text. */
+  ocr: Type.Boolean(),
+  /** Sheet or slide name when the page is one. */
+  label: Type.Optional(Type.String()),
+  text: Type.String(),
+});
+export type PageDocumentT = Static<typeof PageDocument>;
+
 export const sortOrders = ['relevance', 'date', '-date', 'title'] as const;
 export type SortOrder = (typeof sortOrders)[number];
 
@@ -103,6 +117,21 @@ export const SearchFilters = Type.Object({
 });
 export type SearchFiltersT = Static<typeof SearchFilters>;
 
+/** Pages of one document shown under an item hit: at most this many, best first. */
+export const MAX_PAGES_PER_HIT = 3;
+
+/** A page of a document where the words are: its highlighted snippet, and whether its text came from OCR. */
+export const PageHit = Type.Object({
+  file: Type.String(),
+  page: Type.Integer({ minimum: 1 }),
+  /** HTML-escaped text around the first match, the matched words in `<mark>`. */
+  snippet: Type.String(),
+  /** The page was read by OCR: its text is machine reading and may hold misread characters. */
+  ocr: Type.Boolean(),
+  label: Type.Optional(Type.String()),
+});
+export type PageHitT = Static<typeof PageHit>;
+
 export const SearchHit = Type.Object({
   id: Type.String(),
   kind: Type.String(),
@@ -127,6 +156,8 @@ export const SearchHit = Type.Object({
       }),
     ),
   ),
+  /** For documents: the pages the words are on (best first, at most MAX_PAGES_PER_HIT). */
+  pages: Type.Optional(Type.Array(PageHit)),
 });
 export type SearchHitT = Static<typeof SearchHit>;
 
@@ -160,6 +191,22 @@ export const SegmentAnswer = Type.Object({
   ),
 });
 export type SegmentAnswerT = Static<typeof SegmentAnswer>;
+
+/** Page hits grouped by item (best first), each group's pages in file and page order. */
+export const PageAnswer = Type.Object({
+  total: Type.Integer(),
+  page: Type.Integer(),
+  limit: Type.Integer(),
+  items: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      kind: Type.String(),
+      title: Type.String(),
+      pages: Type.Array(PageHit),
+    }),
+  ),
+});
+export type PageAnswerT = Static<typeof PageAnswer>;
 
 // Query strings of the search routes (and of the pages built on them).
 
@@ -218,5 +265,17 @@ export const SegmentQuerystring = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** `GET /v1/search/pages`: pages of documents (`page` is the page of results, as everywhere). */
+export const PageQuerystring = Type.Object(
+  {
+    q: Q,
+    item: Type.Optional(Type.String({ maxLength: 200 })),
+    file: Type.Optional(Type.String({ maxLength: 1000 })),
+    ...Paging,
+  },
+  { additionalProperties: false },
+);
+export type PageQuerystringT = Static<typeof PageQuerystring>;
 export type SearchQuerystringT = Static<typeof SearchQuerystring>;
 export type SegmentQuerystringT = Static<typeof SegmentQuerystring>;

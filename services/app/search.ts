@@ -3,6 +3,8 @@ import { readScope } from '../archive/access.ts';
 import {
   MAX_WINDOW,
   listFilterFields,
+  type PageAnswerT,
+  type PageQuerystringT,
   type SearchAnswerT,
   type SearchFiltersT,
   type SearchQuerystringT,
@@ -56,7 +58,23 @@ export function createSearchService(deps: { search: SearchIndex; clock: () => Da
     });
   }
 
-  return { items, segments };
+  /**
+   * Pages of documents holding the words (of one item and one of its files when given), under the caller's read
+   * scope inside the engine's query: another organisation's restricted item, or a deleted one, has no pages.
+   */
+  async function pages(principal: Principal, qs: PageQuerystringT): Promise<PageAnswerT> {
+    window(qs.page, qs.limit);
+    return deps.search.searchPages({
+      q: qs.q,
+      ...(qs.item === undefined ? {} : { item: qs.item }),
+      ...(qs.file === undefined ? {} : { file: qs.file.normalize('NFC') }),
+      page: qs.page,
+      limit: qs.limit,
+      scope: readScope(principal, deps.clock()),
+    });
+  }
+
+  return { items, segments, pages };
 }
 
 export type SearchService = ReturnType<typeof createSearchService>;

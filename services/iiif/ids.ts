@@ -18,12 +18,49 @@ export function canvasId(publicUrl: string, itemId: string, version: string, fil
   return `${publicUrl}/iiif/${seg(itemId)}/${seg(version)}/canvas/${seg(fileName)}`;
 }
 
+/**
+ * The canvas of one page of a multi-page document file (a PDF, or an office file as rendered): the file's canvas id
+ * with `/p{n}`, so a page's canvas stays the same across versions that keep the file.
+ */
+export function pageCanvasId(
+  publicUrl: string,
+  itemId: string,
+  version: string,
+  fileName: string,
+  page: number,
+): string {
+  return `${canvasId(publicUrl, itemId, version, fileName)}/p${page}`;
+}
+
+/** The Image API 3 level-0 service of one page's render (its tiles and info.json below it), in a version. */
+export function pageImageServiceId(
+  publicUrl: string,
+  itemId: string,
+  version: string,
+  fileName: string,
+  page: number,
+): string {
+  return `${publicUrl}/iiif/${seg(itemId)}/${seg(version)}/files/${seg(fileName)}/pages/${page}/image`;
+}
+
+/** A page's `thumbnail` or `preview` render, on the route that serves a document's pages. */
+export function pageDerivativeUrl(
+  publicUrl: string,
+  itemId: string,
+  version: string,
+  fileName: string,
+  page: number,
+  kind: 'thumbnail' | 'preview',
+): string {
+  return `${publicUrl}/v1/items/${seg(itemId)}/files/${seg(fileName)}/pages/${page}/${kind}?version=${seg(version)}`;
+}
+
 /** The Image API 3 service of an image file in a version (tiles and info.json below it). */
 export function imageServiceId(publicUrl: string, itemId: string, version: string, fileName: string): string {
   return `${publicUrl}/v1/items/${seg(itemId)}/versions/${seg(version)}/files/${seg(fileName)}/derivatives/iiif`;
 }
 
-/** Content Search 2.0 over an item's text (transcript segments, later OCR). */
+/** Content Search 2.0 over an item's text (transcript segments, documents' pages and their OCR words). */
 export function searchServiceId(publicUrl: string, itemId: string): string {
   return `${publicUrl}/iiif/${seg(itemId)}/search`;
 }

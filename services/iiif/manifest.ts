@@ -19,6 +19,9 @@ import {
   itemPageUrl,
   manifestId,
   museumSearchUrl,
+  pageCanvasId,
+  pageDerivativeUrl,
+  pageImageServiceId,
   placeholderCanvasId,
   rangeId,
   searchService1Id,
@@ -33,6 +36,20 @@ import { messageKey, none, words, zh, type LanguageMap } from './words.ts';
  */
 export type Json = Record<string, unknown>;
 
+/** One page of a multi-page document as its derivatives have it. */
+export interface IiifPage {
+  page: number;
+  /** The render OCR read, in pixels (PageText width/height): the canvas's size, and the hOCR boxes' space. */
+  width?: number;
+  height?: number;
+  /** Sheet or slide name. */
+  label?: string;
+  /** Level-0 tiles were made of the page (`pages/{n}/iiif/`); otherwise its preview paints it. */
+  tiles: boolean;
+  /** The page has text (a text layer, extracted text or OCR): Content Search can find it. */
+  text: boolean;
+}
+
 export interface IiifFile {
   name: string;
   role: FileRole;
@@ -40,6 +57,8 @@ export interface IiifFile {
   technical?: TechnicalT;
   /** The file's derivatives that are ready (entries with status `ready` and a path), by kind. */
   derivatives: Partial<Record<string, DerivativeEntryT>>;
+  /** A document's pages when its `pages` derivative is ready (a PDF, an office file rendered), in page order. */
+  pages?: IiifPage[];
 }
 
 export interface IiifItem {
@@ -60,7 +79,7 @@ export interface ManifestInput {
   transcripts: { file: string; segments: TranscriptSegmentT[] }[];
 }
 
-export type ManifestShape = 'image' | 'book' | 'av';
+export type ManifestShape = 'image' | 'book' | 'document' | 'av';
 
 const PRESENTATION_3 = 'http://iiif.io/api/presentation/3/context.json';
 const NAVPLACE = 'http://iiif.io/api/extension/navplace/context.json';
@@ -82,9 +101,15 @@ export function paintableAv(item: Pick<IiifItem, 'files'>): IiifFile[] {
   );
 }
 
+/** Documents whose pages were rendered: one canvas per page. */
+export function paintableDocuments(item: Pick<IiifItem, 'files'>): IiifFile[] {
+  return item.files.filter((f) => f.role !== 'transcript' && (f.pages?.length ?? 0) > 0);
+}
+
 /** Which shape an item's manifest has, or undefined when it has nothing to paint (no manifest: see README). */
 export function manifestShape(item: Pick<IiifItem, 'kind' | 'files'>): ManifestShape | undefined {
   if (paintableAv(item).length > 0) return 'av';
+  if (paintableDocuments(item).length > 0) return 'document';
   const images = paintableImages(item).length;
   if (images === 0) return undefined;
   return item.kind === 'archive_document' && images > 1 ? 'book' : 'image';
@@ -97,6 +122,8 @@ export function buildManifest(input: ManifestInput): Json | undefined {
       return imageManifest(input);
     case 'book':
       return bookManifest(input);
+    case 'document':
+      return documentManifest(input);
     case 'av':
       return avManifest(input);
     case undefined:
@@ -116,6 +143,21 @@ export function bookManifest(input: ManifestInput): Json {
     imageCanvas(input, f, words('iiif.page', { n: i + 1 })),
   );
   return { ...common(input, canvases), behavior: ['paged'] };
+}
+
+/**
+ * A multi-page document (a PDF, an office file as rendered): one canvas per page of each document file, painted by
+ * the page's level-0 image service when it has tiles, else by its preview, with its thumbnail; turned as a book
+ * (recipe 0009), the PDF's outline as the table of contents (0024). Images of the same item follow.
+ */
+export function documentManifest(input: ManifestInput): Json {
+  const documents = paintableDocuments(input.item);
+  const canvases = [
+    ...documents.flatMap((f) => f.pages!.map((p) => pageCanvas(input, f, p))),
+    ...paintableImages(input.item).map((f) => imageCanvas(input, f, none(f.name))),
+  ];
+  const structures = documentStructures(input, documents);
+  return { ...common(input, canvases), behavior: ['paged'], ...(structures ? { structures } : {}) };
 }
 
 /**
@@ -145,7 +187,9 @@ function common(input: ManifestInput, items: Json[]): Json {
   const date = navDate(m);
   const thumbnail = thumbnailOf(input);
   const rights = rightsUri(m.rights);
-  const searchable = input.transcripts.some((t) => t.segments.length > 0);
+  const searchable =
+    input.transcripts.some((t) => t.segments.length > 0) ||
+    paintableDocuments(item).some((f) => f.pages!.some((p) => p.text));
   return {
     '@context': place ? [NAVPLACE, PRESENTATION_3] : PRESENTATION_3,
     id: manifestId(publicUrl, item.id, input.head ? undefined : item.version),
@@ -336,7 +380,8 @@ function thumbnailOf(input: ManifestInput): Json | undefined {
     const found = imageResource(input, f, 'thumbnail') ?? imageResource(input, f, 'poster');
     if (found) return found;
   }
-  return undefined;
+  const [document] = paintableDocuments(input.item);
+  return document ? pageThumbnail(input, document, document.pages![0]!) : undefined;
 }
 
 // ---- canvases ----
@@ -373,6 +418,66 @@ function imageCanvas(input: ManifestInput, f: IiifFile, label: LanguageMap): Jso
     label,
     ...size,
     ...(thumbnail ? { thumbnail: [thumbnail] } : {}),
+    items: [painting(canvas, body)],
+  };
+}
+
+/** A render at 150 dpi: what a page without a size of its own (a text layer read, no OCR) is drawn at. */
+const RENDER_DPI = 150;
+/** A4 at that resolution, when even the page size is unknown. */
+const A4 = { width: 1240, height: 1754 };
+
+/**
+ * A page canvas's size: the render OCR read (its hOCR boxes are in those pixels, so Content Search boxes need no
+ * scaling), else the PDF's page size in points at RENDER_DPI, else A4.
+ */
+export function pageCanvasSize(
+  f: Pick<IiifFile, 'technical'>,
+  p: IiifPage,
+): { width: number; height: number } {
+  if (p.width !== undefined && p.height !== undefined) return { width: p.width, height: p.height };
+  const t = f.technical?.type === 'document' ? f.technical : undefined;
+  if (t?.page_width !== undefined && t.page_height !== undefined && t.page_width > 0 && t.page_height > 0)
+    return {
+      width: Math.max(1, Math.round((t.page_width * RENDER_DPI) / 72)),
+      height: Math.max(1, Math.round((t.page_height * RENDER_DPI) / 72)),
+    };
+  return A4;
+}
+
+function pageThumbnail(input: ManifestInput, f: IiifFile, p: IiifPage): Json {
+  const { publicUrl, item } = input;
+  return {
+    id: pageDerivativeUrl(publicUrl, item.id, item.version, f.name, p.page, 'thumbnail'),
+    type: 'Image',
+    format: 'image/jpeg',
+  };
+}
+
+function pageCanvas(input: ManifestInput, f: IiifFile, p: IiifPage): Json {
+  const { publicUrl, item } = input;
+  const canvas = pageCanvasId(publicUrl, item.id, item.version, f.name, p.page);
+  const size = pageCanvasSize(f, p);
+  const service = pageImageServiceId(publicUrl, item.id, item.version, f.name, p.page);
+  const body: Json = p.tiles
+    ? {
+        id: `${service}/full/max/0/default.jpg`,
+        type: 'Image',
+        format: 'image/jpeg',
+        service: [{ id: service, type: 'ImageService3', profile: 'level0' }],
+      }
+    : {
+        id: pageDerivativeUrl(publicUrl, item.id, item.version, f.name, p.page, 'preview'),
+        type: 'Image',
+        format: 'image/jpeg',
+      };
+  const label = p.label !== undefined && p.label !== '' ? none(p.label) : words('iiif.page', { n: p.page });
+  return {
+    id: canvas,
+    type: 'Canvas',
+    label,
+    ...size,
+    thumbnail: [pageThumbnail(input, f, p)],
     items: [painting(canvas, body)],
   };
 }
@@ -491,6 +596,53 @@ function avStructures(input: ManifestInput, f: IiifFile): Json[] | undefined {
       items: ranges,
     },
   ];
+}
+
+/**
+ * The documents' outlines as nested Ranges (recipe 0024), inside one Range over the whole: each bookmark opens the
+ * canvas of its page and holds its sub-bookmarks. A bookmark naming no page of the file, with no sub-bookmark that
+ * does, is left out (a Range must reach something).
+ */
+function documentStructures(input: ManifestInput, documents: IiifFile[]): Json[] | undefined {
+  const { publicUrl, item } = input;
+  let next = 1;
+  const top: Json[] = [];
+  for (const f of documents) {
+    const t = f.technical?.type === 'document' ? f.technical : undefined;
+    const known = new Set(f.pages!.map((p) => p.page));
+    const stack: { level: number; items: Json[] }[] = [{ level: 0, items: top }];
+    for (const entry of t?.outline ?? []) {
+      const level = Math.max(1, entry.level);
+      while (stack.length > 1 && stack.at(-1)!.level >= level) stack.pop();
+      const items: Json[] =
+        entry.page !== undefined && known.has(entry.page)
+          ? [{ id: pageCanvasId(publicUrl, item.id, item.version, f.name, entry.page), type: 'Canvas' }]
+          : [];
+      const label = entry.title.trim() === '' ? words('iiif.chapter', { n: next }) : zh(entry.title);
+      const range = { id: rangeId(publicUrl, item.id, item.version, next++), type: 'Range', label, items };
+      stack.at(-1)!.items.push(range);
+      stack.push({ level, items });
+    }
+  }
+  const reached = prune(top);
+  if (reached.length === 0) return undefined;
+  return [
+    {
+      id: rangeId(publicUrl, item.id, item.version, 0),
+      type: 'Range',
+      label: zh(title(item)),
+      items: reached,
+    },
+  ];
+}
+
+/** Ranges that reach a canvas, themselves or through a sub-range (the others dropped, at every depth). */
+function prune(items: Json[]): Json[] {
+  return items.flatMap((i) => {
+    if (i.type !== 'Range') return [i];
+    const kept = prune(i.items as Json[]);
+    return kept.length === 0 ? [] : [{ ...i, items: kept }];
+  });
 }
 
 /**

@@ -9,13 +9,14 @@ import {
   type TextQuoteSelectorT,
 } from '../../schemas/iiif-search.ts';
 import { analyzer } from '../search/analyzer.ts';
-import { autocompleteServiceId, canvasId, searchService1Id, searchServiceId } from './ids.ts';
+import { findInHocr, scaleBox, type HocrPage } from './hocr.ts';
+import { autocompleteServiceId, canvasId, pageCanvasId, searchService1Id, searchServiceId } from './ids.ts';
 
 /**
  * IIIF Content Search 2.0 answers, built from what the search engine found in an item (pure: the route decides
- * access and asks the engine). Each text source turns its hits into `TextMatch`es — transcripts here (a cue on the
- * AV canvas, `#t=`); OCR words (a box on a page canvas, `#xywh=`) will be a second function beside
- * `transcriptMatches` — and one builder makes the AnnotationPage from them.
+ * access and asks the engine). Each text source turns its hits into `TextMatch`es — transcripts (a cue on the AV
+ * canvas, `#t=`) and documents' pages (OCR words: a box on the page canvas, `#xywh=`; a text layer: the page
+ * canvas) — and one builder makes the AnnotationPage from them.
  */
 
 /** A stretch of an item's text that matched: where it is on a canvas, its plain text and the matched ranges. */
@@ -103,6 +104,56 @@ export function transcriptMatches(
   });
 }
 
+/** A document page the engine found: its snippet marked as the engine highlights it, and what OCR read of it. */
+export interface PageMatch {
+  file: string;
+  page: number;
+  /** HTML-escaped text around the first match, the matches in `<mark>`. */
+  snippet: string;
+  ocr: boolean;
+  /** The page canvas's size (manifest.ts pageCanvasSize): OCR boxes are scaled onto it. */
+  canvas: { width: number; height: number };
+  /** The page's hOCR, when OCR read it and the words are kept. */
+  hocr?: HocrPage;
+}
+
+/**
+ * Document pages → matches: on an OCR'd page, one per place the query's words are among the OCR words (its line as
+ * the text, the box as `#xywh=` on the page canvas, scaled from the hOCR's pixels); on a page with a text layer or
+ * extracted text (no boxes), or an OCR page whose words do not hold the match as one line, the page canvas with
+ * the snippet.
+ */
+export function pageMatches(
+  publicUrl: string,
+  item: SearchedItem,
+  pages: PageMatch[],
+  needles: string[],
+): TextMatch[] {
+  const out: TextMatch[] = [];
+  for (const p of pages) {
+    const canvas = pageCanvasId(publicUrl, item.id, item.version, p.file, p.page);
+    const key = `${seg(p.file)}/p${p.page}`;
+    const found = p.hocr ? findInHocr(p.hocr, needles) : [];
+    const space = p.hocr?.width && p.hocr.height ? { width: p.hocr.width, height: p.hocr.height } : p.canvas;
+    if (found.length === 0) {
+      const { text, marks } = unmark(p.snippet);
+      out.push({ key, target: canvas, text, language: 'zh', marks });
+      continue;
+    }
+    found.forEach((m, k) => {
+      const b = scaleBox(m.box, space, p.canvas);
+      out.push({
+        key: `${key}/${k + 1}`,
+        target: `${canvas}#xywh=${b.x},${b.y},${b.w},${b.h}`,
+        text: m.line,
+        language: 'zh',
+        marks: [m.mark],
+      });
+    });
+  }
+  return out;
+}
+
 /** Characters of context on each side of a highlighted match (code points). */
 const CONTEXT_CHARS = 12;
 
@@ -142,12 +193,14 @@ export function searchAnnotationPage(input: {
   page: number;
   pageSize: number;
   total: number;
+  /** The last page, when it is not `total / pageSize` (sources paged one after the other). */
+  last?: number;
   matches: TextMatch[];
   ignored: string[];
 }): SearchAnnotationPageT {
   const { publicUrl, item, params, page, pageSize, total } = input;
   const service = searchServiceId(publicUrl, item.id);
-  const last = Math.max(1, Math.ceil(total / pageSize));
+  const last = input.last ?? Math.max(1, Math.ceil(total / pageSize));
   const ref = (n: number) => ({ id: searchUrl(service, params, n), type: 'AnnotationPage' as const });
   const annotationBase = `${service}/annotation/${seg(item.version)}`;
   const items: MatchingAnnotationT[] = [];
@@ -202,7 +255,7 @@ export function searchAnnotationList1(
 ): Search1AnnotationListT {
   const { publicUrl, item, params, page, pageSize, total } = input;
   const service = searchService1Id(publicUrl, item.id);
-  const last = Math.max(1, Math.ceil(total / pageSize));
+  const last = input.last ?? Math.max(1, Math.ceil(total / pageSize));
   const annotationBase = `${searchServiceId(publicUrl, item.id)}/annotation/${seg(item.version)}`;
   const resources: Search1AnnotationListT['resources'] = [];
   const hits: Search1AnnotationListT['hits'] = [];

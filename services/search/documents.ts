@@ -2,9 +2,11 @@ import type { ItemView } from '../archive/items.ts';
 import {
   listFilterFields,
   type ListFilterField,
+  type PageDocumentT,
   type SearchDocumentT,
   type SegmentDocumentT,
 } from '../../schemas/search.ts';
+import type { PageTextT } from '../../schemas/technical.ts';
 import { analyzer } from './analyzer.ts';
 import type { Tick } from './slices.ts';
 
@@ -100,6 +102,59 @@ export interface TranscriptSegments {
   segments: { start: number; end: number; speaker?: string; text: string }[];
 }
 
+/** A document file's pages as its `text` derivative has them (text.json). */
+export interface DocumentPages {
+  file: string;
+  pages: PageTextT[];
+}
+
+/**
+ * How much of an item's documents' text goes into its own body (UTF-8 bytes, over all its documents, in file and
+ * page order): enough for a phrase of a report or a spreadsheet to find the item, while a 500-page PDF does not
+ * make one item document of megabytes (every page is searchable in full as a page document anyway).
+ */
+export const MAX_DOCUMENT_BODY_BYTES = 200 * 1024;
+
+/** The pages' text for the item body: whole pages while they fit, then the part of the next one that does. */
+function documentBody(documents: DocumentPages[]): string[] {
+  const out: string[] = [];
+  const encoder = new TextEncoder();
+  let left = MAX_DOCUMENT_BODY_BYTES;
+  for (const d of documents) {
+    for (const p of d.pages) {
+      if (left <= 0) return out;
+      if (p.text === '') continue;
+      const bytes = Buffer.byteLength(p.text, 'utf8');
+      if (bytes <= left) {
+        out.push(p.text);
+        left -= bytes + 1;
+        continue;
+      }
+      // encodeInto stops before a character that does not fit: `read` is a cut on a character boundary.
+      const { read } = encoder.encodeInto(p.text, new Uint8Array(left));
+      out.push(p.text.slice(0, read));
+      return out;
+    }
+  }
+  return out;
+}
+
+/** The page documents of an item's documents: one per page that has text. */
+function pageDocuments(itemId: string, documents: DocumentPages[]): PageDocumentT[] {
+  return documents.flatMap((d) =>
+    d.pages
+      .filter((p) => p.text.trim() !== '')
+      .map((p) => ({
+        item_id: itemId,
+        file: d.file,
+        page: p.page,
+        ocr: p.source === 'ocr',
+        ...(p.label === undefined ? {} : { label: p.label }),
+        text: p.text,
+      })),
+  );
+}
+
 /** One transcript segment's document (keys in this order: the content hash depends on it). */
 function segmentDocument(
   itemId: string,
@@ -112,14 +167,21 @@ function segmentDocument(
     : { item_id: itemId, file, n, start: s.start, end: s.end, speaker: s.speaker, text: s.text };
 }
 
+export interface BuiltDocuments {
+  doc: SearchDocumentT;
+  segments: SegmentDocumentT[];
+  pages: PageDocumentT[];
+}
+
 export function buildDocuments(
   item: ItemView,
   transcripts: TranscriptSegments[] = [],
-): { doc: SearchDocumentT; segments: SegmentDocumentT[] } {
+  documents: DocumentPages[] = [],
+): BuiltDocuments {
   const segments = transcripts.flatMap((t) =>
     t.segments.map((s, n) => segmentDocument(item.id, t.file, s, n)),
   );
-  return documentsOf(item, segments);
+  return documentsOf(item, segments, documents);
 }
 
 /** `buildDocuments` with turns for the event loop while the segments are built (the same documents). */
@@ -127,7 +189,8 @@ export async function buildDocumentsSliced(
   item: ItemView,
   transcripts: TranscriptSegments[],
   tick: Tick,
-): Promise<{ doc: SearchDocumentT; segments: SegmentDocumentT[] }> {
+  documents: DocumentPages[] = [],
+): Promise<BuiltDocuments> {
   const segments: SegmentDocumentT[] = [];
   for (const t of transcripts) {
     for (let n = 0; n < t.segments.length; n++) {
@@ -136,7 +199,7 @@ export async function buildDocumentsSliced(
     }
   }
   await tick();
-  const built = documentsOf(item, segments);
+  const built = documentsOf(item, segments, documents);
   await tick();
   return built;
 }
@@ -144,11 +207,16 @@ export async function buildDocumentsSliced(
 function documentsOf(
   item: ItemView,
   segments: SegmentDocumentT[],
-): { doc: SearchDocumentT; segments: SegmentDocumentT[] } {
+  documents: DocumentPages[],
+): BuiltDocuments {
   const m = item.metadata;
   const title = str(m.title) ?? item.id;
   const meta = SHORT_FIELDS.flatMap((f) => texts(m[f])).join('\n');
-  const body = [...LONG_FIELDS.flatMap((f) => texts(m[f])), ...segments.map((s) => s.text)].join('\n');
+  const body = [
+    ...LONG_FIELDS.flatMap((f) => texts(m[f])),
+    ...segments.map((s) => s.text),
+    ...documentBody(documents),
+  ].join('\n');
   const names = NAME_FIELDS.flatMap((f) => texts(m[f])).join('\n');
   const coords = m.coordinates as { lat?: unknown; lon?: unknown } | undefined;
   const year = yearOf(m);
@@ -179,7 +247,7 @@ function documentsOf(
     },
     text: { meta, body, names },
   };
-  return { doc, segments };
+  return { doc, segments, pages: pageDocuments(item.id, documents) };
 }
 
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

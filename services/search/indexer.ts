@@ -3,18 +3,23 @@ import { readAll } from '../archive/blob-store.ts';
 import type { DerivativeStore } from '../archive/derivatives.ts';
 import { CikuError, isCikuError } from '../errors.ts';
 import { StringDecoder } from 'node:string_decoder';
-import { buildDocumentsSliced, type TranscriptSegments } from './documents.ts';
+import { Value } from '@sinclair/typebox/value';
+import { DocumentText } from '../../schemas/technical.ts';
+import { buildDocumentsSliced, type DocumentPages, type TranscriptSegments } from './documents.ts';
 import { slicer, type Tick } from './slices.ts';
 import type { IndexWriter, SearchIndex } from './search-index.ts';
 
 /**
- * Archive → index: reads an item's head and its transcripts' segments (the `segments` derivative the transcript
- * job writes) and puts the documents and the item's catalogue row. The index job calls `upsertItem`; `ciku reindex`
+ * Archive → index: reads an item's head, its transcripts' segments (the `segments` derivative the transcript job
+ * writes) and its documents' pages (the `text` derivative the document job writes) and puts the documents and the
+ * item's catalogue row. The index job calls `upsertItem`; `ciku reindex`
  * calls `reindexAll`, which needs nothing but the archive. (Commits write catalogue rows themselves, through
  * items.ts `onCommit`; these writes make a lost or stale catalogue whole again.)
  */
 
 const TRANSCRIPT_TYPES = new Set(['text/vtt', 'application/x-subrip']);
+/** A `text.json` larger than this is not read (2,000 pages of a dense report are a few MiB). */
+const MAX_TEXT_JSON_BYTES = 64 * 1024 * 1024;
 
 type Segments = TranscriptSegments['segments'];
 
@@ -119,6 +124,32 @@ export function createIndexer(deps: {
   }
 
   /**
+   * The pages of the item's documents (PDFs, office files, OCR'd scans): any file but a transcript or a recording
+   * may have a `text` derivative, so each one's record is read. A lost or malformed text.json is a derivative to
+   * rebuild, not a reason to drop the item (its other text is still indexed).
+   */
+  async function documentsOf(item: ItemView, tick: Tick): Promise<DocumentPages[]> {
+    const out: DocumentPages[] = [];
+    for (const f of item.files) {
+      const type = f.media_type ?? '';
+      if (f.role === 'transcript' || TRANSCRIPT_TYPES.has(type) || /^(audio|video)\//.test(type)) continue;
+      const record = await derivatives.readRecord(f.digests.sha512);
+      const entry = record?.derivatives.text;
+      if (entry?.status !== 'ready' || entry.path === undefined) continue;
+      try {
+        const raw = await readAll(await derivatives.open(f.digests.sha512, entry.path), MAX_TEXT_JSON_BYTES);
+        await tick();
+        const parsed = JSON.parse(raw.toString('utf8')) as unknown;
+        await tick();
+        if (Value.Check(DocumentText, parsed)) out.push({ file: f.name, pages: parsed.pages });
+      } catch (err) {
+        if (!isCikuError(err, 'CIKU_ERR_BLOB_NOT_FOUND') && !(err instanceof SyntaxError)) throw err;
+      }
+    }
+    return out;
+  }
+
+  /**
    * One pass: reads the item's head and writes it into `target` (documents and catalogue row; a tombstoned or
    * vanished item removed). Answers the version it read (undefined: no item in the archive) and the version it
    * indexed (undefined: removed).
@@ -145,8 +176,10 @@ export function createIndexer(deps: {
     }
     // An interview's segments are read, parsed and built in slices (the engine analyses them in slices too).
     const tick = slicer();
-    const { doc, segments } = await buildDocumentsSliced(item, await transcriptsOf(item, tick), tick);
-    await target.put(doc, segments);
+    const transcripts = await transcriptsOf(item, tick);
+    const documents = await documentsOf(item, tick);
+    const { doc, segments, pages } = await buildDocumentsSliced(item, transcripts, tick, documents);
+    await target.put(doc, segments, pages);
     return { read: item.version, indexed: item.version };
   }
 

@@ -6,6 +6,9 @@ import type { ItemView } from '../archive/items.ts';
 import type { LockManager } from '../archive/locks.ts';
 import {
   listFilterFields,
+  MAX_PAGES_PER_HIT,
+  type PageAnswerT,
+  type PageDocumentT,
   type SearchAnswerT,
   type SearchDocumentT,
   type SearchHitT,
@@ -16,7 +19,16 @@ import { CikuError } from '../errors.ts';
 import { projectFile } from '../project-file.ts';
 import { analyzer, splitPinyin } from './analyzer.ts';
 import { listFilterValues } from './documents.ts';
-import { emptyAnswer, groupSegments, hasEmptyListFilter, toHit, type SegmentRow } from './answers.ts';
+import {
+  emptyAnswer,
+  groupPages,
+  groupSegments,
+  hasEmptyListFilter,
+  toHit,
+  toPageHit,
+  type PageRow,
+  type SegmentRow,
+} from './answers.ts';
 import { needlesOf } from './highlight.ts';
 import { catalogueHasher, keyOf, versionNumber } from './catalogue.ts';
 import type {
@@ -24,14 +36,15 @@ import type {
   IndexStats,
   ListPage,
   ListRequest,
+  PageRequest,
   SearchIndex,
   SearchRequest,
   SegmentRequest,
 } from './search-index.ts';
 
 /**
- * The scale-out engine: Meilisearch through its official client. Two indexes, `<prefix>_items` and
- * `<prefix>_segments`, with settings from `storage-config/meilisearch/` (applied on open and by
+ * The scale-out engine: Meilisearch through its official client. Three indexes, `<prefix>_items`,
+ * `<prefix>_segments` and `<prefix>_pages` (document pages, shaped as segments are), with settings from `storage-config/meilisearch/` (applied on open and by
  * `npm run meili:settings`). Our analysis rides along as companion fields: `grams` (the bigram view, so infixes
  * match), `py` (pinyin, searched only for Latin queries), folded (simplified) text. Every write waits for its task.
  * Filters are built from validated values only, each string quoted and escaped: user text never becomes filter
@@ -76,7 +89,7 @@ export const CATALOGUE_SETTINGS: Settings = {
   rankingRules: ['words', 'sort'],
 };
 
-export function meiliSettings(which: 'items' | 'segments' | 'catalogue'): Settings {
+export function meiliSettings(which: 'items' | 'segments' | 'pages' | 'catalogue'): Settings {
   if (which === 'catalogue') return CATALOGUE_SETTINGS;
   const file = projectFile(import.meta.url, `storage-config/meilisearch/${which}.json`);
   return JSON.parse(readFileSync(file, 'utf8')) as Settings;
@@ -90,6 +103,13 @@ function docId(itemId: string): string {
 function segId(s: SegmentDocumentT): string {
   return createHash('sha1').update(`${s.item_id}\n${s.file}\n${s.n}`).digest('hex');
 }
+
+function pageId(p: PageDocumentT): string {
+  return createHash('sha1').update(`${p.item_id}\n${p.file}\n${p.page}`).digest('hex');
+}
+
+/** Characters of a page's text Meilisearch indexes (it keeps 65,535 positions per attribute). */
+const MAX_PAGE_CHARS = 30_000;
 
 /** yyyymmdd as a number (Meilisearch compares numbers, not strings); 0 for no embargo. */
 function dayNumber(date: string | undefined): number {
@@ -163,7 +183,7 @@ function scopeFilter(scope: ReadScope): string | undefined {
 
 type MeiliItem = Record<string, unknown> & { id: string; item_id: string };
 
-function toMeili(doc: SearchDocumentT, segments: SegmentDocumentT[]): MeiliItem {
+function toMeili(doc: SearchDocumentT, segments: SegmentDocumentT[], pages: PageDocumentT[]): MeiliItem {
   const a = analyzer();
   const body = doc.text.body.slice(0, MAX_BODY_CHARS);
   return {
@@ -185,9 +205,42 @@ function toMeili(doc: SearchDocumentT, segments: SegmentDocumentT[]): MeiliItem 
     grams: a.grams(a.fold(`${doc.title}\n${doc.text.meta}\n${body}`)),
     py: a.pinyin(`${doc.title}\n${doc.text.names}`),
     doc: JSON.stringify(doc),
+    n_pages: pages.length,
+    // Pages join the hashed content only when there are any: an item without documents hashes as before.
     hash: createHash('sha256')
-      .update(JSON.stringify([doc, segments]))
+      .update(JSON.stringify(pages.length > 0 ? [doc, segments, pages] : [doc, segments]))
       .digest('hex'),
+  };
+}
+
+function pageToMeili(doc: SearchDocumentT, p: PageDocumentT): Record<string, unknown> {
+  const a = analyzer();
+  const text = a.fold(p.text.slice(0, MAX_PAGE_CHARS));
+  return {
+    id: pageId(p),
+    item_id: p.item_id,
+    kind: doc.kind,
+    title: doc.title,
+    file: p.file,
+    page: p.page,
+    ocr: p.ocr,
+    label: p.label ?? null,
+    raw: p.text,
+    text,
+    grams: a.grams(text),
+    acc_level: doc.access.level,
+    acc_embargo: dayNumber(doc.access.embargo_until),
+    acc_org: doc.access.organisation ?? null,
+  };
+}
+
+function pageRowOf(h: Record<string, unknown>): PageRow {
+  return {
+    file: h.file as string,
+    page: h.page as number,
+    ocr: h.ocr as boolean,
+    label: (h.label as string | null) ?? null,
+    text: h.raw as string,
   };
 }
 
@@ -227,7 +280,7 @@ function meiliQuery(q: string): { q: string; pinyin: boolean } {
 export interface MeiliIndexOptions {
   url: string;
   key?: string;
-  /** Index uids are `<prefix>_items` and `<prefix>_segments`. */
+  /** Index uids are `<prefix>_items`, `<prefix>_segments`, `<prefix>_pages` and `<prefix>_catalogue`. */
   indexPrefix: string;
   /** How long a write waits for its task. */
   taskTimeoutMs?: number;
@@ -261,6 +314,7 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
   const timeout = options.taskTimeoutMs ?? 120_000;
   const itemsUid = `${options.indexPrefix}_items`;
   const segsUid = `${options.indexPrefix}_segments`;
+  const pagesUid = `${options.indexPrefix}_pages`;
   const catUid = `${options.indexPrefix}_catalogue`;
   let prepared: Promise<void> | undefined;
   /** The tail of each item's chain of catalogue writes in this process. */
@@ -271,17 +325,54 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
     return prepared;
   }
 
-  async function putInto(items: Index, segs: Index, doc: SearchDocumentT, segments: SegmentDocumentT[]) {
-    await removeFrom(items, segs, doc.id);
-    await items.addDocuments([toMeili(doc, segments)]).waitTask({ timeout });
+  interface Target {
+    items: Index;
+    segs: Index;
+    pages: Index;
+  }
+
+  async function putInto(
+    to: Target,
+    doc: SearchDocumentT,
+    segments: SegmentDocumentT[],
+    pages: PageDocumentT[],
+  ) {
+    await removeFrom(to, doc.id);
+    await to.items.addDocuments([toMeili(doc, segments, pages)]).waitTask({ timeout });
     if (segments.length > 0) {
-      await segs.addDocuments(segments.map((s) => segmentToMeili(doc, s))).waitTask({ timeout });
+      await to.segs.addDocuments(segments.map((s) => segmentToMeili(doc, s))).waitTask({ timeout });
+    }
+    if (pages.length > 0) {
+      await to.pages.addDocuments(pages.map((p) => pageToMeili(doc, p))).waitTask({ timeout });
     }
   }
 
-  async function removeFrom(items: Index, segs: Index, itemId: string) {
-    await items.deleteDocument(docId(itemId)).waitTask({ timeout });
-    await segs.deleteDocuments({ filter: `item_id = ${lit(itemId)}` }).waitTask({ timeout });
+  async function removeFrom(to: Target, itemId: string) {
+    await to.items.deleteDocument(docId(itemId)).waitTask({ timeout });
+    await to.segs.deleteDocuments({ filter: `item_id = ${lit(itemId)}` }).waitTask({ timeout });
+    await to.pages.deleteDocuments({ filter: `item_id = ${lit(itemId)}` }).waitTask({ timeout });
+  }
+
+  const live = (): Target => ({
+    items: client.index(itemsUid),
+    segs: client.index(segsUid),
+    pages: client.index(pagesUid),
+  });
+
+  /** The best pages of each hit that has any (one search per such hit, run together). */
+  async function pagesOfHits(q: string, docs: { id: string; n_pages: number }[], scope: ReadScope) {
+    const base = scopeFilter(scope);
+    return Promise.all(
+      docs.map(async (d) => {
+        if (d.n_pages === 0) return [];
+        const res = await client.index(pagesUid).search(q, {
+          filter: [...(base ? [base] : []), `item_id = ${lit(d.id)}`],
+          limit: MAX_PAGES_PER_HIT,
+          matchingStrategy: 'all',
+        });
+        return res.hits.map(pageRowOf);
+      }),
+    );
   }
 
   async function catalogueVersion(uid: string, itemId: string): Promise<number | undefined> {
@@ -408,13 +499,13 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
 
   return {
     engine: 'meilisearch',
-    async put(doc, segments) {
+    async put(doc, segments, pages = []) {
       await ready();
-      await putInto(client.index(itemsUid), client.index(segsUid), doc, segments);
+      await putInto(live(), doc, segments, pages);
     },
     async remove(itemId) {
       await ready();
-      await removeFrom(client.index(itemsUid), client.index(segsUid), itemId);
+      await removeFrom(live(), itemId);
     },
     async putItem(item) {
       await ready();
@@ -446,14 +537,23 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
         page: request.page,
         hitsPerPage: request.limit,
         matchingStrategy: 'all',
-        attributesToRetrieve: ['doc'],
+        attributesToRetrieve: ['doc', 'n_pages'],
         ...(pinyin ? { attributesToSearchOn: ['py'] } : {}),
         ...(sort ? { sort } : {}),
       });
       const needles = needlesOf(parsed);
-      const hits: SearchHitT[] = res.hits.map((h) =>
-        toHit(JSON.parse(h.doc as string) as SearchDocumentT, needles),
-      );
+      const docs = res.hits.map((h) => JSON.parse(h.doc as string) as SearchDocumentT);
+      const hits: SearchHitT[] = docs.map((doc) => toHit(doc, needles));
+      if (parsed.segments.length > 0 && !pinyin) {
+        const found = await pagesOfHits(
+          q,
+          docs.map((doc, i) => ({ id: doc.id, n_pages: (res.hits[i]!.n_pages as number | undefined) ?? 0 })),
+          request.scope,
+        );
+        found.forEach((rows, i) => {
+          if (rows.length > 0) hits[i]!.pages = rows.map((r) => toPageHit(r, needles));
+        });
+      }
       const facets: SearchAnswerT['facets'] = {};
       for (const f of request.facets) facets[f] = res.facetDistribution?.[f] ?? {};
       return { total: res.totalHits, page: request.page, limit: request.limit, hits, facets };
@@ -487,6 +587,31 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
       }));
       return groupSegments(request, res.totalHits, rows, needlesOf(parsed));
     },
+    async searchPages(request: PageRequest): Promise<PageAnswerT> {
+      await ready();
+      const parsed = analyzer().parseQuery(request.q);
+      const { q } = meiliQuery(request.q);
+      if (parsed.segments.length === 0)
+        return { total: 0, page: request.page, limit: request.limit, items: [] };
+      const filter: string[] = [];
+      const scope = scopeFilter(request.scope);
+      if (scope) filter.push(scope);
+      if (request.item !== undefined) filter.push(`item_id = ${lit(request.item)}`);
+      if (request.file !== undefined) filter.push(`file = ${lit(request.file)}`);
+      const res = await client.index(pagesUid).search(q, {
+        filter,
+        page: request.page,
+        hitsPerPage: request.limit,
+        matchingStrategy: 'all',
+      });
+      const rows = res.hits.map((h) => ({
+        ...pageRowOf(h),
+        id: h.item_id as string,
+        kind: h.kind as string,
+        title: h.title as string,
+      }));
+      return groupPages(request, res.totalHits, rows, needlesOf(parsed));
+    },
     async indexedVersion(itemId) {
       await ready();
       try {
@@ -510,9 +635,11 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
       const hash = createHash('sha256');
       for (const r of rows) hash.update(`${r.id}\t${r.hash}\n`);
       const segStats = await client.index(segsUid).getStats();
+      const pageStats = await client.index(pagesUid).getStats();
       return {
         documents: rows.length,
         segments: segStats.numberOfDocuments,
+        pages: pageStats.numberOfDocuments,
         contentHash: hash.digest('hex'),
         catalogue: await catalogueStats(catUid),
       };
@@ -526,17 +653,22 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
       const suffix = `next_${Date.now().toString(36)}`;
       const nextItems = `${options.indexPrefix}_next_items_${suffix}`;
       const nextSegs = `${options.indexPrefix}_next_segments_${suffix}`;
+      const nextPages = `${options.indexPrefix}_next_pages_${suffix}`;
       const nextCat = `${options.indexPrefix}_next_catalogue_${suffix}`;
       await applyMeiliSettings({ ...options, indexPrefix: `${options.indexPrefix}_next` }, suffix);
-      const items = client.index(nextItems);
-      const segs = client.index(nextSegs);
+      const next: Target = {
+        items: client.index(nextItems),
+        segs: client.index(nextSegs),
+        pages: client.index(nextPages),
+      };
       const startedAt = Date.now();
       const drop = async () => {
-        for (const uid of [nextItems, nextSegs, nextCat]) await client.deleteIndex(uid).waitTask({ timeout });
+        for (const uid of [nextItems, nextSegs, nextPages, nextCat])
+          await client.deleteIndex(uid).waitTask({ timeout });
       };
       return {
-        put: (doc, segments) => putInto(items, segs, doc, segments),
-        remove: (itemId) => removeFrom(items, segs, itemId),
+        put: (doc, segments, pages = []) => putInto(next, doc, segments, pages),
+        remove: (itemId) => removeFrom(next, itemId),
         putItem: async (item) => {
           await putCatalogue(nextCat, item);
         },
@@ -559,6 +691,7 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
             .swapIndexes([
               { indexes: [itemsUid, nextItems], rename: false },
               { indexes: [segsUid, nextSegs], rename: false },
+              { indexes: [pagesUid, nextPages], rename: false },
               { indexes: [catUid, nextCat], rename: false },
             ])
             .waitTask({ timeout });
@@ -585,7 +718,7 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
 export async function applyMeiliSettings(options: MeiliIndexOptions, suffix?: string): Promise<void> {
   const client = clientOf(options);
   const timeout = options.taskTimeoutMs ?? 120_000;
-  for (const which of ['items', 'segments', 'catalogue'] as const) {
+  for (const which of ['items', 'segments', 'pages', 'catalogue'] as const) {
     const uid = `${options.indexPrefix}_${which}${suffix === undefined ? '' : `_${suffix}`}`;
     const exists = await client
       .getIndex(uid)

@@ -8,6 +8,8 @@ import {
   type SearchAnswerT,
   type SearchDocumentT,
   type SearchFiltersT,
+  type PageAnswerT,
+  type PageDocumentT,
   type SegmentAnswerT,
   type SegmentDocumentT,
   type SortOrder,
@@ -45,6 +47,16 @@ export interface SegmentRequest {
   /** Only this item's segments. */
   item?: string;
   speaker?: string;
+  page: number;
+  limit: number;
+  scope: ReadScope;
+}
+
+/** Pages of documents that hold the words: of one item (and one of its files) when given. */
+export interface PageRequest {
+  q: string;
+  item?: string;
+  file?: string;
   page: number;
   limit: number;
   scope: ReadScope;
@@ -92,8 +104,8 @@ export interface CatalogueWriter {
 
 /** The write side an index and a rebuild share: search documents and catalogue rows. */
 export interface IndexWriter extends CatalogueWriter {
-  /** Replaces everything indexed for the item (its document and its segments). */
-  put(doc: SearchDocumentT, segments: SegmentDocumentT[]): Promise<void>;
+  /** Replaces everything indexed for the item (its document, its segments and its documents' pages). */
+  put(doc: SearchDocumentT, segments: SegmentDocumentT[], pages?: PageDocumentT[]): Promise<void>;
   remove(itemId: string): Promise<void>;
 }
 
@@ -106,6 +118,7 @@ export interface IndexRebuild extends IndexWriter {
 export interface IndexStats {
   documents: number;
   segments: number;
+  pages: number;
   /** sha256 over every document's canonical JSON in id order: two indexes with the same content agree. */
   contentHash: string;
   /** The catalogue's rows (tombstones included) and a hash over their id, version and item view, in id order. */
@@ -117,6 +130,8 @@ export interface SearchIndex extends IndexWriter {
   readonly engine: 'sqlite' | 'meilisearch';
   search(request: SearchRequest): Promise<SearchAnswerT>;
   searchSegments(request: SegmentRequest): Promise<SegmentAnswerT>;
+  /** Document pages holding the words, grouped by item, under the caller's scope (as segments are). */
+  searchPages(request: PageRequest): Promise<PageAnswerT>;
   /** The item version the index holds for an item, if any. */
   indexedVersion(itemId: string): Promise<string | undefined>;
   /** A page of the item catalogue (keyset paging; access and kind inside the query). */

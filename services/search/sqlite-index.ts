@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ItemView } from '../archive/items.ts';
-import type { SearchDocumentT, SegmentDocumentT } from '../../schemas/search.ts';
+import type { PageDocumentT, SearchDocumentT, SegmentDocumentT } from '../../schemas/search.ts';
 import { CikuError } from '../errors.ts';
 import type { IndexRebuild, IndexStats, ListPage, ListRequest, SearchIndex } from './search-index.ts';
 import { sqliteCatalogue, type SqliteCatalogue } from './sqlite-catalogue.ts';
 import { catalogueName, indexFiles } from './sqlite-files.ts';
 import { prepareItem } from './sqlite-prepare.ts';
-import { RANK_ALL, searchItems, searchSegments } from './sqlite-query.ts';
+import { RANK_ALL, searchItems, searchPages, searchSegments } from './sqlite-query.ts';
 import { catalogueComplete, openCatalogue, openDb, prep, WRITE_SQL, type Db } from './sqlite-schema.ts';
 import { createWriterThread } from './sqlite-writer.ts';
 
@@ -126,10 +126,17 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
   }
 
   /** Analyses the item here, in slices, and has the writer thread apply it to `file` in one transaction. */
-  async function putInto(file: () => string, doc: SearchDocumentT, segments: SegmentDocumentT[]) {
+  async function putInto(
+    file: () => string,
+    doc: SearchDocumentT,
+    segments: SegmentDocumentT[],
+    pages: PageDocumentT[],
+  ) {
     const key = writes.stageKey();
     try {
-      const prepared = await prepareItem(doc, segments, (segs) => writes.run({ op: 'stage', key, segs }));
+      const prepared = await prepareItem(doc, segments, pages, (rows) =>
+        writes.run({ op: 'stage', key, ...rows }),
+      );
       await writes.run({ op: 'put', file: file(), key, doc: prepared });
     } catch (err) {
       await writes.run({ op: 'unstage', key }).catch(() => undefined);
@@ -142,8 +149,12 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     return path.join(dir, openedName);
   };
 
-  function put(doc: SearchDocumentT, segments: SegmentDocumentT[]): Promise<void> {
-    return putInto(liveFile, doc, segments);
+  function put(
+    doc: SearchDocumentT,
+    segments: SegmentDocumentT[],
+    pages: PageDocumentT[] = [],
+  ): Promise<void> {
+    return putInto(liveFile, doc, segments, pages);
   }
 
   function remove(itemId: string): Promise<void> {
@@ -167,7 +178,8 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
       documents++;
     }
     const segments = (prep(d, 'SELECT count(*) AS n FROM segs').get() as { n: number }).n;
-    return { documents, segments, contentHash: hash.digest('hex'), catalogue: catalogue!.stats() };
+    const pages = (prep(d, 'SELECT count(*) AS n FROM pages').get() as { n: number }).n;
+    return { documents, segments, pages, contentHash: hash.digest('hex'), catalogue: catalogue!.stats() };
   }
 
   function rebuild(): Promise<IndexRebuild> {
@@ -182,7 +194,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     let done = false;
     const fileOf = () => file;
     return bulk.then(() => ({
-      put: (doc, segments) => putInto(fileOf, doc, segments),
+      put: (doc, segments, pages = []) => putInto(fileOf, doc, segments, pages),
       remove: (itemId) => writes.run({ op: 'remove', file, id: itemId }),
       putItem(item) {
         fc.put(item);
@@ -249,6 +261,13 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     searchSegments(request) {
       try {
         return Promise.resolve(searchSegments(live, request));
+      } catch (err) {
+        return Promise.reject(translate(err));
+      }
+    },
+    searchPages(request) {
+      try {
+        return Promise.resolve(searchPages(live, request));
       } catch (err) {
         return Promise.reject(translate(err));
       }

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { SearchDocumentT, SegmentDocumentT } from '../../schemas/search.ts';
+import type { PageDocumentT, SearchDocumentT, SegmentDocumentT } from '../../schemas/search.ts';
 import { analyzer } from './analyzer.ts';
 import { listFilterValues } from './documents.ts';
 import { slicer, type Tick } from './slices.ts';
 import { aclTokens } from './sqlite-access.ts';
-import type { PreparedDoc, PreparedSegment } from './sqlite-writer.ts';
+import type { PreparedDoc, PreparedPage, PreparedSegment } from './sqlite-writer.ts';
 
 /**
  * An item's analysis for the index, done on the event loop in slices (long texts and many segments never hold it
@@ -13,6 +13,8 @@ import type { PreparedDoc, PreparedSegment } from './sqlite-writer.ts';
 
 /** Segments per chunk sent to the writer thread. */
 const STAGE_CHUNK = 4000;
+/** Characters of page text per chunk sent to the writer thread (a page may hold a whole report's text). */
+const PAGE_CHUNK_CHARS = 1_000_000;
 
 /** `text` in pieces of about `size` characters cut after a line end (folding and both token views work per line). */
 function* lineChunks(text: string, size = 16_384): Generator<string> {
@@ -46,10 +48,15 @@ async function analyseLong(
   return { grams: join(grams), words: join(words) };
 }
 
-/** sha256 of JSON.stringify([doc, segments]), fed a segment at a time (the same bytes, in slices). */
-async function canonicalHash(
+/**
+ * sha256 of JSON.stringify([doc, segments]) — or of [doc, segments, pages] when the item has pages, so the hash of
+ * an item without documents is what it was before pages were indexed — fed an entry at a time (the same bytes, in
+ * slices).
+ */
+export async function canonicalHash(
   doc: SearchDocumentT,
   segments: SegmentDocumentT[],
+  pages: PageDocumentT[],
   tick: Tick,
 ): Promise<string> {
   const hash = createHash('sha256').update(`[${JSON.stringify(doc)},[`);
@@ -57,7 +64,37 @@ async function canonicalHash(
     hash.update(`${i === 0 ? '' : ','}${JSON.stringify(segments[i])}`);
     if (i % 1000 === 999) await tick();
   }
-  return hash.update(']]').digest('hex');
+  hash.update(']');
+  if (pages.length > 0) {
+    hash.update(',[');
+    for (let i = 0; i < pages.length; i++) {
+      hash.update(`${i === 0 ? '' : ','}${JSON.stringify(pages[i])}`);
+      await tick();
+    }
+    hash.update(']');
+  }
+  return hash.update(']').digest('hex');
+}
+
+/** Pages analysed (the long-text way: a page may be long) and handed to `stage` in chunks. */
+async function preparePages(
+  pages: PageDocumentT[],
+  stage: (rows: PreparedPage[]) => Promise<void>,
+  tick: Tick,
+): Promise<void> {
+  let rows: PreparedPage[] = [];
+  let chars = 0;
+  for (const p of pages) {
+    const { grams, words } = await analyseLong(p.text, tick);
+    rows.push([p.file, p.page, p.ocr ? 1 : 0, p.label ?? null, p.text, grams, words]);
+    chars += p.text.length;
+    if (chars >= PAGE_CHUNK_CHARS) {
+      await stage(rows);
+      rows = [];
+      chars = 0;
+    }
+  }
+  if (rows.length > 0) await stage(rows);
 }
 
 /**
@@ -67,7 +104,8 @@ async function canonicalHash(
 export async function prepareItem(
   doc: SearchDocumentT,
   segments: SegmentDocumentT[],
-  stage: (rows: PreparedSegment[]) => Promise<void>,
+  pages: PageDocumentT[],
+  stage: (rows: { segs?: PreparedSegment[]; pages?: PreparedPage[] }) => Promise<void>,
 ): Promise<PreparedDoc> {
   const a = analyzer();
   const tick = slicer();
@@ -76,16 +114,17 @@ export async function prepareItem(
     const folded = a.fold(s.speaker === undefined ? s.text : `${s.speaker}：${s.text}`);
     rows.push([s.file, s.n, s.start, s.end, s.speaker ?? null, s.text, a.grams(folded), a.words(folded)]);
     if (rows.length >= STAGE_CHUNK) {
-      await stage(rows);
+      await stage({ segs: rows });
       rows = [];
     }
     await tick();
   }
-  if (rows.length > 0) await stage(rows);
+  if (rows.length > 0) await stage({ segs: rows });
+  await preparePages(pages, (rows) => stage({ pages: rows }), tick);
   const title = a.fold(doc.title);
   const meta = a.fold(doc.text.meta);
   const body = await analyseLong(doc.text.body, tick);
-  const hash = await canonicalHash(doc, segments, tick);
+  const hash = await canonicalHash(doc, segments, pages, tick);
   const prepared: PreparedDoc = {
     id: doc.id,
     row: {
@@ -104,6 +143,7 @@ export async function prepareItem(
       acc_org: doc.access.organisation ?? null,
       hash,
       n_segs: segments.length,
+      n_pages: pages.length,
     },
     body: JSON.stringify(doc),
     fts: [

@@ -1,16 +1,27 @@
-import type {
-  FacetField,
-  SearchAnswerT,
-  SearchDocumentT,
-  SearchHitT,
-  SegmentAnswerT,
+import {
+  MAX_PAGES_PER_HIT,
+  type FacetField,
+  type PageAnswerT,
+  type SearchAnswerT,
+  type SearchDocumentT,
+  type SearchHitT,
+  type SegmentAnswerT,
 } from '../../schemas/search.ts';
 import { CikuError } from '../errors.ts';
 import { analyzer, queryKey, type ParsedQuery } from './analyzer.ts';
-import { emptyAnswer, groupSegments, hasEmptyListFilter, toHit, type SegmentRow } from './answers.ts';
+import {
+  emptyAnswer,
+  groupPages,
+  groupSegments,
+  hasEmptyListFilter,
+  toHit,
+  toPageHit,
+  type PageRow as PageTextRow,
+  type SegmentRow,
+} from './answers.ts';
 import { canRelax, ftsExpression, type FtsColumns } from './fts-query.ts';
 import { markAll, needlesOf } from './highlight.ts';
-import type { SearchRequest, SegmentRequest } from './search-index.ts';
+import type { PageRequest, SearchRequest, SegmentRequest } from './search-index.ts';
 import { aclExpression, filterSql, residualSql, scopeSql } from './sqlite-access.ts';
 import { embargoDays, FACET_COLUMNS, prep, type Db } from './sqlite-schema.ts';
 
@@ -28,6 +39,8 @@ const DOC_COLUMNS: FtsColumns = {
   pinyin: 'py',
 };
 const SEG_COLUMNS: FtsColumns = { grams: ['text'], words: ['text_w'] };
+/** pages_fts has the columns of segs_fts. */
+const PAGE_COLUMNS = SEG_COLUMNS;
 const TITLE_COLUMNS: FtsColumns = { grams: ['title'], words: ['title_w'], pinyin: 'py' };
 /** Up to this many matches are all ranked by BM25 by default; past it, see the tiers in pageByTiers. */
 export const RANK_ALL = 20_000;
@@ -77,6 +90,7 @@ interface PageRow {
   rid: number;
   doc: string;
   n_segs: number;
+  n_pages: number;
 }
 
 interface Page {
@@ -121,7 +135,10 @@ function searchOnce(
   const page = d.transaction(() => readPage(d, request, parsed, strict, plan, rankAll))();
   const needles = needlesOf(parsed);
   const hits: SearchHitT[] = page.rows.map((r) => toHit(JSON.parse(r.doc) as SearchDocumentT, needles));
-  if (plan.match !== undefined) addMoments(d, parsed, strict, needles, page.rows, hits);
+  if (plan.match !== undefined) {
+    addMoments(d, parsed, strict, needles, page.rows, hits);
+    addPages(d, parsed, strict, needles, page.rows, hits);
+  }
   return { total: page.total, page: request.page, limit: request.limit, hits, facets: page.facets };
 }
 
@@ -429,9 +446,10 @@ export function orderSql(sort: SearchRequest['sort'], hasQuery: boolean): string
 function loadRows(d: Db, rids: number[]): PageRow[] {
   return rids.map(
     (rid) =>
-      prep(d, 'SELECT d.rid, b.doc, d.n_segs FROM docs d JOIN bodies b ON b.rid = d.rid WHERE d.rid = ?').get(
-        rid,
-      ) as PageRow,
+      prep(
+        d,
+        'SELECT d.rid, b.doc, d.n_segs, d.n_pages FROM docs d JOIN bodies b ON b.rid = d.rid WHERE d.rid = ?',
+      ).get(rid) as PageRow,
   );
 }
 
@@ -471,6 +489,70 @@ function addMoments(
       }));
     }
   });
+}
+
+/** Documents: the pages the words are on (the best MAX_PAGES_PER_HIT per hit item), set on `hits`. */
+function addPages(
+  d: Db,
+  parsed: ParsedQuery,
+  strict: boolean,
+  needles: string[],
+  rows: PageRow[],
+  hits: SearchHitT[],
+): void {
+  if (!rows.some((r) => r.n_pages > 0)) return;
+  const pageMatch = ftsExpression(parsed, PAGE_COLUMNS, { strict });
+  if (pageMatch === undefined) return;
+  const stmt = prep(
+    d,
+    `SELECT p.file, p.page, p.ocr, p.label, p.text FROM pages_fts JOIN pages p ON p.rid = pages_fts.rowid
+     WHERE pages_fts MATCH ? AND p.item_rid = ? ORDER BY bm25(pages_fts, 1, 1), p.rid LIMIT ${MAX_PAGES_PER_HIT}`,
+  );
+  rows.forEach((r, i) => {
+    if (r.n_pages === 0) return;
+    const found = stmt.all(pageMatch, r.rid) as PageTextRow[];
+    if (found.length > 0) hits[i]!.pages = found.map((p) => toPageHit(p, needles));
+  });
+}
+
+/**
+ * Pages of documents holding the words, under the caller's scope (joined to the item's row, as segments are): an
+ * item the caller may not read, or one deleted (removed from the index), has no pages to answer.
+ */
+export function searchPages(live: () => Db, request: PageRequest): PageAnswerT {
+  const parsed = analyzer().parseQuery(request.q);
+  return strictThenRelaxed(parsed, (strict) => pagesOnce(live(), request, parsed, strict));
+}
+
+function pagesOnce(d: Db, request: PageRequest, parsed: ParsedQuery, strict: boolean): PageAnswerT {
+  const match = matchOrNothing(parsed, PAGE_COLUMNS, strict);
+  const none: PageAnswerT = { total: 0, page: request.page, limit: request.limit, items: [] };
+  if (match === null || match === undefined) return none;
+  const params: unknown[] = [match];
+  let where = `pages_fts MATCH ? AND ${scopeSql(request.scope, params)}`;
+  if (request.item !== undefined) {
+    params.push(request.item);
+    where += ' AND d.id = ?';
+  }
+  if (request.file !== undefined) {
+    params.push(request.file);
+    where += ' AND p.file = ?';
+  }
+  const from = 'pages_fts JOIN pages p ON p.rid = pages_fts.rowid JOIN docs d ON d.rid = p.item_rid';
+  const { total, rows } = d.transaction(() => ({
+    total: (prep(d, `SELECT count(*) AS n FROM ${from} WHERE ${where}`).get(...params) as { n: number }).n,
+    rows: prep(
+      d,
+      `SELECT d.id, d.kind, (SELECT json_extract(b.doc, '$.title') FROM bodies b WHERE b.rid = d.rid) AS title,
+              p.file, p.page, p.ocr, p.label, p.text FROM ${from}
+         WHERE ${where} ORDER BY bm25(pages_fts, 1, 1), p.rid LIMIT ? OFFSET ?`,
+    ).all(...params, request.limit, (request.page - 1) * request.limit) as (PageTextRow & {
+      id: string;
+      kind: string;
+      title: string;
+    })[],
+  }))();
+  return groupPages(request, total, rows, needlesOf(parsed));
 }
 
 export function searchSegments(live: () => Db, request: SegmentRequest): SegmentAnswerT {

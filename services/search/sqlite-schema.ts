@@ -15,8 +15,9 @@ import type { WriteSql } from './sqlite-writer.ts';
 /**
  * The index file format; a file of another format is refused with a clear reason (`ciku reindex` rebuilds).
  * 4: docs.title_key (the exact-title and title-prefix tiers of relevance ranking).
+ * 5: pages and pages_fts (one row per page of a document), docs.n_pages.
  */
-const FORMAT = 4;
+const FORMAT = 5;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS docs (
@@ -34,7 +35,8 @@ CREATE TABLE IF NOT EXISTS docs (
   lat REAL, lon REAL,
   acc_level TEXT NOT NULL, acc_embargo TEXT, acc_org TEXT,
   hash TEXT NOT NULL,
-  n_segs INTEGER NOT NULL DEFAULT 0
+  n_segs INTEGER NOT NULL DEFAULT 0,
+  n_pages INTEGER NOT NULL DEFAULT 0
 );
 -- The display document, apart: the docs rows stay narrow, so scans and joins over many matches touch few pages.
 CREATE TABLE IF NOT EXISTS bodies (rid INTEGER PRIMARY KEY, doc TEXT NOT NULL);
@@ -53,6 +55,16 @@ CREATE TABLE IF NOT EXISTS segs (
 );
 CREATE INDEX IF NOT EXISTS segs_item ON segs(item_rid);
 CREATE VIRTUAL TABLE IF NOT EXISTS segs_fts USING fts5(
+  text, text_w, content='', contentless_delete=1, tokenize='unicode61', prefix='1'
+);
+-- A page of a document: its text kept for snippets, ocr 1 when machine reading made it.
+CREATE TABLE IF NOT EXISTS pages (
+  rid INTEGER PRIMARY KEY,
+  item_rid INTEGER NOT NULL,
+  file TEXT NOT NULL, page INTEGER NOT NULL, ocr INTEGER NOT NULL, label TEXT, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pages_item ON pages(item_rid, file, page);
+CREATE VIRTUAL TABLE IF NOT EXISTS pages_fts USING fts5(
   text, text_w, content='', contentless_delete=1, tokenize='unicode61', prefix='1'
 );
 `;
@@ -160,18 +172,25 @@ export const WRITE_SQL: WriteSql = {
   segRids: 'SELECT rid FROM segs WHERE item_rid = ?',
   delSegFts: 'DELETE FROM segs_fts WHERE rowid = ?',
   delSegs: 'DELETE FROM segs WHERE item_rid = ?',
+  pageRids: 'SELECT rid FROM pages WHERE item_rid = ?',
+  delPageFts: 'DELETE FROM pages_fts WHERE rowid = ?',
+  delPages: 'DELETE FROM pages WHERE item_rid = ?',
   delFts: 'DELETE FROM docs_fts WHERE rowid = ?',
   delBody: 'DELETE FROM bodies WHERE rid = ?',
   delDoc: 'DELETE FROM docs WHERE rid = ?',
   insDoc: `INSERT INTO docs (id, kind, version, title_sort, title_key, date, year, category, province, region,
-    level, batch, museum, period, series, has_media, lat, lon, acc_level, acc_embargo, acc_org, hash, n_segs)
+    level, batch, museum, period, series, has_media, lat, lon, acc_level, acc_embargo, acc_org, hash, n_segs,
+    n_pages)
     VALUES (@id, @kind, @version, @title_sort, @title_key, @date, @year, @category, @province, @region, @level,
-    @batch, @museum, @period, @series, @has_media, @lat, @lon, @acc_level, @acc_embargo, @acc_org, @hash, @n_segs)`,
+    @batch, @museum, @period, @series, @has_media, @lat, @lon, @acc_level, @acc_embargo, @acc_org, @hash, @n_segs,
+    @n_pages)`,
   insBody: 'INSERT INTO bodies (rid, doc) VALUES (?, ?)',
   insFts:
     'INSERT INTO docs_fts (rowid, title, meta, body, title_w, meta_w, body_w, py, acl) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   insSeg: 'INSERT INTO segs (item_rid, file, n, start, "end", speaker, text) VALUES (?, ?, ?, ?, ?, ?, ?)',
   insSegFts: 'INSERT INTO segs_fts (rowid, text, text_w) VALUES (?, ?, ?)',
+  insPage: 'INSERT INTO pages (item_rid, file, page, ocr, label, text) VALUES (?, ?, ?, ?, ?, ?)',
+  insPageFts: 'INSERT INTO pages_fts (rowid, text, text_w) VALUES (?, ?, ?)',
   insEmbargo: 'INSERT OR IGNORE INTO embargo_dates (day) VALUES (?)',
 };
 

@@ -32,11 +32,17 @@ export interface PreparedDoc {
 /** file, n, start, end, speaker, text, grams, words. */
 export type PreparedSegment = [string, number, number, number, string | null, string, string, string];
 
+/** file, page, ocr (0/1), label, text, grams, words. */
+export type PreparedPage = [string, number, number, string | null, string, string, string];
+
 export interface WriteSql {
   findRid: string;
   segRids: string;
   delSegFts: string;
   delSegs: string;
+  pageRids: string;
+  delPageFts: string;
+  delPages: string;
   delFts: string;
   delBody: string;
   delDoc: string;
@@ -45,6 +51,8 @@ export interface WriteSql {
   insFts: string;
   insSeg: string;
   insSegFts: string;
+  insPage: string;
+  insPageFts: string;
   insEmbargo: string;
 }
 
@@ -75,12 +83,14 @@ function remove(st, id) {
   if (!found) return;
   for (const s of st.segRids.all(found.rid)) st.delSegFts.run(s.rid);
   st.delSegs.run(found.rid);
+  for (const p of st.pageRids.all(found.rid)) st.delPageFts.run(p.rid);
+  st.delPages.run(found.rid);
   st.delFts.run(found.rid);
   st.delBody.run(found.rid);
   st.delDoc.run(found.rid);
 }
 
-function put(st, doc, segs) {
+function put(st, doc, segs, pages) {
   remove(st, doc.id);
   const rid = Number(st.insDoc.run(doc.row).lastInsertRowid);
   st.insBody.run(rid, doc.body);
@@ -89,6 +99,10 @@ function put(st, doc, segs) {
   for (const s of segs) {
     const segRid = Number(st.insSeg.run(rid, s[0], s[1], s[2], s[3], s[4], s[5]).lastInsertRowid);
     st.insSegFts.run(segRid, s[6], s[7]);
+  }
+  for (const p of pages) {
+    const pageRid = Number(st.insPage.run(rid, p[0], p[1], p[2], p[3], p[4]).lastInsertRowid);
+    st.insPageFts.run(pageRid, p[5], p[6]);
   }
 }
 
@@ -115,8 +129,9 @@ function run(m) {
   switch (m.op) {
     case 'stage': {
       let rows = staged.get(m.key);
-      if (!rows) staged.set(m.key, (rows = []));
-      for (const s of m.segs) rows.push(s);
+      if (!rows) staged.set(m.key, (rows = { segs: [], pages: [] }));
+      for (const s of m.segs || []) rows.segs.push(s);
+      for (const p of m.pages || []) rows.pages.push(p);
       return;
     }
     case 'unstage':
@@ -124,9 +139,9 @@ function run(m) {
       return;
     case 'put': {
       const h = handle(m.file);
-      const segs = staged.get(m.key) || [];
+      const rows = staged.get(m.key) || { segs: [], pages: [] };
       staged.delete(m.key);
-      write(h, () => put(h.st, m.doc, segs));
+      write(h, () => put(h.st, m.doc, rows.segs, rows.pages));
       return;
     }
     case 'remove': {
@@ -145,6 +160,7 @@ function run(m) {
       h.db.exec('COMMIT');
       h.db.exec("INSERT INTO docs_fts(docs_fts) VALUES('optimize')");
       h.db.exec("INSERT INTO segs_fts(segs_fts) VALUES('optimize')");
+      h.db.exec("INSERT INTO pages_fts(pages_fts) VALUES('optimize')");
       h.db.pragma('wal_checkpoint(TRUNCATE)');
       close(m.file);
       return;
@@ -170,7 +186,7 @@ parentPort.on('message', (m) => {
 `;
 
 type Op =
-  | { op: 'stage'; key: number; segs: PreparedSegment[] }
+  | { op: 'stage'; key: number; segs?: PreparedSegment[]; pages?: PreparedPage[] }
   | { op: 'unstage'; key: number }
   | { op: 'put'; file: string; key: number; doc: PreparedDoc }
   | { op: 'remove'; file: string; id: string }

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { createMeiliIndex } from '../../services/search/meili-index.ts';
 import { catalogueContract, contract } from './contract.ts';
+import { pagesContract } from './pages-contract.ts';
 
 const url = process.env.MEILI_URL;
 /** A tap skip (counted in the summary, with its reason), not a pass: nothing was tested without a server. */
@@ -23,7 +24,7 @@ const open = async (t: Test) => {
       host,
       ...(process.env.MEILI_KEY ? { apiKey: process.env.MEILI_KEY } : {}),
     });
-    for (const uid of [`${prefix}_items`, `${prefix}_segments`, `${prefix}_catalogue`])
+    for (const uid of [`${prefix}_items`, `${prefix}_segments`, `${prefix}_pages`, `${prefix}_catalogue`])
       await client.deleteIndexIfExists(uid);
   });
   return index;
@@ -31,6 +32,7 @@ const open = async (t: Test) => {
 
 t.test('the Meilisearch engine passes the search contract', { skip }, async (t) => {
   contract(t, 'meilisearch', open);
+  pagesContract(t, 'meilisearch', open);
 });
 
 t.test('the Meilisearch engine passes the item catalogue contract', { skip }, async (t) => {

@@ -3,6 +3,7 @@ import type { ItemView } from '../../services/archive/items.ts';
 import { createSqliteIndex } from '../../services/search/sqlite-index.ts';
 import { tempDir } from '../helpers/env.ts';
 import { catalogueContract, contract } from './contract.ts';
+import { pagesContract } from './pages-contract.ts';
 
 const open = (t: Test) => {
   const index = createSqliteIndex({ dir: tempDir(t, 'ciku-search-') });
@@ -10,6 +11,7 @@ const open = (t: Test) => {
   return Promise.resolve(index);
 };
 contract(t, 'sqlite', open);
+pagesContract(t, 'sqlite', open);
 catalogueContract(t, 'sqlite', open);
 
 t.test('sqlite: another process (another handle) sees a committed rebuild on its next call', async (t) => {
@@ -160,5 +162,21 @@ t.test(
     fresh.pragma('user_version = 3');
     fresh.close();
     t.throws(() => openDb(file, 8), { code: 'CIKU_ERR_UNAVAILABLE', message: /format 3.*ciku reindex/ });
+  },
+);
+
+t.test(
+  'sqlite: an index file of the format before document pages is refused until ciku reindex rebuilds it',
+  async (t) => {
+    const { openDb } = await import('../../services/search/sqlite-schema.ts');
+    const file = `${tempDir(t, 'ciku-search-')}/index.sqlite`;
+    const fresh = openDb(file, 8);
+    t.ok(fresh.prepare("SELECT 1 FROM sqlite_master WHERE name = 'pages_fts'").get(), 'pages_fts table');
+    fresh.pragma('user_version = 4');
+    fresh.close();
+    t.throws(() => openDb(file, 8), {
+      code: 'CIKU_ERR_UNAVAILABLE',
+      message: /format 4.*format 5.*ciku reindex/,
+    });
   },
 );

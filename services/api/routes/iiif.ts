@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { errorResponses, ItemIdParam } from '../../../schemas/api.ts';
+import { errorResponses, FileParams, ItemIdParam } from '../../../schemas/api.ts';
 import { MAX_WINDOW, type SearchQuerystringT } from '../../../schemas/search.ts';
 import type { DerivativeEntryT } from '../../../schemas/technical.ts';
 import { anonymous, type Principal } from '../../archive/access.ts';
+import { readAll } from '../../archive/blob-store.ts';
+import { fileOf } from '../../app/derivatives.ts';
 import { CikuError, isCikuError } from '../../errors.ts';
 import {
   buildCollection,
@@ -12,9 +14,19 @@ import {
   parseCollectionName,
   type CollectionName,
 } from '../../iiif/collection.ts';
+import { pageImageServiceId } from '../../iiif/ids.ts';
+import {
+  IMAGE_CONTEXT,
+  imageInfoDocument,
+  levelZeroFile,
+  parseImageRequest,
+  type StoredImageInfo,
+} from '../../iiif/image-api.ts';
 import { buildManifest, manifestShape, type IiifFile, type IiifItem } from '../../iiif/manifest.ts';
 import { readSegments } from '../../web/item-data.ts';
 import type { AppDeps } from '../deps.ts';
+import { downloadHeaders, sendBytes } from '../range.ts';
+import { pageCount, pageTilesPath, readDocumentPages } from './iiif-documents.ts';
 
 /** Manifests per collection page (a viewer lists them at once). */
 const PAGE = 100;
@@ -50,6 +62,7 @@ export const iiifRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       const files = await Promise.all(
         item.files.map(async (f): Promise<IiifFile> => {
           let derivatives: IiifFile['derivatives'] = {};
+          let pages: IiifFile['pages'];
           if (full) {
             const record = await store.readRecord(f.digests.sha512);
             derivatives = Object.fromEntries(
@@ -57,10 +70,14 @@ export const iiifRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
                 (e): e is [string, DerivativeEntryT] => e[1].status === 'ready' && e[1].path !== undefined,
               ),
             );
+            // A document's pages (a PDF, an office file rendered): one canvas each.
+            if (record && f.role !== 'transcript') pages = await readDocumentPages(store, record);
           } else {
             // Enough to tell whether a manifest exists (collections): which derivatives are ready.
             for (const [kind, d] of Object.entries(f.derivatives ?? {}))
               if (d.status === 'ready') derivatives[kind] = { status: 'ready' };
+            if (derivatives.pages && f.role !== 'transcript')
+              pages = [{ page: 1, tiles: false, text: false }];
           }
           return {
             name: f.name,
@@ -68,6 +85,7 @@ export const iiifRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             ...(f.media_type === undefined ? {} : { media_type: f.media_type }),
             ...(f.technical === undefined ? {} : { technical: f.technical }),
             derivatives,
+            ...(pages === undefined ? {} : { pages }),
           };
         }),
       );
@@ -107,7 +125,7 @@ export const iiifRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       if (!manifest)
         throw new CikuError(
           'CIKU_ERR_IIIF_NO_MEDIA',
-          `item ${item.id} has no image, audio or video ready to show, so no manifest`,
+          `item ${item.id} has no image, document page, audio or video ready to show, so no manifest`,
         );
       const shared = await shareable(request.principal, id, version);
       if (shared) void reply.header('Access-Control-Allow-Origin', '*');
@@ -274,6 +292,102 @@ export const iiifRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         },
       },
       async (request, reply) => sendManifest(request, reply, request.params.id, request.params.version),
+    );
+
+    /**
+     * A document page's level-0 image service (its tiles and info.json, `pages/{n}/iiif/` of the file's
+     * derivatives), in a version: the item read through the one access decision first (hidden 404, deleted 410),
+     * then the page's folder. Request syntax is checked before the item is read, as for images.
+     */
+    async function servePageImage(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      at: { id: string; version: string; name: string; page: number; rest: string },
+    ) {
+      const info = at.rest === '' || at.rest === 'info.json';
+      const req = info ? undefined : parseImageRequest(at.rest);
+      const item = await deps.app.guards.readable(request.principal, at.id, at.version);
+      const file = fileOf(item, at.name);
+      const record = await store.readRecord(file.digests.sha512);
+      const count = pageCount(record);
+      if (!record || count === undefined || at.page > count)
+        throw new CikuError('CIKU_ERR_DERIVATIVE_NOT_FOUND', `${file.name} has no page ${at.page} rendered`);
+      const folder = pageTilesPath(record, at.page);
+      const sha512 = file.digests.sha512;
+      const stored = async (): Promise<StoredImageInfo> => {
+        try {
+          const raw = await readAll(await store.open(sha512, `${folder}/info.json`), 1024 * 1024);
+          return JSON.parse(raw.toString('utf8')) as StoredImageInfo;
+        } catch (err) {
+          if (isCikuError(err, 'CIKU_ERR_BLOB_NOT_FOUND'))
+            throw new CikuError(
+              'CIKU_ERR_DERIVATIVE_NOT_FOUND',
+              `page ${at.page} of ${file.name} has no tiles (its preview paints it)`,
+            );
+          throw err;
+        }
+      };
+      const shared = await shareable(request.principal, at.id, at.version);
+      if (shared) void reply.header('Access-Control-Allow-Origin', '*');
+      downloadHeaders(reply);
+      // Content-addressed and versioned: a page's pixels never change under this URL.
+      void reply.header('Cache-Control', shared ? 'public, max-age=86400' : 'private, max-age=3600');
+      if (req === undefined) {
+        const id = pageImageServiceId(publicUrl, item.id, item.version, file.name, at.page);
+        return reply
+          .header('Content-Type', `application/ld+json;profile="${IMAGE_CONTEXT}"`)
+          .send(JSON.stringify(imageInfoDocument(id, await stored())));
+      }
+      let rel = `${folder}/${at.rest}`;
+      let stat = await store.stat(sha512, rel);
+      if (!stat) {
+        rel = `${folder}/${levelZeroFile(await stored(), req)}`;
+        stat = await store.stat(sha512, rel);
+      }
+      if (!stat) throw new CikuError('CIKU_ERR_DERIVATIVE_NOT_FOUND', `no such tile ${at.rest}`);
+      const size = stat.size;
+      void reply.header('Content-Type', 'image/jpeg');
+      return sendBytes(request, reply, {
+        size,
+        etag: `"${sha512.slice(0, 32)}-p${at.page}-${Date.parse(record.updated).toString(36)}-${size}"`,
+        open: (range) => store.open(sha512, rel, range),
+      });
+    }
+
+    const PageImageParams = Type.Intersect([
+      FileParams,
+      Type.Object({
+        version: Type.String({ pattern: '^v[1-9][0-9]{0,8}$' }),
+        page: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+      }),
+    ]);
+
+    app.get(
+      '/iiif/:id/:version/files/:name/pages/:page/image',
+      {
+        schema: {
+          tags: ['iiif'],
+          summary:
+            'IIIF Image API 3.0 level-0 service of one page of a document, in one version: its info.json',
+          params: PageImageParams,
+          response: { 200: Type.Unknown(), 304: Type.Null(), ...errorResponses },
+        },
+      },
+      async (request, reply) => servePageImage(request, reply, { ...request.params, rest: '' }),
+    );
+
+    app.get(
+      '/iiif/:id/:version/files/:name/pages/:page/image/*',
+      {
+        schema: {
+          tags: ['iiif'],
+          summary: 'IIIF Image API 3.0 level-0 service of one page of a document: info.json and static tiles',
+          params: Type.Intersect([PageImageParams, Type.Object({ '*': Type.String({ maxLength: 200 }) })]),
+          response: { 200: Type.Unknown(), 206: Type.Unknown(), 304: Type.Null(), ...errorResponses },
+        },
+      },
+      async (request, reply) =>
+        servePageImage(request, reply, { ...request.params, rest: request.params['*'] }),
     );
 
     app.get(
