@@ -5,6 +5,7 @@ import { closeOnSignals } from '../services/lifecycle.ts';
 import { createDerivativeStore } from '../services/archive/derivatives.ts';
 import { configureImageEngine } from '../services/adapters/image.ts';
 import { createDocumentTools } from '../services/adapters/document-tools.ts';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../services/config.ts';
 import { openArchive, openSearchIndex } from '../services/runtime.ts';
@@ -38,6 +39,9 @@ export async function startWorkers(
     state: createBatchState(archive.redis, config.redis.queuePrefix),
     queue,
   });
+  // The document tools' scratch (LibreOffice profiles, OCR renders): made here, as the tools expect it to exist.
+  const documentsTmp = path.join(config.worker.tmpDir, 'documents');
+  await mkdir(documentsTmp, { recursive: true });
   const workers = buildWorkers({
     ...(options.only === undefined ? {} : { only: options.only }),
     batches,
@@ -52,7 +56,7 @@ export async function startWorkers(
       logger,
       maxRenderPixels: config.worker.document.maxRenderPixels,
       maxOcrPixels: config.worker.maxImagePixels,
-      tmpDir: path.join(config.worker.tmpDir, 'documents'),
+      tmpDir: documentsTmp,
     }),
     queue,
     limits: jobLimits(config.worker),
