@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import {
-  createTermCorrector,
-  ceramicsConfusions,
+  createOcrCorrector,
   createTesseractOcr,
+  languagePlan,
+  latinShare,
   mapHocrBoxes,
   meanConfidence,
   ocrLanguagesFor,
@@ -52,12 +53,31 @@ t.test('mapHocrBoxes undoes scale and rotation', async (t) => {
   t.equal(meanConfidence('x_wconf 90 x_wconf 70'), 80);
 });
 
-t.test('the term corrector fixes confusions inside ceramics terms only', async (t) => {
-  const fix = createTermCorrector(['青花瓷', '釉里红', '瓷器', '官窑'], ceramicsConfusions);
-  t.equal(fix('一件青花资和轴里红'), '一件青花瓷和釉里红');
-  t.equal(fix('资器与官密'), '瓷器与官窑');
-  t.equal(fix('投资者的秘密'), '投资者的秘密', 'words that are not ceramics terms are left alone');
+t.test('the corrector fixes confusions inside terms, and the priors outside everyday words', async (t) => {
+  const fix = createOcrCorrector(['青花瓷', '釉里红', '瓷器', '官窑', '白瓷']);
+  t.equal(fix('一件青花次和轴里红', 'simplified'), '一件青花瓷和釉里红', 'inside terms');
+  t.equal(fix('次器与官密，白次', 'simplified'), '瓷器与官窑，白瓷');
+  t.equal(fix('这次秘密会议', 'simplified'), '这次秘密会议', '次 and 密 outside terms are left alone');
+  t.equal(
+    fix('醴陵窗位于湖南，湖南资业', 'simplified'),
+    '醴陵窑位于湖南，湖南瓷业',
+    'priors: 窗 → 窑, 资 → 瓷',
+  );
+  t.equal(fix('窗户边的投资资料，窖藏', 'simplified'), '窗户边的投资资料，窖藏', 'but not in everyday words');
+  t.equal(fix('醴陵窗', 'traditional'), '醴陵窗', 'priors are for simplified text');
 });
+
+t.test(
+  'Chinese pages are read by the Chinese models first, eng only when the reading is mostly Latin',
+  async (t) => {
+    t.same(languagePlan(['chi_sim', 'eng'], false), { first: 'chi_sim', fallback: 'chi_sim+eng' });
+    t.same(languagePlan(['chi_tra', 'eng'], true), { first: 'chi_tra_vert' });
+    t.same(languagePlan(['eng'], false), { first: 'eng' });
+    t.same(languagePlan(['chi_sim'], false), { first: 'chi_sim' });
+    t.ok(latinShare('PHONO,MASK 器') > 0.5);
+    t.ok(latinShare('景德镇 ABC 瓷器') < 0.5);
+  },
+);
 
 t.test(
   'recognise reads a rendered page and maps its boxes to the image passed in',
@@ -65,11 +85,13 @@ t.test(
   async (t) => {
     const dir = tempDir(t);
     const sentence = '景德镇手工制瓷技艺历史悠久，青花瓷与釉里红闻名于世。';
-    // 150 dpi: the pipeline scales it up before reading, so boxes must be scaled back.
+    // 16 pt at 300 dpi: glyphs of 67 px, which the pipeline shrinks to 35 px before reading, so the boxes must
+    // be scaled back.
     const page = await renderTestPage(dir, 'clean', {
-      class: 'lowres',
+      class: 'clean',
       sentences: [sentence],
       charsPerLine: 13,
+      fontPt: 16,
     });
     const ocr = createTesseractOcr();
     const r = await ocr.recognise({ path: page.path, languages: ['chi_sim', 'eng'], dpi: page.dpi });
@@ -77,7 +99,7 @@ t.test(
     t.equal(r.width, page.width);
     t.equal(r.height, page.height);
     t.equal(r.vertical, false);
-    t.equal(r.languages, 'chi_sim+eng');
+    t.equal(r.languages, 'chi_sim', 'a Chinese page is read by the Chinese model');
     t.ok(r.confidence > 50);
     const lines = [...r.hocr.matchAll(/class='ocr_line'[^>]*title="bbox (\d+) (\d+) (\d+) (\d+)/g)].map((m) =>
       m.slice(1, 5).map(Number),
