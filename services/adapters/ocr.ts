@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import sharp, { type Sharp } from 'sharp';
 import { CikuError } from '../errors.ts';
 import { runTool, stderrTail } from './tool-process.ts';
@@ -54,6 +55,8 @@ export interface TesseractOcrOptions {
   terms?: readonly string[];
   /** A Tesseract user-words file passed with `--user-words` (measured: see the README). */
   userWords?: string;
+  /** Told each page's time in preprocessing and in tesseract (the bench reports them apart). */
+  onTiming?: (t: { preprocessMs: number; tesseractMs: number }) => void;
 }
 
 const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -687,6 +690,7 @@ export function createTesseractOcr(opts: TesseractOcrOptions = {}) {
       const dir = await fs.mkdtemp(path.join(tmpRoot, 'ciku-ocr-'));
       try {
         const input = path.join(dir, 'page.png');
+        const started = performance.now();
         let prepared;
         try {
           prepared = await prepare(o.path, input, o.vertical ?? 'auto', o.dpi);
@@ -700,6 +704,7 @@ export function createTesseractOcr(opts: TesseractOcrOptions = {}) {
           );
         }
         const { vertical, transform } = prepared;
+        const preparedAt = performance.now();
         const plan = languagePlan(o.languages, vertical);
         const tesseract = async (languages: string, tag: string) => {
           const outBase = path.join(dir, tag);
@@ -742,6 +747,7 @@ export function createTesseractOcr(opts: TesseractOcrOptions = {}) {
           if (other.confidence > read.confidence) read = other;
         }
         const { hocr: hocrRaw, txt, languages } = read;
+        opts.onTiming?.({ preprocessMs: preparedAt - started, tesseractMs: performance.now() - preparedAt });
         const tidy = tidyText(txt);
         return {
           text: correct ? correct(tidy, /chi_tra/.test(languages) ? 'traditional' : 'simplified') : tidy,
