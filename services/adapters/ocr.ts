@@ -1,14 +1,15 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import sharp, { type Sharp } from 'sharp';
 import { CikuError } from '../errors.ts';
 import { runTool, stderrTail } from './tool-process.ts';
 
 /**
  * OCR with the Tesseract 5 CLI (Debian `tesseract-ocr` + the chi_sim / chi_tra / _vert / eng models), after a
- * preprocessing pass with sharp that gives the LSTM models the page they read best: greyscale and normalised,
- * straightened (a scan's small skew, estimated from projection profiles), scaled so characters are the height the
+ * preprocessing pass with sharp that gives the LSTM models the page they read best: greyscale (sharp's normalise
+ * is off by default: measured, the stretched contrast made chi_sim+eng read Chinese lines as Latin), straightened (a scan's small skew, estimated from projection profiles), scaled so characters are the height the
  * models were trained on, and read with the vertical models when the page's columns say so. hOCR boxes are mapped
  * back to the pixels of the image passed in. Implements OcrEngine (workers/document-ports.ts) structurally.
  *
@@ -31,6 +32,8 @@ export interface OcrPreprocessing {
   deskew: boolean;
   /** Scale so characters are about `targetCharHeight` pixels. Default true. */
   scale: boolean;
+  /** Stretch the grey levels to the full range (sharp's normalise). */
+  normalise: boolean;
   /** Post-correct confusions inside ceramics terms (资器→瓷器) with the dictionary given. Default true when given. */
   correct: boolean;
 }
@@ -46,22 +49,69 @@ export interface TesseractOcrOptions {
   preprocess?: Partial<OcrPreprocessing>;
   /** Character height the preprocessing scales to, in pixels. */
   targetCharHeight?: number;
+  /** Largest enlargement of a page with small characters (default MAX_SCALE). */
+  maxScale?: number;
   /** Terms (ceramics vocabulary) whose one-character OCR confusions are corrected. */
   terms?: readonly string[];
-  /** A Tesseract user-words file passed with `--user-words` (measured: see the README). */
+  /**
+   * A Tesseract user-words file passed with `--user-words`. Off by default: measured with the ceramics terms, it
+   * changed nothing on held-out pages once the post-correction runs (CER 0.124× bare either way); the LSTM models
+   * largely ignore it.
+   */
   userWords?: string;
+  /** Told each page's time in preprocessing and in tesseract (the bench reports them apart). */
+  onTiming?: (t: { preprocessMs: number; tesseractMs: number }) => void;
 }
 
 const DEFAULT_MAX_PIXELS = 100_000_000;
 const DEFAULT_TIMEOUT_MS = 180_000;
-/** Measured on the test pages (test/adapters/ocr.test.ts): CJK glyphs of ~40 px read best with chi_sim. */
-const DEFAULT_CHAR_HEIGHT = 40;
+/**
+ * Measured on the tuning pages (bench:documents): glyph height 35 px read best (CER 0.05 clean/rotated beside 0.07
+ * at 30 and 45 px, 0.15+ at 50–60 px on 150-dpi pages).
+ */
+const DEFAULT_CHAR_HEIGHT = 35;
 const MAX_SKEW_DEGREES = 5;
 /** The analysis copy's long side: enough for line structure, cheap to scan in JavaScript. */
 const ANALYSIS_SIDE = 1200;
-/** Upscaling beyond this only magnifies noise; downscaling below it loses strokes. */
-const MAX_SCALE = 4;
+/**
+ * Pages are never enlarged: measured on the tuning pages, enlarging 150-dpi pages (glyphs of 21–27 px) to 35 px
+ * raised their CER from 0.046 to 0.05–0.15, while shrinking 300-dpi glyphs of 43–56 px to 35 px lowered it.
+ */
+const MAX_SCALE = 1;
+/** Columns must be this much more clearly separated than rows to read a page as vertical (measured). */
+const VERTICAL_MARGIN = 1.5;
 const MIN_SCALE = 0.5;
+
+/**
+ * Which models read a page. Chinese models read Latin letters and digits too; adding `eng` beside them makes
+ * Tesseract read whole Chinese lines as English garbage on some pages (measured: 2 of 15 clean and low-resolution
+ * test pages, CER 0.5 instead of 0.1). So a page asked for Chinese + other languages is read with the Chinese
+ * models first, and with the whole list only when that reading is mostly Latin (then the more confident wins).
+ * Vertical pages take the `_vert` models of the Chinese languages.
+ */
+export function languagePlan(
+  languages: readonly string[],
+  vertical: boolean,
+): { first: string; fallback?: string } {
+  const chinese = languages.filter((l) => l.startsWith('chi_'));
+  if (vertical && chinese.length > 0) {
+    return { first: chinese.map((l) => (l.endsWith('_vert') ? l : `${l}_vert`)).join('+') };
+  }
+  if (chinese.length > 0 && chinese.length < languages.length) {
+    return { first: chinese.join('+'), fallback: languages.join('+') };
+  }
+  return { first: languages.join('+') };
+}
+
+/** Share of ASCII letters among the non-space characters read. */
+export function latinShare(text: string): number {
+  const chars = text.replace(/\s+/g, '');
+  if (chars.length === 0) return 0;
+  return (chars.match(/[A-Za-z]/g)?.length ?? 0) / chars.length;
+}
+
+/** A page read with the Chinese models alone that is more Latin than this is read again with the whole list. */
+const LATIN_PAGE_SHARE = 0.5;
 
 /** Item `language` (BCP 47) → Tesseract models. Traditional script for Taiwan, Hong Kong, Macau and `Hant`. */
 export function ocrLanguagesFor(language: unknown): string[] {
@@ -168,30 +218,36 @@ function inkPoints(b: Binary, transpose: boolean): { xs: Int32Array; ys: Int32Ar
   return { xs, ys };
 }
 
+/** The skew search's answer: the angle that levels the lines and how peaked the profile is there. */
+interface SkewFit {
+  /** Degrees clockwise to turn the page by so its lines are level. */
+  angle: number;
+  /** Squared coefficient of variation of the levelled profile: high when lines and gaps alternate cleanly. */
+  peakiness: number;
+}
+
 /**
- * The skew, in degrees clockwise, that levels the lines (rows for horizontal text, columns for vertical): the
- * angle whose sheared profile has the most variance, searched coarse then fine.
+ * The skew of the lines (rows for horizontal text, columns for vertical): the angle whose sheared profile has the
+ * most variance, searched coarse (0.5°) then fine (0.1°) within ±MAX_SKEW_DEGREES.
  */
-export function estimateSkew(b: Binary, vertical: boolean): number {
+export function fitSkew(b: Binary, vertical: boolean): SkewFit {
   const { xs, ys } = inkPoints(b, vertical);
-  if (xs.length < 100) return 0;
+  if (xs.length < 100) return { angle: 0, peakiness: 0 };
+  const frame = vertical ? { ...b, width: b.height, height: b.width } : b;
+  let best = { angle: 0, variance: -1 };
   const search = (from: number, to: number, step: number) => {
-    let bestAngle = 0;
-    let best = -1;
     for (let a = from; a <= to + 1e-9; a += step) {
-      const v = profileVariance(vertical ? { ...b, width: b.height, height: b.width } : b, xs, ys, a);
-      if (v > best) {
-        best = v;
-        bestAngle = a;
-      }
+      const v = profileVariance(frame, xs, ys, a);
+      if (v > best.variance) best = { angle: a, variance: v };
     }
-    return bestAngle;
   };
-  const coarse = search(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES, 0.5);
-  const fine = search(coarse - 0.5, coarse + 0.5, 0.1);
-  // Shearing rows by +a levels text that slopes down to the right, i.e. rotated clockwise by a: undo with -a.
-  // For columns (transposed) the sense is mirrored.
-  return Math.round((vertical ? fine : -fine) * 100) / 100;
+  search(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES, 0.5);
+  search(best.angle - 0.4, best.angle + 0.4, 0.1);
+  const mean = xs.length / frame.height;
+  // Shearing rows by +a levels text that slopes down to the right (turned clockwise by a): undo with -a. For
+  // columns (transposed axes) the sense is mirrored.
+  const angle = Math.round((vertical ? best.angle : -best.angle) * 100) / 100;
+  return { angle: Object.is(angle, -0) ? 0 : angle, peakiness: best.variance / (mean * mean) };
 }
 
 /** Runs of ink rows (or columns): their median length is the text's line height (or column width). */
@@ -212,39 +268,47 @@ function medianRun(profile: Float64Array, minInk: number): number | undefined {
 
 interface Layout {
   vertical: boolean;
+  /** Degrees clockwise that level the page's lines. */
+  angle: number;
   /** Character size (line height for horizontal text, column width for vertical) in original pixels. */
   charSize: number | undefined;
+  /** The peakiness of the row and column profiles, levelled (what decided `vertical`). */
+  rows: number;
+  columns: number;
+}
+
+/** Ink per row (or column) of the analysis copy turned by `angle` (small-angle shear, as the skew search). */
+function levelledProfile(b: Binary, vertical: boolean, angle: number): Float64Array {
+  const { xs, ys } = inkPoints(b, vertical);
+  const n = vertical ? b.width : b.height;
+  const t = Math.tan(((vertical ? angle : -angle) * Math.PI) / 180);
+  const p = new Float64Array(n);
+  for (let i = 0; i < xs.length; i++) {
+    const r = Math.round(ys[i]! - xs[i]! * t);
+    if (r >= 0 && r < n) p[r]! += 1;
+  }
+  return p;
 }
 
 /**
- * Horizontal or vertical text, from which direction has the clearer gaps: between lines of horizontal text whole
- * rows are blank, between columns of vertical text whole columns are. CJK glyphs sit in a square grid, so both
- * directions have some gaps; line spacing is wider than the tracking between glyphs, which decides.
+ * Horizontal or vertical text, and the skew: the direction whose levelled profile alternates more cleanly between
+ * ink and gaps. CJK glyphs sit in a square grid, so both directions have gaps; line spacing is wider than the
+ * tracking between glyphs, which decides. Leveling first matters: a page turned by 2° has no blank row at all.
  */
-export function analyseLayout(b: Binary): Layout {
-  const rows = new Float64Array(b.height);
-  const cols = new Float64Array(b.width);
-  for (let y = 0; y < b.height; y++) {
-    for (let x = 0; x < b.width; x++) {
-      if (b.ink[y * b.width + x]) {
-        rows[y]! += 1;
-        cols[x]! += 1;
-      }
-    }
-  }
-  /** Share of blank lines among those between the first and the last inked one. */
-  const blankShare = (p: Float64Array) => {
-    let first = p.findIndex((v) => v > 0);
-    let last = p.length - 1;
-    while (last > 0 && p[last] === 0) last--;
-    if (first < 0) first = 0;
-    let blank = 0;
-    for (let i = first; i <= last; i++) if (p[i]! <= 0) blank++;
-    return blank / Math.max(1, last - first + 1);
+export function analyseLayout(b: Binary, vertical: boolean | 'auto', deskew: boolean): Layout {
+  const rows = fitSkew(b, false);
+  const columns = vertical === false ? { angle: 0, peakiness: 0 } : fitSkew(b, true);
+  const isVertical = vertical === 'auto' ? columns.peakiness > rows.peakiness * VERTICAL_MARGIN : vertical;
+  const fit = isVertical ? columns : rows;
+  const angle = deskew ? fit.angle : 0;
+  const run = medianRun(levelledProfile(b, isVertical, fit.angle), 0);
+  return {
+    vertical: isVertical,
+    angle,
+    charSize: run === undefined ? undefined : run * b.factor,
+    rows: rows.peakiness,
+    columns: columns.peakiness,
   };
-  const vertical = blankShare(cols) > blankShare(rows) * 1.5;
-  const run = medianRun(vertical ? cols : rows, 0);
-  return { vertical, charSize: run === undefined ? undefined : run * b.factor };
 }
 
 /** How the preprocessed image relates to the original: rotate by `angle` (clockwise, canvas grown), then scale. */
@@ -309,65 +373,228 @@ export function tidyText(txt: string): string {
 }
 
 /**
- * One-character OCR confusions inside the dictionary's terms: a run of the text that differs from a term of 2+
- * characters in exactly one position, whose other characters match, is replaced by the term. Only characters the
- * confusion table says are confused (资→瓷, 轴→釉 …) are replaced, so a real different word is left alone.
+ * What Tesseract's chi_sim / chi_tra models read instead of the glyphs the archive cares most about (瓷 釉 窑/窯),
+ * collected on tuning pages drawn from the first part of the corpus (the tests read pages from another part):
+ * read → the characters it may stand for.
  */
-export function createTermCorrector(terms: readonly string[], confusions: Record<string, string>) {
+export const ceramicsConfusions: Record<string, readonly string[]> = {
+  资: ['瓷'],
+  次: ['瓷'],
+  姿: ['瓷'],
+  盗: ['瓷'],
+  窗: ['窑'],
+  密: ['窑'],
+  窖: ['窑'],
+  窒: ['窑'],
+  害: ['窑'],
+  审: ['窑'],
+  守: ['窑', '窯'],
+  寨: ['窯'],
+  寒: ['窯'],
+  察: ['窯'],
+  罕: ['窯'],
+  寡: ['窯'],
+  穴: ['窯'],
+  窟: ['窑', '窯'],
+  轴: ['釉'],
+  柚: ['釉'],
+  袖: ['釉'],
+  抽: ['釉'],
+  独: ['釉'],
+  笨: ['釉'],
+  箱: ['釉'],
+};
+
+/**
+ * Confusions corrected wherever they stand in simplified text, unless the character is part of one of the words
+ * listed: in a ceramics archive 窗 is far likelier a misread 窑 than a window, 资 a misread 瓷. Characters that are
+ * common on their own (次, 密, 守) are corrected inside terms only.
+ */
+export const ceramicsPriors: Record<string, { meant: string; unless: readonly string[] }> = {
+  窗: {
+    meant: '窑',
+    unless: [
+      '窗户',
+      '窗口',
+      '窗花',
+      '窗帘',
+      '窗棂',
+      '窗棱',
+      '门窗',
+      '天窗',
+      '橱窗',
+      '纱窗',
+      '窗台',
+      '同窗',
+      '窗外',
+      '窗前',
+      '窗格',
+      '花窗',
+      '开窗',
+      '气窗',
+      '视窗',
+      '窗框',
+      '窗洞',
+      '窗扇',
+      '窗纸',
+      '寒窗',
+      '车窗',
+      '舷窗',
+      '窗饰',
+      '东窗',
+      '西窗',
+      '南窗',
+      '北窗',
+      '铁窗',
+      '窗下',
+      '窗边',
+    ],
+  },
+  资: {
+    meant: '瓷',
+    unless: [
+      '资料',
+      '资金',
+      '投资',
+      '资源',
+      '资助',
+      '工资',
+      '物资',
+      '资格',
+      '资深',
+      '资讯',
+      '资本',
+      '资产',
+      '资质',
+      '资历',
+      '出资',
+      '融资',
+      '集资',
+      '外资',
+      '合资',
+      '独资',
+      '资方',
+      '资费',
+      '资信',
+      '师资',
+      '天资',
+      '薪资',
+      '资政',
+      '资治',
+      '资阳',
+      '资中',
+      '资兴',
+      '资溪',
+      '斥资',
+      '耗资',
+      '巨资',
+      '筹资',
+      '劳资',
+      '资财',
+      '资鉴',
+      '谈资',
+      '川资',
+      '军资',
+      '邮资',
+      '资遣',
+      '资送',
+      '资敌',
+      '游资',
+      '注资',
+      '增资',
+      '资费',
+      '资望',
+      '资证',
+      '资阳',
+    ],
+  },
+  窖: {
+    meant: '窑',
+    unless: ['窖藏', '地窖', '酒窖', '冰窖', '菜窖', '窖穴', '窖池', '窖泥', '窖酒', '窖坑'],
+  },
+  窒: { meant: '窑', unless: ['窒息', '窒碍', '窒闷'] },
+};
+
+export interface OcrCorrector {
+  /** `simplified`: the priors apply too (they are written for simplified text). */
+  (text: string, script: 'simplified' | 'traditional'): string;
+}
+
+/**
+ * Post-correction of OCR text for the archive's vocabulary. (1) Terms: a run of the text that differs from a
+ * term of 2+ characters in exactly one position, where the text has a known confusion of the term's character
+ * (`资器` for 瓷器), becomes the term; the longest term wins. (2) Priors (simplified text): 窗 → 窑, 资 → 瓷 … unless
+ * the character belongs to a listed everyday word. Everything else is left as read.
+ */
+export function createOcrCorrector(
+  terms: readonly string[],
+  confusions: Record<string, readonly string[]> = ceramicsConfusions,
+  priors: Record<string, { meant: string; unless: readonly string[] }> = ceramicsPriors,
+): OcrCorrector {
+  const meantChars = new Set(Object.values(confusions).flat());
+  // Terms keyed by their text with the confusable position masked: `青花?` → 青花瓷.
   const byLength = new Map<number, Map<string, string>>();
-  // Keyed by the term with its one confusable position masked: `青花?` → 青花瓷.
   for (const term of new Set(terms)) {
     const chars = [...term];
     if (chars.length < 2) continue;
-    for (let i = 0; i < chars.length; i++) {
-      if (!Object.values(confusions).includes(chars[i]!)) continue;
-      const key = chars.map((c, j) => (j === i ? '?' : c)).join('');
+    chars.forEach((c, i) => {
+      if (!meantChars.has(c)) return;
+      const key = chars.map((x, j) => (j === i ? '?' : x)).join('');
       let m = byLength.get(chars.length);
       if (!m) byLength.set(chars.length, (m = new Map<string, string>()));
       if (!m.has(key)) m.set(key, term);
-    }
+    });
   }
   const lengths = [...byLength.keys()].sort((a, b) => b - a);
-  return (text: string): string => {
-    const chars = [...text];
-    for (let i = 0; i < chars.length; i++) {
-      const meant = confusions[chars[i]!];
-      if (meant === undefined) continue;
-      // The confusable character at i: try every term window covering i.
-      let fixed = false;
-      for (const n of lengths) {
-        const m = byLength.get(n)!;
-        for (let start = Math.max(0, i - n + 1); start <= i && start + n <= chars.length && !fixed; start++) {
-          const key = chars
-            .slice(start, start + n)
-            .map((c, j) => (start + j === i ? '?' : c))
-            .join('');
-          const term = m.get(key);
-          if (term !== undefined && [...term][i - start] === meant) {
-            chars[i] = meant;
-            fixed = true;
-          }
-        }
-        if (fixed) break;
+  const fromTerm = (chars: string[], i: number, options: readonly string[]): string | undefined => {
+    for (const n of lengths) {
+      const m = byLength.get(n)!;
+      for (let start = Math.max(0, i - n + 1); start <= i && start + n <= chars.length; start++) {
+        let key = '';
+        for (let j = start; j < start + n; j++) key += j === i ? '?' : chars[j];
+        const term = m.get(key);
+        const meant = term === undefined ? undefined : [...term][i - start];
+        if (meant !== undefined && options.includes(meant)) return meant;
       }
+    }
+    return undefined;
+  };
+  const inWord = (chars: string[], i: number, words: readonly string[]): boolean =>
+    words.some((w) => {
+      const wc = [...w];
+      return wc.some((c, k) => c === chars[i] && wc.every((x, j) => chars[i - k + j] === x));
+    });
+  return (text, script) => {
+    const chars = [...text];
+    const read = [...chars];
+    for (let i = 0; i < chars.length; i++) {
+      const options = confusions[read[i]!];
+      if (options === undefined) continue;
+      const meant = fromTerm(read, i, options);
+      if (meant !== undefined) {
+        chars[i] = meant;
+        continue;
+      }
+      const prior = script === 'simplified' ? priors[read[i]!] : undefined;
+      if (prior && !inWord(read, i, prior.unless)) chars[i] = prior.meant;
     }
     return chars.join('');
   };
 }
 
-/** Confusions Tesseract's chi_sim/chi_tra make on these glyphs (seen on the test pages): read → meant. */
-export const ceramicsConfusions: Record<string, string> = {
-  资: '瓷',
-  姿: '瓷',
-  盗: '瓷',
-  轴: '釉',
-  柚: '釉',
-  袖: '釉',
-  抽: '釉',
-  密: '窑',
-  窟: '窑',
-  害: '窑',
-};
+/** The layout analysis alone (direction, skew, character size) of an image file: what recognise decides from. */
+export async function detectLayout(
+  file: string,
+  opts: { vertical?: boolean | 'auto'; deskew?: boolean; maxPixels?: number } = {},
+): Promise<Layout> {
+  const img = sharp(file, { limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS, page: 0, pages: 1 });
+  const meta = await img.metadata();
+  const width = meta.autoOrient?.width ?? meta.width;
+  const height = meta.autoOrient?.height ?? meta.height;
+  if (!width || !height) throw new CikuError('CIKU_ERR_MEDIA_UNREADABLE', 'the page image has no size');
+  const b = await analysisCopy(img.clone().autoOrient().greyscale(), width, height);
+  return analyseLayout(b, opts.vertical ?? 'auto', opts.deskew ?? true);
+}
 
 export function createTesseractOcr(opts: TesseractOcrOptions = {}) {
   const bin = opts.tesseract ?? 'tesseract';
@@ -378,9 +605,10 @@ export function createTesseractOcr(opts: TesseractOcrOptions = {}) {
   const pre: OcrPreprocessing = {
     deskew: opts.preprocess?.deskew ?? true,
     scale: opts.preprocess?.scale ?? true,
+    normalise: opts.preprocess?.normalise ?? false,
     correct: opts.preprocess?.correct ?? (opts.terms !== undefined && opts.terms.length > 0),
   };
-  const correct = pre.correct && opts.terms ? createTermCorrector(opts.terms, ceramicsConfusions) : undefined;
+  const correct = pre.correct && opts.terms ? createOcrCorrector(opts.terms) : undefined;
 
   /** Decides rotation, scale and direction from the analysis copy, and writes the page tesseract reads. */
   async function prepare(
@@ -396,14 +624,15 @@ export function createTesseractOcr(opts: TesseractOcrOptions = {}) {
     if (!width || !height) throw new CikuError('CIKU_ERR_MEDIA_UNREADABLE', 'the page image has no size');
     const base = img.clone().autoOrient().greyscale();
     const b = await analysisCopy(base, width, height);
-    const layout = analyseLayout(b);
-    const isVertical = vertical === 'auto' ? layout.vertical : vertical;
-    const angle = pre.deskew ? estimateSkew(b, isVertical) : 0;
+    const layout = analyseLayout(b, vertical, pre.deskew);
+    const isVertical = layout.vertical;
+    const angle = layout.angle;
     let scale = 1;
     if (pre.scale) {
       if (layout.charSize !== undefined && layout.charSize > 4) scale = target / layout.charSize;
-      else if (dpi !== undefined && dpi > 0) scale = 300 / dpi;
-      scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, scale));
+      // No lines found to measure: a scan above 300 dpi is brought down to it.
+      else if (dpi !== undefined && dpi > 300) scale = 300 / dpi;
+      scale = Math.min(opts.maxScale ?? MAX_SCALE, Math.max(MIN_SCALE, scale));
       // Within 15 %: the resampling would cost more than it gives.
       if (Math.abs(scale - 1) < 0.15) scale = 1;
     }
@@ -436,7 +665,8 @@ export function createTesseractOcr(opts: TesseractOcrOptions = {}) {
       );
     }
     if (scale !== 1) pipeline = pipeline.resize(outWidth, outHeight, { fit: 'fill', kernel: 'lanczos3' });
-    await pipeline.normalise().greyscale().png({ compressionLevel: 1 }).toFile(out);
+    if (pre.normalise) pipeline = pipeline.normalise();
+    await pipeline.greyscale().png({ compressionLevel: 1 }).toFile(out);
     return {
       vertical: isVertical,
       transform: {
@@ -464,6 +694,7 @@ export function createTesseractOcr(opts: TesseractOcrOptions = {}) {
       const dir = await fs.mkdtemp(path.join(tmpRoot, 'ciku-ocr-'));
       try {
         const input = path.join(dir, 'page.png');
+        const started = performance.now();
         let prepared;
         try {
           prepared = await prepare(o.path, input, o.vertical ?? 'auto', o.dpi);
@@ -477,50 +708,56 @@ export function createTesseractOcr(opts: TesseractOcrOptions = {}) {
           );
         }
         const { vertical, transform } = prepared;
-        const langs = vertical
-          ? o.languages
-              .filter((l) => l.startsWith('chi_'))
-              .map((l) => (l.endsWith('_vert') ? l : `${l}_vert`))
-          : [...o.languages];
-        const languages = (langs.length > 0 ? langs : [...o.languages]).join('+');
-        const outBase = path.join(dir, 'out');
-        const run = await runTool(
-          bin,
-          [
-            input,
-            outBase,
-            '-l',
-            languages,
-            // 5: one block of vertical text; 3 (automatic) reads horizontal pages, columns and all.
-            '--psm',
-            vertical ? '5' : '3',
-            ...(opts.userWords ? ['--user-words', opts.userWords] : []),
-            '-c',
-            'preserve_interword_spaces=1',
-            'hocr',
-            'txt',
-          ],
-          {
-            timeoutMs,
-            signal: o.signal,
-            what: 'tesseract',
-            // One thread per tesseract: the worker runs pages in parallel on its cores instead.
-            env: { ...process.env, OMP_THREAD_LIMIT: '1' },
-          },
-        );
-        if (run.code !== 0) {
-          throw new CikuError('CIKU_ERR_MEDIA_UNREADABLE', `tesseract failed: ${stderrTail(run.stderr)}`);
+        const preparedAt = performance.now();
+        const plan = languagePlan(o.languages, vertical);
+        const tesseract = async (languages: string, tag: string) => {
+          const outBase = path.join(dir, tag);
+          const run = await runTool(
+            bin,
+            [
+              input,
+              outBase,
+              '-l',
+              languages,
+              // 5: one block of vertical text; 3 (automatic) reads horizontal pages, columns and all.
+              '--psm',
+              vertical ? '5' : '3',
+              ...(opts.userWords ? ['--user-words', opts.userWords] : []),
+              '-c',
+              'preserve_interword_spaces=1',
+              'hocr',
+              'txt',
+            ],
+            {
+              timeoutMs,
+              signal: o.signal,
+              what: 'tesseract',
+              // One thread per tesseract: the worker runs pages in parallel on its cores instead.
+              env: { ...process.env, OMP_THREAD_LIMIT: '1' },
+            },
+          );
+          if (run.code !== 0) {
+            throw new CikuError('CIKU_ERR_MEDIA_UNREADABLE', `tesseract failed: ${stderrTail(run.stderr)}`);
+          }
+          const [hocr, txt] = await Promise.all([
+            fs.readFile(`${outBase}.hocr`, 'utf8'),
+            fs.readFile(`${outBase}.txt`, 'utf8'),
+          ]);
+          return { languages, hocr, txt, confidence: meanConfidence(hocr) };
+        };
+        let read = await tesseract(plan.first, 'first');
+        if (plan.fallback !== undefined && latinShare(read.txt) > LATIN_PAGE_SHARE) {
+          const other = await tesseract(plan.fallback, 'fallback');
+          if (other.confidence > read.confidence) read = other;
         }
-        const [hocrRaw, txt] = await Promise.all([
-          fs.readFile(`${outBase}.hocr`, 'utf8'),
-          fs.readFile(`${outBase}.txt`, 'utf8'),
-        ]);
+        const { hocr: hocrRaw, txt, languages } = read;
+        opts.onTiming?.({ preprocessMs: preparedAt - started, tesseractMs: performance.now() - preparedAt });
         const tidy = tidyText(txt);
         return {
-          text: correct ? correct(tidy) : tidy,
+          text: correct ? correct(tidy, /chi_tra/.test(languages) ? 'traditional' : 'simplified') : tidy,
           // The temporary file's name is no business of the reader's.
           hocr: mapHocrBoxes(hocrRaw, transform).replace(/image "[^"]*"/, 'image "page"'),
-          confidence: meanConfidence(hocrRaw),
+          confidence: read.confidence,
           width: transform.width,
           height: transform.height,
           languages,

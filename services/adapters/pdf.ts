@@ -48,6 +48,9 @@ const DEFAULT_TIMEOUT_MS = 120_000;
 const DEFAULT_MAX_PAGE_CHARS = 2_000_000;
 /** The outline's XML is kept from `<outline>` on; past this the bookmarks are cut (their schema keeps 5,000). */
 const MAX_OUTLINE_XML = 8 * 1024 * 1024;
+/** Page sizes read per pdfinfo run when rendering, and the documents whose sizes are kept. */
+const PAGE_BATCH = 64;
+const MAX_CACHED_FILES = 8;
 
 /** poppler's words for a file it cannot parse, and for a password it does not have. */
 function popplerError(what: string, stderr: string): CikuError {
@@ -165,22 +168,57 @@ export function createPdfTools(opts: PdfToolsOptions = {}) {
   }
 
   /** The page's size in points as displayed (rotation applied), from pdfinfo. */
+  /**
+   * Page sizes (points, rotation applied) of the files rendered lately, read PAGE_BATCH pages per pdfinfo run: a
+   * document rendered page by page then costs one pdfinfo per 64 pages instead of one per page. Keyed by path,
+   * size and mtime, so a changed file is read again; a few files are kept.
+   */
+  const boxes = new Map<string, { pages: number; sizes: Map<number, [number, number]> }>();
+
   async function pageBox(
     file: string,
     page: number,
     signal: AbortSignal | undefined,
   ): Promise<[number, number]> {
-    const run = await pdfinfo(file, ['-f', String(page), '-l', String(page)], signal);
-    if (run.code !== 0) throw popplerError('pdfinfo', run.stderr);
-    const f = fields(run.stdout.toString('utf8'));
-    const pages = Number(f.get('Pages'));
-    if (!(page >= 1 && page <= pages)) {
-      throw new CikuError('CIKU_ERR_REQUEST_INVALID', `page ${page} is outside the PDF's ${pages} pages`);
+    const st = await fs.stat(file);
+    const key = `${file}\0${st.size}\0${st.mtimeMs}`;
+    let entry = boxes.get(key);
+    if (!entry?.sizes.has(page)) {
+      const last = entry ? Math.min(entry.pages, page + PAGE_BATCH - 1) : page + PAGE_BATCH - 1;
+      const run = await pdfinfo(file, ['-f', String(page), '-l', String(Math.max(page, last))], signal);
+      if (run.code !== 0 && /wrong page range/i.test(run.stderr)) {
+        throw new CikuError('CIKU_ERR_REQUEST_INVALID', `page ${page} is outside the PDF`);
+      }
+      if (run.code !== 0) throw popplerError('pdfinfo', run.stderr);
+      const text = run.stdout.toString('utf8');
+      const pages = Number(fields(text).get('Pages'));
+      entry ??= { pages, sizes: new Map() };
+      const rots = new Map<number, number>();
+      for (const m of text.matchAll(/^Page\s+(\d+) (size|rot):\s*(.*)$/gm)) {
+        const n = Number(m[1]);
+        if (m[2] === 'rot') rots.set(n, Number(m[3]));
+        else {
+          const size = pageSize(m[3]);
+          if (size) entry.sizes.set(n, size);
+        }
+      }
+      for (const [n, rot] of rots) {
+        const size = entry.sizes.get(n);
+        if (size && Math.abs(rot) % 180 === 90) entry.sizes.set(n, [size[1], size[0]]);
+      }
+      boxes.delete(key);
+      boxes.set(key, entry);
+      while (boxes.size > MAX_CACHED_FILES) boxes.delete(boxes.keys().next().value!);
     }
-    const size = pageSize(f.get(`Page ${String(page).padStart(4, ' ')} size`) ?? f.get(`Page ${page} size`));
+    if (!(page >= 1 && page <= entry.pages)) {
+      throw new CikuError(
+        'CIKU_ERR_REQUEST_INVALID',
+        `page ${page} is outside the PDF's ${entry.pages} pages`,
+      );
+    }
+    const size = entry.sizes.get(page);
     if (!size) throw new CikuError('CIKU_ERR_MEDIA_UNREADABLE', `pdfinfo gave no size for page ${page}`);
-    const rot = Number(f.get(`Page ${String(page).padStart(4, ' ')} rot`) ?? f.get(`Page ${page} rot`) ?? 0);
-    return rot % 180 === 90 || rot % 180 === -90 ? [size[1], size[0]] : size;
+    return size;
   }
 
   return {

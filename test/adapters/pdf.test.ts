@@ -77,6 +77,9 @@ t.test(
     t.same(await pdf.text(file, 3, 5, {}), ['Page three', '', ''], 'pages past the end are empty');
     const r = await pdf.render(file, 2, dir, { dpi: 72, maxSide: 2000 });
     t.same({ width: r.width, height: r.height }, { width: 595, height: 842 });
+    await t.rejects(pdf.render(file, 7, dir, { dpi: 72, maxSide: 100 }), {
+      code: 'CIKU_ERR_REQUEST_INVALID',
+    });
     const capped = await pdf.render(file, 1, dir, { dpi: 300, maxSide: 400 });
     t.equal(Math.max(capped.width, capped.height), 400, 'the long side is capped at maxSide');
     t.ok((await fs.stat(capped.path)).size > 0);

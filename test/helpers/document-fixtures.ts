@@ -201,9 +201,11 @@ export async function renderTestPages(
   sentences: string[],
   perClass: number,
   classes: readonly PageClass[] = pageClasses,
+  /** The first sentence used: tuning and testing draw from different parts of the corpus. */
+  offset = 0,
 ): Promise<TestPage[]> {
   const pages: TestPage[] = [];
-  let cursor = 0;
+  let cursor = offset;
   const take = (chars: number) => {
     const picked: string[] = [];
     let n = 0;
@@ -303,6 +305,40 @@ export function charRecall(truth: string, read: string, ch: string): { total: nu
     } else j--;
   }
   return { total, right };
+}
+
+/** The substitutions of an alignment of truth and reading, as `truth→read` pairs (for confusion tables). */
+export function substitutions(truth: string, read: string): string[] {
+  const x = [...cerForm(truth)];
+  const y = [...cerForm(read)];
+  const d: Uint32Array[] = [];
+  for (let i = 0; i <= x.length; i++) {
+    d.push(new Uint32Array(y.length + 1));
+    d[i]![0] = i;
+  }
+  for (let j = 0; j <= y.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      d[i]![j] = Math.min(
+        d[i - 1]![j]! + 1,
+        d[i]![j - 1]! + 1,
+        d[i - 1]![j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1),
+      );
+    }
+  }
+  const out: string[] = [];
+  let i = x.length;
+  let j = y.length;
+  while (i > 0 && j > 0) {
+    const same = x[i - 1] === y[j - 1];
+    if (d[i]![j] === d[i - 1]![j - 1]! + (same ? 0 : 1)) {
+      if (!same) out.push(`${x[i - 1]}→${y[j - 1]}`);
+      i--;
+      j--;
+    } else if (d[i]![j] === d[i - 1]![j]! + 1) i--;
+    else j--;
+  }
+  return out.reverse();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
