@@ -38,7 +38,9 @@ const HOCR_TYPE = 'text/vnd.hocr+html';
  * When a page's own text layer is used instead of OCR: it holds at least MIN_TEXT_LAYER_CHARACTERS letters or
  * digits, and at most one in ten of its non-space characters is U+FFFD or private-use (what poppler writes for a
  * font without a Unicode map: such a layer has "text" no one can search). A scan with an invisible OCR layer made
- * elsewhere counts as text (it is not OCR'd again); a page carrying only a page number or a stamp is OCR'd.
+ * elsewhere counts as text (it is not OCR'd again). A page without a usable layer is OCR'd when it is a scan (it
+ * draws a raster image: `pdfimages -list`) or carries no text at all (text drawn as curves); a born-digital title
+ * page of a few words keeps its words.
  */
 export const MIN_TEXT_LAYER_CHARACTERS = 16;
 
@@ -371,6 +373,20 @@ async function renderPages(
   let ocrPages = 0;
   let done = 0;
   const scratch = await w.ctx.scratch();
+  // Which pages are scans (draw a raster image): only those, or pages with no text at all (text drawn as curves),
+  // are OCR'd when their text layer is not usable. A born-digital title page with a few words keeps its words.
+  const scanned =
+    options.ocr && w.tools.pdf.imagePages
+      ? await verdicts(
+          () => w.tools.pdf.imagePages!(pdf, { signal: w.signal }),
+          (err) => {
+            warnings.push(
+              `the page images could not be listed (every page is treated as a scan): ${err.message}`,
+            );
+            return undefined;
+          },
+        )
+      : undefined;
   for (let start = 1; start <= count; start += TEXT_CHUNK_PAGES) {
     w.signal.throwIfAborted();
     const end = Math.min(count, start + TEXT_CHUNK_PAGES - 1);
@@ -388,7 +404,8 @@ async function renderPages(
     const made = new Map<number, PageTextT>();
     await inPool(chunk, limits.pageConcurrency, async (n) => {
       const own = layer[n - start] ?? '';
-      const needsOcr = options.ocr && !usableTextLayer(own);
+      const needsOcr =
+        options.ocr && !usableTextLayer(own) && (scanned === undefined || scanned.has(n) || !/\S/u.test(own));
       const dpi = needsOcr ? dpis.ocr : dpis.preview;
       const page = await onePage(
         w,

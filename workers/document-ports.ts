@@ -38,6 +38,11 @@ export interface PdfTools {
    */
   text(path: string, first: number, last: number, opts: { signal?: AbortSignal }): Promise<string[]>;
   /**
+   * The pages that draw a raster image (a scan); optional: without it every page lacking a usable text layer is
+   * treated as one.
+   */
+  imagePages?(path: string, opts: { signal?: AbortSignal }): Promise<Set<number>>;
+  /**
    * Renders page `page` to a PNG (or JPEG) file in `outDir` at `dpi`, its long side capped at `maxSide` pixels;
    * answers the file written and its pixel size.
    */

@@ -40,7 +40,7 @@ export interface PdfToolsOptions {
   /** Largest text kept for one page, in characters (PageText's own bound). Default 2,000,000. */
   maxPageCharacters?: number;
   /** Tool paths, for machines where poppler is not on PATH. */
-  bin?: { pdfinfo?: string; pdftotext?: string; pdftoppm?: string; pdftohtml?: string };
+  bin?: { pdfinfo?: string; pdftotext?: string; pdftoppm?: string; pdftohtml?: string; pdfimages?: string };
 }
 
 const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -154,6 +154,7 @@ export function createPdfTools(opts: PdfToolsOptions = {}) {
     pdftotext: opts.bin?.pdftotext ?? 'pdftotext',
     pdftoppm: opts.bin?.pdftoppm ?? 'pdftoppm',
     pdftohtml: opts.bin?.pdftohtml ?? 'pdftohtml',
+    pdfimages: opts.bin?.pdfimages ?? 'pdfimages',
   };
 
   /** pdfinfo's fields (for the page range given, its per-page sizes too). */
@@ -261,6 +262,27 @@ export function createPdfTools(opts: PdfToolsOptions = {}) {
       add('page_width', size?.[0]);
       add('page_height', size?.[1]);
       return result;
+    },
+
+    /**
+     * The pages that draw a raster image (`pdfimages -list`: the image table, no pixels decoded or written), so
+     * that OCR is spent on scanned pages only: a born-digital page with little text has nothing more to read.
+     */
+    async imagePages(file: string, o: { signal?: AbortSignal }): Promise<Set<number>> {
+      const run = await runTool(bin.pdfimages, ['-list', file], {
+        timeoutMs,
+        signal: o.signal,
+        maxStdout: 32 * 1024 * 1024,
+        what: 'pdfimages',
+      });
+      if (run.code !== 0) throw popplerError('pdfimages', run.stderr);
+      const pages = new Set<number>();
+      for (const line of run.stdout.toString('utf8').split('\n').slice(2)) {
+        const m = /^\s*(\d+)\s+\d+\s+(\S+)/.exec(line);
+        // Soft masks and stencils are not pictures of anything to read.
+        if (m && m[2] === 'image') pages.add(Number(m[1]));
+      }
+      return pages;
     },
 
     async outline(file: string, o: { signal?: AbortSignal; max: number }): Promise<OutlineEntryT[]> {

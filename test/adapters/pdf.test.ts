@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import sharp from 'sharp';
 import t from 'tap';
 import { createDocumentTools } from '../../services/adapters/document-tools.ts';
 import { createPdfTools, parseOutlineXml, pdfaFromXmp } from '../../services/adapters/pdf.ts';
@@ -160,4 +161,26 @@ t.test('the text layer of a LibreOffice PDF, page by page', { skip: noPoppler ||
     pages.map((p) => p.replace(/\s+/g, '')),
     phrases,
   );
+});
+
+t.test('imagePages names the pages that draw a scan, not the text pages', { skip: noPoppler }, async (t) => {
+  const dir = tempDir(t, 'ciku-pdf-images-');
+  const { data, info } = await sharp({
+    create: { width: 120, height: 170, channels: 3, background: { r: 200, g: 200, b: 200 } },
+  })
+    .toColourspace('b-w')
+    .jpeg()
+    .toBuffer({ resolveWithObject: true });
+  const file = path.join(dir, 'mixed.pdf');
+  await fs.writeFile(
+    file,
+    buildPdf({
+      pages: [
+        { text: ['A born-digital page'] },
+        { jpeg: { data, width: info.width, height: info.height } },
+        { text: ['Another text page'] },
+      ],
+    }),
+  );
+  t.same([...(await createPdfTools().imagePages(file, {}))], [2]);
 });

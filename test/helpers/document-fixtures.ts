@@ -508,8 +508,9 @@ export function buildPdf(spec: PdfSpec): Buffer {
 
 /** The page rendered as a greyscale JPEG for an image-only PDF page. */
 export async function pageJpeg(png: string): Promise<{ data: Buffer; width: number; height: number }> {
+  // One channel for certain (the PDF declares the image DeviceGray; a three-channel JPEG would draw stripes).
   const { data, info } = await sharp(png)
-    .greyscale()
+    .toColourspace('b-w')
     .jpeg({ quality: 90 })
     .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };

@@ -249,6 +249,28 @@ t.test(
   },
 );
 
+t.test('OCR only where a page is a scan: a born-digital page with a few words keeps them', async (t) => {
+  const h = await workerHarness(t);
+  // 1: a full text layer; 2: a scan with a stray OCR'd page number; 3: a title page of four words, no image;
+  // 4: nothing at all and no image (text drawn as curves): OCR'd too.
+  const layer = (n: number) => (n === 1 ? `第1页 ${SENTENCE}` : n === 2 ? ' 2 ' : n === 3 ? '湖田窑址' : '');
+  const { tools, calls } = fakeTools(t, { info: { pages: 4 }, layer });
+  tools.pdf.imagePages = async () => new Set([2]);
+  harnessWith(h, tools);
+  const p = await addPdf(h, 'AD-BORN-DIGITAL');
+  t.same(await h.run('derive-document', p), { status: 'done' });
+  t.same(
+    (await readText(h, p.sha512)).pages.map((x) => [x.page, x.source]),
+    [
+      [1, 'text-layer'],
+      [2, 'ocr'],
+      [3, 'text-layer'],
+      [4, 'ocr'],
+    ],
+  );
+  t.equal(calls.ocr.length, 2, 'the scanned page and the page without any text; not the title page');
+});
+
 t.test('a 100-page PDF reads its text layer in chunks, never the whole document at once', async (t) => {
   const h = await workerHarness(t);
   const { tools, calls } = fakeTools(t, { info: { pages: 100 }, layer: (n) => `page ${n}: ${SENTENCE}` });
