@@ -115,24 +115,37 @@ export interface DocumentPages {
  */
 export const MAX_DOCUMENT_BODY_BYTES = 200 * 1024;
 
+/**
+ * A page's text as it is searched: a line break (and the spaces around it) between two CJK characters is layout,
+ * not a word boundary — Chinese print wraps mid-word, and OCR and pdftotext keep the page's lines — so it is
+ * removed, and a phrase that runs across a line is found. Other breaks stay.
+ */
+const CJK = '\\p{Script=Han}\\u3000-\\u303f\\uff00-\\uffef';
+const WRAPPED = new RegExp(`([${CJK}])[ \\t]*\\r?\\n[ \\t]*(?=[${CJK}])`, 'gu');
+
+export function searchablePageText(text: string): string {
+  return text.replace(WRAPPED, '$1');
+}
+
 /** The pages' text for the item body: whole pages while they fit, then the part of the next one that does. */
 function documentBody(documents: DocumentPages[]): string[] {
   const out: string[] = [];
   const encoder = new TextEncoder();
   let left = MAX_DOCUMENT_BODY_BYTES;
   for (const d of documents) {
-    for (const p of d.pages) {
+    for (const page of d.pages) {
       if (left <= 0) return out;
-      if (p.text === '') continue;
-      const bytes = Buffer.byteLength(p.text, 'utf8');
+      if (page.text === '') continue;
+      const text = searchablePageText(page.text);
+      const bytes = Buffer.byteLength(text, 'utf8');
       if (bytes <= left) {
-        out.push(p.text);
+        out.push(text);
         left -= bytes + 1;
         continue;
       }
       // encodeInto stops before a character that does not fit: `read` is a cut on a character boundary.
-      const { read } = encoder.encodeInto(p.text, new Uint8Array(left));
-      out.push(p.text.slice(0, read));
+      const { read } = encoder.encodeInto(text, new Uint8Array(left));
+      out.push(text.slice(0, read));
       return out;
     }
   }
@@ -150,7 +163,7 @@ function pageDocuments(itemId: string, documents: DocumentPages[]): PageDocument
         page: p.page,
         ocr: p.source === 'ocr',
         ...(p.label === undefined ? {} : { label: p.label }),
-        text: p.text,
+        text: searchablePageText(p.text),
       })),
   );
 }
