@@ -81,6 +81,29 @@ export interface ListPage {
 }
 
 /**
+ * A page of every catalogue row, tombstones and items of every access level included, oldest change first
+ * (`updated`, then id), within `[fromMs, untilMs]`. For a front door that decides each row's fate itself through
+ * the access decision — OAI-PMH shows an item a harvester may no longer read as a deleted record — never as a
+ * caller's list (that is `listItems`, with the read scope inside the query).
+ */
+export interface ChangesRequest {
+  kind?: ItemKind;
+  /** Only rows whose `updated` (ms) is at or after this. */
+  fromMs?: number;
+  /** Only rows whose `updated` (ms) is at or before this. */
+  untilMs?: number;
+  after?: ListAfter;
+  limit: number;
+}
+
+export interface ChangesPage {
+  /** The rows' item views as written (tombstones included). */
+  items: ItemView[];
+  /** The last row's key, when more may follow. */
+  next?: ListAfter;
+}
+
+/**
  * The item catalogue's write side: one row per item, its head as written (a tombstone is kept as a flagged row,
  * never listed). A row never goes back to an older version: writers may call in any order.
  */
@@ -121,6 +144,8 @@ export interface SearchIndex extends IndexWriter {
   indexedVersion(itemId: string): Promise<string | undefined>;
   /** A page of the item catalogue (keyset paging; access and kind inside the query). */
   listItems(request: ListRequest): Promise<ListPage>;
+  /** Every row (any access, tombstones too) changed in a time range, in `updated` order: see `ChangesRequest`. */
+  listChanges(request: ChangesRequest): Promise<ChangesPage>;
   /** The version the catalogue holds for an item (a tombstone's too), if any. */
   cataloguedVersion(itemId: string): Promise<string | undefined>;
   /** Every document's content hashed: for comparing indexes (reads them all). */

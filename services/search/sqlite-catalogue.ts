@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { ReadScope } from '../archive/access.ts';
 import type { ItemView } from '../archive/items.ts';
 import { catalogueHasher, compareKeys, keyOf, versionNumber } from './catalogue.ts';
-import type { ListAfter, ListPage, ListRequest } from './search-index.ts';
+import type { ChangesPage, ChangesRequest, ListAfter, ListPage, ListRequest } from './search-index.ts';
 
 /**
  * The embedded engine's item catalogue: one narrow row per item in `catalogue-<stamp>.sqlite`, beside the index
@@ -51,6 +51,9 @@ function indexSql(): string {
       );
     }
   }
+  // Every row (tombstones too) in change order: OAI-PMH's walk over datestamps (`changes`).
+  out.push('CREATE INDEX IF NOT EXISTS cat_any_u ON items(updated, id);');
+  out.push('CREATE INDEX IF NOT EXISTS cat_any_ku ON items(kind, updated, id);');
   out.push(
     "CREATE INDEX IF NOT EXISTS cat_emb ON items(acc_embargo) WHERE deleted = 0 AND vis = 'embargoed';",
   );
@@ -250,7 +253,39 @@ export function sqliteCatalogue(db: Db, options: SqliteCatalogueOptions = {}) {
     return more ? { items, next: key(page[page.length - 1]!) } : { items };
   }
 
+  /** Every row in `[fromMs, untilMs]` after `after`, oldest change first (one index range, no access arms). */
+  function changes(request: ChangesRequest): ChangesPage {
+    const params: unknown[] = [];
+    let where = '';
+    if (request.kind !== undefined) {
+      where += 'kind = ? AND ';
+      params.push(request.kind);
+    }
+    if (request.fromMs !== undefined) {
+      where += 'updated >= ? AND ';
+      params.push(request.fromMs);
+    }
+    if (request.untilMs !== undefined) {
+      where += 'updated <= ? AND ';
+      params.push(request.untilMs);
+    }
+    if (request.after) {
+      where += '(updated, id) > (?, ?) AND ';
+      params.push(request.after.updated, request.after.id);
+    }
+    const index = request.kind === undefined ? 'cat_any_u' : 'cat_any_ku';
+    const rows = prep(
+      `SELECT id, updated, view FROM items INDEXED BY ${index} WHERE ${where}1 ORDER BY updated, id LIMIT ?`,
+    ).all(...params, request.limit + 1) as Row[];
+    const more = rows.length > request.limit;
+    if (more) rows.pop();
+    const items = rows.map((r) => JSON.parse(r.view) as ItemView);
+    const last = rows[rows.length - 1];
+    return more && last ? { items, next: { updated: last.updated, id: last.id } } : { items };
+  }
+
   return {
+    changes,
     /** Writes the row unless the catalogue holds a later version (same version: rewritten, identical). */
     put(item: ItemView, touched = Date.now()): void {
       sweepIfDue();
