@@ -2,7 +2,7 @@ import type { ItemView } from '../archive/items.ts';
 import type { ItemKind } from '../../schemas/item.ts';
 import { en } from '../web/messages/en.ts';
 import { zhCN } from '../web/messages/zh-CN.ts';
-import { element, textElement } from './xml.ts';
+import { element, escapeText } from './xml.ts';
 
 /**
  * oai_dc: every kind's fields (schemas/item.ts) on the 15 Dublin Core elements. The item's own Dublin Core keys
@@ -139,12 +139,17 @@ function values(v: unknown): string[] {
   return [];
 }
 
-const HAN = /[\u3400-\u9fff\uf900-\ufaff\u{20000}-\u{3134f}]/u;
-const LATIN = /[A-Za-z]/;
-
+/** Chinese if any character is a CJK ideograph (BMP blocks, or a surrogate pair: the supplementary ideographs),
+ * else English if any Latin letter, else none. A loop over char codes: it runs for every text of every record. */
 function langOf(text: string): 'zh' | 'en' | undefined {
-  if (HAN.test(text)) return 'zh';
-  return LATIN.test(text) ? 'en' : undefined;
+  let latin = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c >= 0x3400 && c <= 0x9fff) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0xd840 && c <= 0xd88c))
+      return 'zh';
+    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) latin = true;
+  }
+  return latin ? 'en' : undefined;
 }
 
 /** The item's Dublin Core statements, in element order, each value once per element. */
@@ -152,14 +157,18 @@ export function dublinCoreOf(
   item: ItemView,
   itemUrl: string,
 ): [DcElement, string, 'zh' | 'en' | undefined][] {
-  const by = new Map<DcElement, { value: string; lang?: 'zh' | 'en' }[]>(DC_ELEMENTS.map((e) => [e, []]));
+  // Per element, in the order added; a Set of element+language+value drops repeats (a harvest maps every record:
+  // no Map of lists per record, no search through them).
+  const by: [DcElement, string, 'zh' | 'en' | undefined][][] = DC_ELEMENTS.map(() => []);
+  const seen = new Set<string>();
   /** `lang`: as given (null: none), else guessed from the text for the elements that hold text in a language. */
   const add = (el: DcElement, value: string, given?: 'zh' | 'en' | null) => {
     const lang =
       given === undefined ? (LANGUAGE_TEXT.has(el) ? langOf(value) : undefined) : (given ?? undefined);
-    const list = by.get(el)!;
-    if (!list.some((x) => x.value === value && x.lang === lang))
-      list.push(lang === undefined ? { value } : { value, lang });
+    const key = `${el}\u0000${lang ?? ''}\u0000${value}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    by[ELEMENT_INDEX[el]]!.push([el, value, lang]);
   };
   const m = item.metadata;
   for (const el of DC_ELEMENTS) for (const v of values(m[el])) add(el, v);
@@ -182,19 +191,19 @@ export function dublinCoreOf(
   if (dcmi !== undefined) add('type', dcmi, null);
   for (const f of item.files) if (f.media_type !== undefined) add('format', f.media_type);
   add('identifier', itemUrl);
-  return DC_ELEMENTS.flatMap((el) =>
-    by.get(el)!.map((x) => [el, x.value, x.lang] as [DcElement, string, 'zh' | 'en' | undefined]),
-  );
+  return by.flat();
 }
+
+const ELEMENT_INDEX = Object.fromEntries(DC_ELEMENTS.map((e, i) => [e, i])) as Record<DcElement, number>;
 
 export const OAI_DC_NS = 'http://www.openarchives.org/OAI/2.0/oai_dc/';
 export const DC_NS = 'http://purl.org/dc/elements/1.1/';
 
 /** The `<oai_dc:dc>` element of an item. */
 export function oaiDcXml(item: ItemView, itemUrl: string): string {
-  const body = dublinCoreOf(item, itemUrl)
-    .map(([el, value, lang]) => textElement(`dc:${el}`, value, { 'xml:lang': lang }))
-    .join('');
+  let body = '';
+  for (const [el, value, lang] of dublinCoreOf(item, itemUrl))
+    body += `<dc:${el}${lang === undefined ? '' : ` xml:lang="${lang}"`}>${escapeText(value)}</dc:${el}>`;
   return element(
     'oai_dc:dc',
     {

@@ -91,6 +91,9 @@ type Prefix = keyof typeof FORMATS;
 const OAI_NS = 'http://www.openarchives.org/OAI/2.0/';
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 const WALK_BATCH = 500;
+const MAX_BATCH = 2000;
+/** Text sent in pieces of about this many characters (one piece per record costs a stream chunk each). */
+const PIECE = 64 * 1024;
 const COUNT_BATCH = 2000;
 
 /** A row's fate for harvesters. */
@@ -139,7 +142,15 @@ export function createOaiProvider(deps: OaiDeps, options: OaiOptions) {
     const key = `${head.id}@${head.version}`;
     const hit = exposedCache.get(key);
     if (hit) return hit.view ?? undefined;
-    const versions = await deps.items.versions(head.id);
+    let versions: Awaited<ReturnType<OaiDeps['items']['versions']>>;
+    try {
+      versions = await deps.items.versions(head.id);
+    } catch (err) {
+      // A catalogue row whose object is gone from the store (purged, or a catalogue ahead of its archive): nothing
+      // of it was ever readable here.
+      if (isCikuError(err, 'CIKU_ERR_ITEM_NOT_FOUND')) return undefined;
+      throw err;
+    }
     let found: ItemView | undefined;
     for (let i = versions.length - 2; i >= 0 && found === undefined; i--) {
       const view = await deps.items.get(head.id, versions[i]!.version);
@@ -151,13 +162,20 @@ export function createOaiProvider(deps: OaiDeps, options: OaiOptions) {
     return found;
   }
 
-  async function recordOf(row: ItemView, now: Date): Promise<Rec | undefined> {
+  /** A row anonymous may read now: its record (no archive read); undefined otherwise. */
+  function liveRecord(row: ItemView, now: Date): Rec | undefined {
+    if (row.tombstone || !canRead(anonymous, row.access, now)) return undefined;
     const key = { updated: Date.parse(row.updated), id: row.id };
-    const datestamp = secondOf(row.updated);
-    if (!row.tombstone && canRead(anonymous, row.access, now))
-      return { id: row.id, key, datestamp, deleted: false, view: row };
+    return { id: row.id, key, datestamp: secondOf(row.updated), deleted: false, view: row };
+  }
+
+  async function recordOf(row: ItemView, now: Date): Promise<Rec | undefined> {
+    const live = liveRecord(row, now);
+    if (live) return live;
     const exposed = await lastExposed(row);
-    return exposed === undefined ? undefined : { id: row.id, key, datestamp, deleted: true, view: exposed };
+    if (exposed === undefined) return undefined;
+    const key = { updated: Date.parse(row.updated), id: row.id };
+    return { id: row.id, key, datestamp: secondOf(row.updated), deleted: true, view: exposed };
   }
 
   const itemUrl = (id: string) => `${base}/items/${encodeURIComponent(id)}`;
@@ -268,9 +286,10 @@ export function createOaiProvider(deps: OaiDeps, options: OaiOptions) {
   }
 
   /** The records of a list from just after `after`, in order, each decided as it is reached. */
-  async function* walk(w: Walk, now: Date, after?: ListAfter, batch = WALK_BATCH): AsyncGenerator<Rec> {
+  async function* walk(w: Walk, now: Date, after?: ListAfter, first = WALK_BATCH): AsyncGenerator<Rec> {
     let position = after;
-    for (;;) {
+    // A page needs pageSize + 1 rows when every row is a record; more are read only when rows fall out.
+    for (let batch = first; ; batch = Math.min(batch * 2, MAX_BATCH)) {
       const page = await deps.search.listChanges({
         limit: batch,
         untilMs: w.untilMs,
@@ -279,7 +298,7 @@ export function createOaiProvider(deps: OaiDeps, options: OaiOptions) {
         ...(position === undefined ? {} : { after: position }),
       });
       for (const row of page.items) {
-        const rec = await recordOf(row, now);
+        const rec = liveRecord(row, now) ?? (await recordOf(row, now));
         if (rec !== undefined && (w.set === undefined || inSet(rec.view, w.set))) yield rec;
       }
       if (page.next === undefined) return;
@@ -358,7 +377,7 @@ export function createOaiProvider(deps: OaiDeps, options: OaiOptions) {
   async function* list(verb: ListVerb, args: Record<string, string>, now: Date): AsyncGenerator<string> {
     const h = await harvestOf(verb, args, now);
     const resumed = args.resumptionToken !== undefined;
-    const records = walk(h.walk, now, resumed ? h.after : undefined);
+    const records = walk(h.walk, now, resumed ? h.after : undefined, pageSize + 1);
     const first = await records.next();
     if (first.done) {
       if (resumed)
@@ -368,17 +387,22 @@ export function createOaiProvider(deps: OaiDeps, options: OaiOptions) {
     const total = resumed ? h.completeListSize : await countOf(h.walk, now);
     const prefix = h.metadataPrefix as Prefix;
     const request: Record<string, string> = { verb, ...args };
-    yield envelope(now, request) + openTag(verb);
+    let piece = envelope(now, request) + openTag(verb);
     let sent = 0;
     let last: Rec | undefined;
     let rec: Rec | undefined = first.value;
     for (; rec !== undefined && sent < pageSize; sent++) {
-      yield verb === 'ListRecords' ? recordXml(rec, prefix) : headerXml(rec);
+      piece += verb === 'ListRecords' ? recordXml(rec, prefix) : headerXml(rec);
+      if (piece.length >= PIECE) {
+        yield piece;
+        piece = '';
+      }
       last = rec;
       const next = await records.next();
       rec = next.done ? undefined : next.value;
     }
     await records.return(undefined);
+    if (piece !== '') yield piece;
     const cursor = h.cursor;
     // The list may have grown past the count made when the harvest began (an item made public again): never less.
     const size = Math.max(total, cursor + sent + (rec === undefined ? 0 : 1));

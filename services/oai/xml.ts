@@ -11,13 +11,19 @@ const NOT_XML =
   // eslint-disable-next-line no-control-regex
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
+/** Whether text may need any escaping or dropping at all (most metadata does not): one scan, no allocation. */
+// eslint-disable-next-line no-control-regex
+const SPECIAL = /[&<>"\u0000-\u001f\ud800-\udfff\ufffe\uffff]/;
+
 /** Text content: `&`, `<`, `>` escaped (`>` for `]]>`), characters XML cannot carry dropped. */
 export function escapeText(text: string): string {
+  if (!SPECIAL.test(text)) return text;
   return text.replace(NOT_XML, '').replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
 /** An attribute value in double quotes: also `"` and the whitespace a parser would normalise away. */
 export function escapeAttr(text: string): string {
+  if (!SPECIAL.test(text)) return text;
   return escapeText(text)
     .replaceAll('"', '&quot;')
     .replaceAll('\t', '&#9;')
