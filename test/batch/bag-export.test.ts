@@ -98,3 +98,52 @@ t.test(
     );
   },
 );
+
+t.test(
+  'GET /v1/items/:id/package sends staff the bag as a tar that tar unpacks into a valid bag',
+  async (t) => {
+    const api = await startTestApi(t);
+    const res = await api.app.inject({
+      method: 'POST',
+      url: '/v1/items',
+      headers: api.auth.archivist,
+      payload: {
+        id: 'pkg-1',
+        kind: 'archive_document',
+        metadata: { title: '档案' },
+        access: { level: 'restricted' },
+      },
+    });
+    t.equal(res.statusCode, 201);
+    const name = '第 1 页：一个很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长的文件名.txt';
+    const put = await api.app.inject({
+      method: 'PUT',
+      url: `/v1/items/pkg-1/files/${encodeURIComponent(name)}`,
+      headers: api.auth.archivist,
+      payload: '正文\n',
+    });
+    t.equal(put.statusCode, 201);
+    const tarred = await api.app.inject({
+      url: '/v1/items/pkg-1/package?all_versions=true',
+      headers: api.auth.admin,
+    });
+    t.equal(tarred.statusCode, 200);
+    t.equal(tarred.headers['content-type'], 'application/x-tar');
+    const dir = tempDir(t, 'ciku-pkg-');
+    fs.writeFileSync(path.join(dir, 'bag.tar'), tarred.rawPayload);
+    await run('tar', ['-xf', 'bag.tar'], { cwd: dir });
+    const bag = path.join(dir, 'pkg-1-bag');
+    const report = await validateBag(bag);
+    t.ok(report.valid, report.errors.join('; '));
+    await run('sha512sum', ['-c', '--quiet', 'manifest-sha512.txt'], { cwd: bag });
+    t.equal(
+      fs.readFileSync(path.join(bag, 'data/items/pkg-1/files', name), 'utf8'),
+      '正文\n',
+      'a long UTF-8 name survives',
+    );
+    const researcher = await api.app.inject({ url: '/v1/items/pkg-1/package', headers: api.auth.researcher });
+    t.equal(researcher.statusCode, 403, 'researchers may read the item but not take its package');
+    const anonymous = await api.app.inject({ url: '/v1/items/pkg-1/package' });
+    t.equal(anonymous.statusCode, 404, 'the restricted item does not exist for anonymous');
+  },
+);
