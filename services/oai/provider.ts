@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { anonymous, canRead } from '../archive/access.ts';
+import { anonymous, canRead, readScope, scopeAllows, type ReadScope } from '../archive/access.ts';
 import type { Items, ItemView } from '../archive/items.ts';
 import { isCikuError } from '../errors.ts';
 import type { ListAfter, SearchIndex } from '../search/search-index.ts';
@@ -49,7 +49,7 @@ export interface OaiOptions {
 }
 
 export interface OaiDeps {
-  search: Pick<SearchIndex, 'listChanges'>;
+  search: Pick<SearchIndex, 'listChanges' | 'listChangeHeads'>;
   items: Pick<Items, 'get' | 'versions'>;
   clock: () => Date;
 }
@@ -108,7 +108,10 @@ interface Rec {
 
 /** `2026-12-03T06:47:16.123Z` → `2026-12-03T06:47:16Z`. */
 export function secondOf(iso: string): string {
-  return `${new Date(iso).toISOString().slice(0, 19)}Z`;
+  // The archive writes `toISOString()` (…ss.sssZ): cut it; anything else is parsed first.
+  return /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(iso)
+    ? `${iso.slice(0, 19)}Z`
+    : `${new Date(iso).toISOString().slice(0, 19)}Z`;
 }
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -138,7 +141,7 @@ export function createOaiProvider(deps: OaiDeps, options: OaiOptions) {
   /** The last version anonymous could read, of an item it cannot read now (immutable per head version). */
   const exposedCache = new LRUCache<string, { view: ItemView | null }>({ max: 100_000 });
 
-  async function lastExposed(head: ItemView): Promise<ItemView | undefined> {
+  async function lastExposed(head: Pick<ItemView, 'id' | 'version'>): Promise<ItemView | undefined> {
     const key = `${head.id}@${head.version}`;
     const hit = exposedCache.get(key);
     if (hit) return hit.view ?? undefined;
@@ -163,14 +166,14 @@ export function createOaiProvider(deps: OaiDeps, options: OaiOptions) {
   }
 
   /** A row anonymous may read now: its record (no archive read); undefined otherwise. */
-  function liveRecord(row: ItemView, now: Date): Rec | undefined {
-    if (row.tombstone || !canRead(anonymous, row.access, now)) return undefined;
+  function liveRecord(row: ItemView, scope: ReadScope): Rec | undefined {
+    if (row.tombstone || !scopeAllows(scope, row.access)) return undefined;
     const key = { updated: Date.parse(row.updated), id: row.id };
     return { id: row.id, key, datestamp: secondOf(row.updated), deleted: false, view: row };
   }
 
   async function recordOf(row: ItemView, now: Date): Promise<Rec | undefined> {
-    const live = liveRecord(row, now);
+    const live = liveRecord(row, readScope(anonymous, now));
     if (live) return live;
     const exposed = await lastExposed(row);
     if (exposed === undefined) return undefined;
@@ -288,6 +291,8 @@ export function createOaiProvider(deps: OaiDeps, options: OaiOptions) {
   /** The records of a list from just after `after`, in order, each decided as it is reached. */
   async function* walk(w: Walk, now: Date, after?: ListAfter, first = WALK_BATCH): AsyncGenerator<Rec> {
     let position = after;
+    // Anonymous's read scope, once per walk (canRead is this scope applied to one item).
+    const scope = readScope(anonymous, now);
     // A page needs pageSize + 1 rows when every row is a record; more are read only when rows fall out.
     for (let batch = first; ; batch = Math.min(batch * 2, MAX_BATCH)) {
       const page = await deps.search.listChanges({
@@ -298,7 +303,7 @@ export function createOaiProvider(deps: OaiDeps, options: OaiOptions) {
         ...(position === undefined ? {} : { after: position }),
       });
       for (const row of page.items) {
-        const rec = liveRecord(row, now) ?? (await recordOf(row, now));
+        const rec = liveRecord(row, scope) ?? (await recordOf(row, now));
         if (rec !== undefined && (w.set === undefined || inSet(rec.view, w.set))) yield rec;
       }
       if (page.next === undefined) return;
@@ -306,10 +311,31 @@ export function createOaiProvider(deps: OaiDeps, options: OaiOptions) {
     }
   }
 
+  /**
+   * How many records a list has: from the rows' heads (no item view read) unless a set other than a kind needs
+   * the metadata; hidden rows are asked whether harvesters could once read them, as the list itself does.
+   */
   async function countOf(w: Walk, now: Date): Promise<number> {
     let n = 0;
-    for await (const rec of walk(w, now, undefined, COUNT_BATCH)) if (rec) n++;
-    return n;
+    if (w.set !== undefined && w.set.family !== 'kind') {
+      for await (const rec of walk(w, now, undefined, COUNT_BATCH)) if (rec) n++;
+      return n;
+    }
+    const scope = readScope(anonymous, now);
+    let after: ListAfter | undefined;
+    for (;;) {
+      const page = await deps.search.listChangeHeads({
+        limit: COUNT_BATCH,
+        untilMs: w.untilMs,
+        ...(w.kind === undefined ? {} : { kind: w.kind }),
+        ...(w.fromMs === undefined ? {} : { fromMs: w.fromMs }),
+        ...(after === undefined ? {} : { after }),
+      });
+      for (const h of page.rows)
+        if ((!h.deleted && scopeAllows(scope, h.access)) || (await lastExposed(h)) !== undefined) n++;
+      if (page.next === undefined) return n;
+      after = page.next;
+    }
   }
 
   /** The state of a list request: from its arguments (a new harvest) or from its token. */

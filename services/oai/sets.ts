@@ -13,7 +13,19 @@ import { itemKinds, type ItemKind } from '../../schemas/item.ts';
 export const setFamilies = ['kind', 'series', 'museum', 'region', 'project'] as const;
 export type SetFamily = (typeof setFamilies)[number];
 
+/** Spellings already made: a harvest spells the same few kinds, regions and museums for every record. */
+const spelt = new Map<string, string>();
+
 export function encodeSetValue(value: string): string {
+  const known = spelt.get(value);
+  if (known !== undefined) return known;
+  const out = spell(value);
+  if (spelt.size >= 10_000) spelt.clear();
+  spelt.set(value, out);
+  return out;
+}
+
+function spell(value: string): string {
   let out = '';
   for (const ch of value) {
     if (/^[A-Za-z0-9._-]$/.test(ch)) out += ch;

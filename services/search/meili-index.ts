@@ -457,6 +457,20 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
       await ready();
       return listChanges(request);
     },
+    async listChangeHeads(request) {
+      await ready();
+      // The catalogue keeps organisations hashed: the heads come from the views.
+      const page = await listChanges(request);
+      const rows = page.items.map((v) => ({
+        id: v.id,
+        updated: keyOf(v).updated,
+        version: v.version,
+        kind: v.kind,
+        access: v.access,
+        deleted: v.tombstone !== undefined,
+      }));
+      return page.next === undefined ? { rows } : { rows, next: page.next };
+    },
     async cataloguedVersion(itemId) {
       await ready();
       const v = await catalogueVersion(catUid, itemId);

@@ -1,6 +1,6 @@
 import type { ReadScope } from '../archive/access.ts';
 import type { ItemView } from '../archive/items.ts';
-import type { ItemKind } from '../../schemas/item.ts';
+import type { Access, ItemKind } from '../../schemas/item.ts';
 import { CikuError } from '../errors.ts';
 import {
   facetFields,
@@ -103,6 +103,22 @@ export interface ChangesPage {
   next?: ListAfter;
 }
 
+/** A row of `listChangeHeads`: what decides a row's fate, without its item view. */
+export interface ChangeHead {
+  id: string;
+  /** ms since the epoch, as the row's key. */
+  updated: number;
+  version: string;
+  kind: ItemKind;
+  access: Access;
+  deleted: boolean;
+}
+
+export interface ChangeHeadPage {
+  rows: ChangeHead[];
+  next?: ListAfter;
+}
+
 /**
  * The item catalogue's write side: one row per item, its head as written (a tombstone is kept as a flagged row,
  * never listed). A row never goes back to an older version: writers may call in any order.
@@ -146,6 +162,8 @@ export interface SearchIndex extends IndexWriter {
   listItems(request: ListRequest): Promise<ListPage>;
   /** Every row (any access, tombstones too) changed in a time range, in `updated` order: see `ChangesRequest`. */
   listChanges(request: ChangesRequest): Promise<ChangesPage>;
+  /** The same rows as `listChanges` without their views (keys, version, kind, access): cheap enough to count. */
+  listChangeHeads(request: ChangesRequest): Promise<ChangeHeadPage>;
   /** The version the catalogue holds for an item (a tombstone's too), if any. */
   cataloguedVersion(itemId: string): Promise<string | undefined>;
   /** Every document's content hashed: for comparing indexes (reads them all). */

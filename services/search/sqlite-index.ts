@@ -5,6 +5,7 @@ import type { ItemView } from '../archive/items.ts';
 import type { SearchDocumentT, SegmentDocumentT } from '../../schemas/search.ts';
 import { CikuError } from '../errors.ts';
 import type {
+  ChangeHeadPage,
   ChangesPage,
   ChangesRequest,
   IndexRebuild,
@@ -144,6 +145,17 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     return c.changes(request);
   }
 
+  function listChangeHeads(request: ChangesRequest): ChangeHeadPage {
+    const c = liveCatalogue();
+    if (!catalogueComplete(cat!)) {
+      throw new CikuError(
+        'CIKU_ERR_UNAVAILABLE',
+        'the item catalogue is not built yet for this index: run ciku reindex (it rebuilds it from the archive)',
+      );
+    }
+    return c.changeHeads(request);
+  }
+
   /** Analyses the item here, in slices, and has the writer thread apply it to `file` in one transaction. */
   async function putInto(file: () => string, doc: SearchDocumentT, segments: SegmentDocumentT[]) {
     const key = writes.stageKey();
@@ -258,6 +270,7 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     forgetItem: (itemId) => tryAsync(() => forgetItem(itemId)),
     listItems: (request) => tryAsync(() => Promise.resolve(listItems(request))),
     listChanges: (request) => tryAsync(() => Promise.resolve(listChanges(request))),
+    listChangeHeads: (request) => tryAsync(() => Promise.resolve(listChangeHeads(request))),
     cataloguedVersion: (itemId) => tryAsync(() => Promise.resolve(liveCatalogue().version(itemId))),
     search(request) {
       try {
