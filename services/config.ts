@@ -32,6 +32,8 @@ export interface Config {
     anonymousMediaRateLimit: number;
     jsonBodyLimit: number;
     tusExpiryHours: number;
+    /** The adminEmail OAI-PMH Identify names (undefined: archive@ the public host). */
+    oaiAdminEmail: string | undefined;
   };
   worker: {
     /** Jobs run at once per queue (sharp work uses libvips threads; ffmpeg is multi-threaded itself). */
@@ -241,6 +243,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       anonymousMediaRateLimit: int('CIKU_ANON_MEDIA_RATE_LIMIT', 3_000, 1, 10_000_000),
       jsonBodyLimit: int('CIKU_JSON_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
       tusExpiryHours: int('CIKU_TUS_EXPIRY_HOURS', 72, 1, 24 * 365),
+      oaiAdminEmail:
+        env.CIKU_OAI_ADMIN_EMAIL === undefined || env.CIKU_OAI_ADMIN_EMAIL === ''
+          ? undefined
+          : env.CIKU_OAI_ADMIN_EMAIL,
     },
     worker: {
       concurrency: {

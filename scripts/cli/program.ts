@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerBatchReport } from './commands/batch-report.ts';
 import { registerBatch } from './commands/batch.ts';
+import { registerExport } from './commands/export.ts';
 import { registerFixity } from './commands/fixity.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerKeys } from './commands/keys.ts';
@@ -27,6 +28,7 @@ export function buildProgram(deps: CliDeps): Command {
     registerRederive,
     registerReindex,
     registerSearch,
+    registerExport,
     registerBatch,
     registerBatchReport,
     registerFixity,

@@ -26,6 +26,8 @@ import { searchRoutes } from './routes/search.ts';
 import { iiifSearchRoutes } from './routes/iiif-search.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { iiifRoutes } from './routes/iiif.ts';
+import { oaiRoutes } from './routes/oai.ts';
+import { exportRoutes } from './routes/exports.ts';
 import { notFoundPage, portalPages, SESSION_COOKIE, webRoutes } from '../web/plugin.tsx';
 
 /** Builds the Fastify app from explicit dependencies (tests drive it with `inject`; server.ts makes it listen). */
@@ -123,6 +125,8 @@ export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInst
   await app.register(iiifSearchRoutes(deps));
   await app.register(batchRoutes(deps));
   await app.register(iiifRoutes(deps));
+  await app.register(oaiRoutes(deps));
+  await app.register(exportRoutes(deps));
   await app.register(queueDashboard(deps));
   // The portal under `/`, beside /v1, on the same application services.
   await app.register(webRoutes(webDeps, portal));

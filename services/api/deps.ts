@@ -29,6 +29,10 @@ export interface AppOptions {
   publicUrl: string;
   /** Fastify's trustProxy (CIKU_TRUST_PROXY): whose X-Forwarded-For gives the client address. */
   trustProxy?: boolean | string | number;
+  /** The adminEmail OAI-PMH Identify names (CIKU_OAI_ADMIN_EMAIL; default archive@ the public host). */
+  oaiAdminEmail?: string;
+  /** Records per OAI-PMH list response before its resumption token (default 100). */
+  oaiPageSize?: number;
   /** The portal's built client files (default: dist/web/assets of the project). */
   assetsDir?: string;
 }

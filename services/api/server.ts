@@ -82,6 +82,7 @@ export async function startServer(
       jsonBodyLimit: config.api.jsonBodyLimit,
       maxUploadBytes: config.api.maxUploadBytes,
       tusExpiryHours: config.api.tusExpiryHours,
+      ...(config.api.oaiAdminEmail === undefined ? {} : { oaiAdminEmail: config.api.oaiAdminEmail }),
       publicUrl: config.publicUrl,
       trustProxy: config.trustProxy,
     },

@@ -32,6 +32,8 @@ import {
 import { needlesOf } from './highlight.ts';
 import { catalogueHasher, keyOf, versionNumber } from './catalogue.ts';
 import type {
+  ChangesPage,
+  ChangesRequest,
   IndexRebuild,
   IndexStats,
   ListPage,
@@ -454,6 +456,29 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
     return res.hits.length > request.limit && last ? { items, next: keyOf(last) } : { items };
   }
 
+  /** Every row in the range after the key, tombstones and every access level included (`listChanges`). */
+  async function listChanges(request: ChangesRequest): Promise<ChangesPage> {
+    const filter: string[] = [];
+    if (request.kind !== undefined) filter.push(`kind = ${lit(request.kind)}`);
+    if (request.fromMs !== undefined) filter.push(`updated_ms >= ${request.fromMs}`);
+    if (request.untilMs !== undefined) filter.push(`updated_ms <= ${request.untilMs}`);
+    const a = request.after;
+    if (a) {
+      const hex = lit(Buffer.from(a.id, 'utf8').toString('hex'));
+      filter.push(`(updated_ms > ${a.updated} OR (updated_ms = ${a.updated} AND id_hex > ${hex}))`);
+    }
+    const res = await client.index(catUid).search('', {
+      filter,
+      sort: ['updated_ms:asc', 'id_hex:asc'],
+      limit: request.limit + 1,
+      offset: 0,
+      attributesToRetrieve: ['view'],
+    });
+    const items = res.hits.slice(0, request.limit).map((h) => JSON.parse(h.view as string) as ItemView);
+    const last = items[items.length - 1];
+    return res.hits.length > request.limit && last ? { items, next: keyOf(last) } : { items };
+  }
+
   async function catalogueStats(uid: string) {
     const rows: { id: string; vnum: number; view: string }[] = [];
     for (let offset = 0; ; offset += 1000) {
@@ -518,6 +543,24 @@ export function createMeiliIndex(options: MeiliIndexOptions): SearchIndex {
     async listItems(request) {
       await ready();
       return listItems(request);
+    },
+    async listChanges(request) {
+      await ready();
+      return listChanges(request);
+    },
+    async listChangeHeads(request) {
+      await ready();
+      // The catalogue keeps organisations hashed: the heads come from the views.
+      const page = await listChanges(request);
+      const rows = page.items.map((v) => ({
+        id: v.id,
+        updated: keyOf(v).updated,
+        version: v.version,
+        kind: v.kind,
+        access: v.access,
+        deleted: v.tombstone !== undefined,
+      }));
+      return page.next === undefined ? { rows } : { rows, next: page.next };
     },
     async cataloguedVersion(itemId) {
       await ready();

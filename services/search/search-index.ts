@@ -1,6 +1,6 @@
 import type { ReadScope } from '../archive/access.ts';
 import type { ItemView } from '../archive/items.ts';
-import type { ItemKind } from '../../schemas/item.ts';
+import type { Access, ItemKind } from '../../schemas/item.ts';
 import { CikuError } from '../errors.ts';
 import {
   facetFields,
@@ -93,6 +93,45 @@ export interface ListPage {
 }
 
 /**
+ * A page of every catalogue row, tombstones and items of every access level included, oldest change first
+ * (`updated`, then id), within `[fromMs, untilMs]`. For a front door that decides each row's fate itself through
+ * the access decision — OAI-PMH shows an item a harvester may no longer read as a deleted record — never as a
+ * caller's list (that is `listItems`, with the read scope inside the query).
+ */
+export interface ChangesRequest {
+  kind?: ItemKind;
+  /** Only rows whose `updated` (ms) is at or after this. */
+  fromMs?: number;
+  /** Only rows whose `updated` (ms) is at or before this. */
+  untilMs?: number;
+  after?: ListAfter;
+  limit: number;
+}
+
+export interface ChangesPage {
+  /** The rows' item views as written (tombstones included). */
+  items: ItemView[];
+  /** The last row's key, when more may follow. */
+  next?: ListAfter;
+}
+
+/** A row of `listChangeHeads`: what decides a row's fate, without its item view. */
+export interface ChangeHead {
+  id: string;
+  /** ms since the epoch, as the row's key. */
+  updated: number;
+  version: string;
+  kind: ItemKind;
+  access: Access;
+  deleted: boolean;
+}
+
+export interface ChangeHeadPage {
+  rows: ChangeHead[];
+  next?: ListAfter;
+}
+
+/**
  * The item catalogue's write side: one row per item, its head as written (a tombstone is kept as a flagged row,
  * never listed). A row never goes back to an older version: writers may call in any order.
  */
@@ -136,6 +175,10 @@ export interface SearchIndex extends IndexWriter {
   indexedVersion(itemId: string): Promise<string | undefined>;
   /** A page of the item catalogue (keyset paging; access and kind inside the query). */
   listItems(request: ListRequest): Promise<ListPage>;
+  /** Every row (any access, tombstones too) changed in a time range, in `updated` order: see `ChangesRequest`. */
+  listChanges(request: ChangesRequest): Promise<ChangesPage>;
+  /** The same rows as `listChanges` without their views (keys, version, kind, access): cheap enough to count. */
+  listChangeHeads(request: ChangesRequest): Promise<ChangeHeadPage>;
   /** The version the catalogue holds for an item (a tombstone's too), if any. */
   cataloguedVersion(itemId: string): Promise<string | undefined>;
   /** Every document's content hashed: for comparing indexes (reads them all). */

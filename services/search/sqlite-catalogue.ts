@@ -2,7 +2,15 @@ import type Database from 'better-sqlite3';
 import type { ReadScope } from '../archive/access.ts';
 import type { ItemView } from '../archive/items.ts';
 import { catalogueHasher, compareKeys, keyOf, versionNumber } from './catalogue.ts';
-import type { ListAfter, ListPage, ListRequest } from './search-index.ts';
+import type {
+  ChangeHeadPage,
+  ChangesPage,
+  ChangesRequest,
+  ListAfter,
+  ListPage,
+  ListRequest,
+} from './search-index.ts';
+import type { ItemKind } from '../../schemas/item.ts';
 
 /**
  * The embedded engine's item catalogue: one narrow row per item in `catalogue-<stamp>.sqlite`, beside the index
@@ -51,6 +59,9 @@ function indexSql(): string {
       );
     }
   }
+  // Every row (tombstones too) in change order: OAI-PMH's walk over datestamps (`changes`).
+  out.push('CREATE INDEX IF NOT EXISTS cat_any_u ON items(updated, id);');
+  out.push('CREATE INDEX IF NOT EXISTS cat_any_ku ON items(kind, updated, id);');
   out.push(
     "CREATE INDEX IF NOT EXISTS cat_emb ON items(acc_embargo) WHERE deleted = 0 AND vis = 'embargoed';",
   );
@@ -250,7 +261,81 @@ export function sqliteCatalogue(db: Db, options: SqliteCatalogueOptions = {}) {
     return more ? { items, next: key(page[page.length - 1]!) } : { items };
   }
 
+  /** The WHERE and parameters of a changes range (one index range, no access arms). */
+  function changesQuery(request: ChangesRequest, columns: string): { sql: string; params: unknown[] } {
+    const params: unknown[] = [];
+    let where = '';
+    if (request.kind !== undefined) {
+      where += 'kind = ? AND ';
+      params.push(request.kind);
+    }
+    if (request.fromMs !== undefined) {
+      where += 'updated >= ? AND ';
+      params.push(request.fromMs);
+    }
+    if (request.untilMs !== undefined) {
+      where += 'updated <= ? AND ';
+      params.push(request.untilMs);
+    }
+    if (request.after) {
+      where += '(updated, id) > (?, ?) AND ';
+      params.push(request.after.updated, request.after.id);
+    }
+    const index = request.kind === undefined ? 'cat_any_u' : 'cat_any_ku';
+    return {
+      sql: `SELECT ${columns} FROM items INDEXED BY ${index} WHERE ${where}1 ORDER BY updated, id LIMIT ?`,
+      params: [...params, request.limit + 1],
+    };
+  }
+
+  /** Every row in `[fromMs, untilMs]` after `after`, oldest change first. */
+  function changes(request: ChangesRequest): ChangesPage {
+    const { sql, params } = changesQuery(request, 'id, updated, view');
+    const rows = prep(sql).all(...params) as Row[];
+    const more = rows.length > request.limit;
+    if (more) rows.pop();
+    const items = rows.map((r) => JSON.parse(r.view) as ItemView);
+    const last = rows[rows.length - 1];
+    return more && last ? { items, next: { updated: last.updated, id: last.id } } : { items };
+  }
+
+  /** The same rows without their views: what a count needs (no JSON parsed). */
+  function changeHeads(request: ChangesRequest): ChangeHeadPage {
+    const { sql, params } = changesQuery(
+      request,
+      'id, updated, vnum, kind, acc_level, acc_embargo, acc_org, deleted',
+    );
+    const raw = prep(sql).all(...params) as {
+      id: string;
+      updated: number;
+      vnum: number;
+      kind: string;
+      acc_level: 'public' | 'restricted' | 'private';
+      acc_embargo: string | null;
+      acc_org: string | null;
+      deleted: number;
+    }[];
+    const more = raw.length > request.limit;
+    if (more) raw.pop();
+    const rows = raw.map((r) => ({
+      id: r.id,
+      updated: r.updated,
+      version: `v${r.vnum}`,
+      kind: r.kind as ItemKind,
+      access: {
+        level: r.acc_level,
+        ...(r.acc_embargo === null ? {} : { embargo_until: r.acc_embargo }),
+        ...(r.acc_org === null ? {} : { organisation: r.acc_org }),
+      },
+      deleted: r.deleted === 1,
+    }));
+    const last = rows[rows.length - 1];
+    return more && last ? { rows, next: { updated: last.updated, id: last.id } } : { rows };
+  }
+
   return {
+    changes,
+    changeHeads,
     /** Writes the row unless the catalogue holds a later version (same version: rewritten, identical). */
     put(item: ItemView, touched = Date.now()): void {
       sweepIfDue();

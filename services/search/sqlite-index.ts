@@ -4,7 +4,16 @@ import path from 'node:path';
 import type { ItemView } from '../archive/items.ts';
 import type { PageDocumentT, SearchDocumentT, SegmentDocumentT } from '../../schemas/search.ts';
 import { CikuError } from '../errors.ts';
-import type { IndexRebuild, IndexStats, ListPage, ListRequest, SearchIndex } from './search-index.ts';
+import type {
+  ChangeHeadPage,
+  ChangesPage,
+  ChangesRequest,
+  IndexRebuild,
+  IndexStats,
+  ListPage,
+  ListRequest,
+  SearchIndex,
+} from './search-index.ts';
 import { sqliteCatalogue, type SqliteCatalogue } from './sqlite-catalogue.ts';
 import { catalogueName, indexFiles } from './sqlite-files.ts';
 import { prepareItem } from './sqlite-prepare.ts';
@@ -123,6 +132,28 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
       );
     }
     return c.list(request);
+  }
+
+  function listChanges(request: ChangesRequest): ChangesPage {
+    const c = liveCatalogue();
+    if (!catalogueComplete(cat!)) {
+      throw new CikuError(
+        'CIKU_ERR_UNAVAILABLE',
+        'the item catalogue is not built yet for this index: run ciku reindex (it rebuilds it from the archive)',
+      );
+    }
+    return c.changes(request);
+  }
+
+  function listChangeHeads(request: ChangesRequest): ChangeHeadPage {
+    const c = liveCatalogue();
+    if (!catalogueComplete(cat!)) {
+      throw new CikuError(
+        'CIKU_ERR_UNAVAILABLE',
+        'the item catalogue is not built yet for this index: run ciku reindex (it rebuilds it from the archive)',
+      );
+    }
+    return c.changeHeads(request);
   }
 
   /** Analyses the item here, in slices, and has the writer thread apply it to `file` in one transaction. */
@@ -250,6 +281,8 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     putItem: (item) => tryAsync(() => putItem(item)),
     forgetItem: (itemId) => tryAsync(() => forgetItem(itemId)),
     listItems: (request) => tryAsync(() => Promise.resolve(listItems(request))),
+    listChanges: (request) => tryAsync(() => Promise.resolve(listChanges(request))),
+    listChangeHeads: (request) => tryAsync(() => Promise.resolve(listChangeHeads(request))),
     cataloguedVersion: (itemId) => tryAsync(() => Promise.resolve(liveCatalogue().version(itemId))),
     search(request) {
       try {

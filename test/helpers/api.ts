@@ -126,6 +126,7 @@ export async function startTestApi(
       tusExpiryHours: options.tusExpiryHours ?? 72,
       publicUrl: options.publicUrl ?? 'http://ciku.test',
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+      ...(options.oaiPageSize === undefined ? {} : { oaiPageSize: options.oaiPageSize }),
     },
   });
   t.teardown(async () => {

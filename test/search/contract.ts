@@ -7,6 +7,7 @@ import { buildDocuments, type TranscriptSegments } from '../../services/search/d
 import { compareKeys } from '../../services/search/catalogue.ts';
 import {
   listSorts,
+  type ChangesRequest,
   type ListRequest,
   type ListSort,
   type SearchIndex,
@@ -689,6 +690,67 @@ export function catalogueContract(t: Test, name: string, open: (t: Test) => Prom
     t.equal(await index.cataloguedVersion('R-1'), undefined, 'a purged item is forgotten');
     t.equal((await index.stats()).catalogue.items, 0);
   });
+
+  t.test(
+    `${name}: listChanges gives every row (tombstones, every level) by (updated, id), in a range, by keyset`,
+    async (t) => {
+      const index = await open(t);
+      const items = catalogueSample();
+      const gone = {
+        ...listed('L-gone', 'media', { level: 'public' }, 125, 'v2'),
+        tombstone: { at: 'x', by: 'test' },
+      };
+      for (const i of [...items, gone]) await index.putItem(i);
+      const every = [...items, gone];
+      const pagesOf = async (request: Omit<ChangesRequest, 'after' | 'limit'>) => {
+        const seen: ItemView[] = [];
+        let after: ChangesRequest['after'];
+        for (let n = 0; n < 100; n++) {
+          const page = await index.listChanges({ ...request, limit: 4, ...(after ? { after } : {}) });
+          seen.push(...page.items);
+          if (!page.next) return seen;
+          t.equal(page.items.length, 4, 'full pages');
+          after = page.next;
+        }
+        throw new Error('no last page');
+      };
+      t.same(
+        (await pagesOf({})).map((i) => i.id),
+        expectedOrder(every, 'updated'),
+        'all rows, in order',
+      );
+      const fromMs = Date.UTC(2026, 0, 1) + 120_000;
+      const untilMs = Date.UTC(2026, 0, 1) + 540_000;
+      const inRange = every.filter(
+        (i) => Date.parse(i.updated) >= fromMs && Date.parse(i.updated) <= untilMs,
+      );
+      t.same(
+        (await pagesOf({ fromMs, untilMs })).map((i) => i.id),
+        expectedOrder(inRange, 'updated'),
+        'a range, inclusive',
+      );
+      const media = every.filter((i) => i.kind === 'media');
+      t.same(
+        (await pagesOf({ kind: 'media' })).map((i) => i.id),
+        expectedOrder(media, 'updated'),
+        'one kind',
+      );
+      t.same(
+        (await pagesOf({})).find((i) => i.id === 'L-gone'),
+        gone,
+        'the tombstone as written',
+      );
+      const heads = await index.listChangeHeads({ limit: 100 });
+      t.same(
+        heads.rows.map((h) => [h.id, h.version, h.kind, h.access, h.deleted]),
+        expectedOrder(every, 'updated').map((id) => {
+          const i = every.find((x) => x.id === id)!;
+          return [i.id, i.version, i.kind, i.access, i.tombstone !== undefined];
+        }),
+        'heads: the same rows with their access',
+      );
+    },
+  );
 
   t.test(`${name}: a rebuild replaces the catalogue and keeps the commits made while it ran`, async (t) => {
     const index = await open(t);
