@@ -25,6 +25,7 @@ import { searchRoutes } from './routes/search.ts';
 import { iiifSearchRoutes } from './routes/iiif-search.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { iiifRoutes } from './routes/iiif.ts';
+import { statsRoutes } from './routes/stats.ts';
 import { notFoundPage, portalPages, SESSION_COOKIE, webRoutes } from '../web/plugin.tsx';
 
 /** Builds the Fastify app from explicit dependencies (tests drive it with `inject`; server.ts makes it listen). */
@@ -121,6 +122,7 @@ export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInst
   await app.register(iiifSearchRoutes(deps));
   await app.register(batchRoutes(deps));
   await app.register(iiifRoutes(deps));
+  await app.register(statsRoutes(deps));
   await app.register(queueDashboard(deps));
   // The portal under `/`, beside /v1, on the same application services.
   await app.register(webRoutes(webDeps, portal));

@@ -11,6 +11,7 @@ import { prepareItem } from './sqlite-prepare.ts';
 import { RANK_ALL, searchItems, searchSegments } from './sqlite-query.ts';
 import { catalogueComplete, openCatalogue, openDb, prep, WRITE_SQL, type Db } from './sqlite-schema.ts';
 import { createWriterThread } from './sqlite-writer.ts';
+import { sqliteAggregate } from './sqlite-stats.ts';
 
 /**
  * The embedded engine: SQLite FTS5 (better-sqlite3) in one file under `<dataDir>/search/`. The FTS tables are
@@ -255,6 +256,11 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     },
     indexedVersion,
     stats: () => Promise.resolve(statsOf(live())),
+    aggregate: (request) =>
+      tryAsync(() => {
+        liveCatalogue();
+        return Promise.resolve(sqliteAggregate(cat!, request));
+      }),
     count: () => Promise.resolve((prep(live(), 'SELECT count(*) AS n FROM docs').get() as { n: number }).n),
     rebuild,
     ping() {
