@@ -1,7 +1,6 @@
-import type Database from 'better-sqlite3';
 import type { AggregateRequest, StatField, StatQuery, StatResult, StatRow, StatSum } from './aggregate.ts';
 import { scopeSql } from './sqlite-access.ts';
-import { prep } from './sqlite-schema.ts';
+import { prep, type Db } from './sqlite-schema.ts';
 
 /**
  * The embedded engine's counts: narrow fact tables in the item catalogue's file (sqlite-catalogue.ts), one row per
@@ -87,8 +86,6 @@ END;
 
 /** The fill of a catalogue counted for the first time: each row rewritten onto itself fires the update trigger. */
 const BACKFILL = 'UPDATE items SET rid = rid';
-
-type Db = Database.Database;
 
 /** Makes sure the catalogue has its fact tables (made and filled once per catalogue file, in one transaction). */
 export function ensureStatTables(db: Db): void {
