@@ -56,8 +56,9 @@ const libraries = {
   'preact-render-to-string': only(['services/web/pages/layout.tsx']),
   // The deep-zoom viewer is a browser module, bundled into dist/web/assets by scripts/build-client.ts.
   openseadragon: only(['services/web/client/zoom.ts']),
-  // Chromium is driven by the portal bench (and the browser tests, outside this cruise).
-  'playwright-core': only(['scripts/bench/bench-portal.ts']),
+  // Chromium is driven by the portal bench (and the browser tests, outside this cruise), and prints the statistics'
+  // report to PDF through its adapter.
+  'playwright-core': only(['scripts/bench/bench-portal.ts', 'services/adapters/pdf.ts']),
 };
 
 /** The HTTP framework and its family: only the delivery layers (api today, web tomorrow) speak HTTP. */

@@ -26,6 +26,7 @@ import { iiifSearchRoutes } from './routes/iiif-search.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { iiifRoutes } from './routes/iiif.ts';
 import { statsRoutes } from './routes/stats.ts';
+import { createStatsService } from '../stats/stats.ts';
 import { notFoundPage, portalPages, SESSION_COOKIE, webRoutes } from '../web/plugin.tsx';
 
 /** Builds the Fastify app from explicit dependencies (tests drive it with `inject`; server.ts makes it listen). */
@@ -64,6 +65,7 @@ export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInst
   const webDeps = {
     app: deps.app,
     keys: deps.keys,
+    stats: createStatsService({ search: deps.search, blobs: deps.blobs, clock: deps.clock }),
     clock: deps.clock,
     publicUrl: deps.options.publicUrl,
     logger: deps.logger,

@@ -6,11 +6,12 @@ import { CikuError } from '../errors.ts';
 import type { StatKey, StatResult } from '../search/aggregate.ts';
 import type { SearchIndex } from '../search/search-index.ts';
 import { CATEGORY_CODES, STAT_DEFINITIONS, type StatDefinition, type StatSection } from './definitions.ts';
+import { snapshotTable } from './snapshots.ts';
 
 /**
  * The statistics (issue 20): every table of STAT_DEFINITIONS counted by the search engine in the caller's read
  * scope (a count is a read: anonymous counts only what anonymous may find), zero rows filled in, plus the fixity
- * audit's last 30 days for staff (from the audit's run reports, a few small files beside the OCFL objects).
+ * audit's last 30 days and the yearly snapshots for staff (a few small files beside the OCFL objects).
  */
 
 export interface StatTable {
@@ -163,6 +164,8 @@ export function createStatsService(deps: { search: SearchIndex; blobs: BlobStore
       const files = tables.find((t) => t.id === 'files_by_kind');
       const total = files?.rows.reduce((n, r) => n + Number(r[1] ?? 0), 0) ?? 0;
       tables.push(await fixityTable(now, total));
+      // Totals over every item: staff only, like the fixity numbers.
+      tables.push(await snapshotTable(deps.blobs));
     }
     return {
       year,
