@@ -1,6 +1,6 @@
 import type { BlobStore } from '../archive/blob-store.ts';
 import { CikuError, isCikuError } from '../errors.ts';
-import type { StatsAnswer, StatTable } from './stats.ts';
+import type { StatsAnswer, StatTable } from './answer.ts';
 
 /**
  * Yearly snapshots of the statistics: the staff's whole answer at the end of a year, kept in the blob store beside

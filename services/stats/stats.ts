@@ -5,8 +5,9 @@ import type { FixityReport } from '../archive/fixity.ts';
 import { CikuError } from '../errors.ts';
 import type { StatKey, StatResult } from '../search/aggregate.ts';
 import type { SearchIndex } from '../search/search-index.ts';
-import { CATEGORY_CODES, STAT_DEFINITIONS, type StatDefinition, type StatSection } from './definitions.ts';
+import { CATEGORY_CODES, STAT_DEFINITIONS, type StatDefinition } from './definitions.ts';
 import { snapshotTable } from './snapshots.ts';
+import type { StatsAnswer, StatTable } from './answer.ts';
 
 /**
  * The statistics (issue 20): every table of STAT_DEFINITIONS counted by the search engine in the caller's read
@@ -14,29 +15,7 @@ import { snapshotTable } from './snapshots.ts';
  * audit's last 30 days and the yearly snapshots for staff (a few small files beside the OCFL objects).
  */
 
-export interface StatTable {
-  id: string;
-  section: StatSection;
-  definition: string;
-  /** Header: the key columns, then the measures. */
-  columns: string[];
-  /** How many of the columns are keys. */
-  keys: number;
-  rows: StatKey[][];
-  /** Why the engine could not count this table (then `rows` is empty). */
-  unavailable?: string;
-}
-
-export interface StatsAnswer {
-  year: number;
-  /** Counts are of items created before this instant (the end of `year`). */
-  as_of: string;
-  generated_at: string;
-  /** Whose numbers: `all` (staff), `organisation` (a contributor's own plus what is public), `public`, `researcher`. */
-  scope: 'all' | 'organisation' | 'researcher' | 'public';
-  engine: string;
-  tables: StatTable[];
-}
+export type { StatTable, StatsAnswer };
 
 const FIXITY_WINDOW_DAYS = 30;
 const MIN_YEAR = 1900;
