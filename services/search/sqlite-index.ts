@@ -11,7 +11,7 @@ import { prepareItem } from './sqlite-prepare.ts';
 import { RANK_ALL, searchItems, searchSegments } from './sqlite-query.ts';
 import { catalogueComplete, openCatalogue, openDb, prep, WRITE_SQL, type Db } from './sqlite-schema.ts';
 import { createWriterThread } from './sqlite-writer.ts';
-import { sqliteAggregate } from './sqlite-stats.ts';
+import { ensureStatTables, sqliteAggregate, statTablesKept } from './sqlite-stats.ts';
 
 /**
  * The embedded engine: SQLite FTS5 (better-sqlite3) in one file under `<dataDir>/search/`. The FTS tables are
@@ -179,6 +179,10 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     const bulk = writes.run({ op: 'bulk', file });
     const startedAt = Date.now();
     const freshCat = openCatalogue(path.join(dir, catalogueName(name)), cacheMiB, () => false);
+    // A catalogue that keeps the statistics' fact tables hands them on, filled as the rebuild writes its rows
+    // (not all at once on the first count after the swap).
+    liveCatalogue();
+    if (statTablesKept(cat!)) ensureStatTables(freshCat);
     const fc = sqliteCatalogue(freshCat, catalogueOptions);
     let done = false;
     const fileOf = () => file;

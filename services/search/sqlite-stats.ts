@@ -125,7 +125,17 @@ END;
 /** The fill of a catalogue counted for the first time: each row rewritten onto itself fires the update trigger. */
 const BACKFILL = 'UPDATE items SET rid = rid';
 
-/** Makes sure the catalogue has its fact tables (made and filled once per catalogue file, in one transaction). */
+/** Whether the catalogue keeps the fact tables (of this format). */
+export function statTablesKept(db: Db): boolean {
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'stats'").get() as { value: string } | undefined;
+  return row?.value === STATS_FORMAT;
+}
+
+/**
+ * Makes sure the catalogue has its fact tables (made and filled once per catalogue file, in one transaction: 13.5 s
+ * for 100,000 rows, once, on the first count after an upgrade; a rebuild's fresh catalogue gets them before its
+ * first row, see sqlite-index.ts).
+ */
 export function ensureStatTables(db: Db): void {
   const held = () =>
     (db.prepare("SELECT value FROM meta WHERE key = 'stats'").get() as { value: string } | undefined)?.value;

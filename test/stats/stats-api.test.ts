@@ -61,6 +61,10 @@ t.test('GET /v1/stats counts per caller, as JSON and CSV', async (t) => {
     'a tombstone is not counted',
   );
 
+  await api.indexer.reindexAll();
+  const rebuilt = await stats(api.auth.admin);
+  t.same(rebuilt.tables, after.tables, 'a reindex keeps every count');
+
   const past = await stats(api.auth.admin, '?year=2000');
   t.same(
     row(table(past, 'items_by_kind'), 'collection_object'),

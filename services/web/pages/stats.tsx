@@ -157,10 +157,15 @@ function scopeLine(ctx: PageContext, data: StatsAnswer): string {
   });
 }
 
-function StatFigure({ ctx, table, year }: { ctx: PageContext; table: StatTable; year: number }) {
+/** Tables shown as a cross table (their CSV stays one row per pair); the chart of their totals is beside them. */
+const PIVOTED = 'ich_projects_by_category_level';
+
+function StatFigure({ ctx, table: given, year }: { ctx: PageContext; table: StatTable; year: number }) {
   const { t } = ctx;
-  const title = tableTitle(t, table);
-  const chartable = table.keys > 0 && table.rows.length > 0;
+  const title = tableTitle(t, given);
+  const pivoted = given.id === PIVOTED;
+  const table = pivoted ? pivotCategoryLevel(given) : given;
+  const chartable = !pivoted && table.keys > 0 && table.rows.length > 0;
   return (
     <section class="stat" id={table.id} aria-labelledby={`${table.id}-h`}>
       <h3 id={`${table.id}-h`}>{title}</h3>
@@ -269,7 +274,7 @@ export function StatsReport({ ctx, data }: { ctx: PageContext; data: StatsAnswer
   const { t } = ctx;
   const tables = data.tables
     .filter((x) => !REPORT_SKIP.has(x.id) && x.unavailable === undefined)
-    .map((x) => (x.id === 'ich_projects_by_category_level' ? pivotCategoryLevel(x) : x));
+    .map((x) => (x.id === PIVOTED ? pivotCategoryLevel(x) : x));
   return (
     <article class="stats-report">
       <h1>{t('stats.reportTitle', { year: data.year })}</h1>
