@@ -76,15 +76,15 @@ t.test(
       '/v1/stats?format=csv&year=2026&table=ich_projects_by_category',
     );
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.setViewportSize({ width: 1000, height: 1400 });
-  await page.locator('#section-ich').scrollIntoViewIfNeeded();
-  await page.screenshot({ path: path.join(SCREENSHOTS, 'stats-page.png') });
-  t.same(
-    await page.locator('#ich_projects_by_category_level thead th').allTextContents(),
-    ['编号', '类别', '国家级', '省级', '市级', '县级', '合计'],
-    'the category × level table as a cross table',
-  );
-  const violations = await seriousAxeViolations(page);
+    await page.setViewportSize({ width: 1000, height: 1400 });
+    await page.locator('#section-ich').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'stats-page.png') });
+    t.same(
+      await page.locator('#ich_projects_by_category_level thead th').allTextContents(),
+      ['编号', '类别', '国家级', '省级', '市级', '县级', '合计'],
+      'the category × level table as a cross table',
+    );
+    const violations = await seriousAxeViolations(page);
     t.same(violations, [], describeViolations(violations));
 
     await page.goto(`${api.url}/stats?year=2026&lang=en`);
