@@ -54,6 +54,8 @@ const libraries = {
     'services/search/sqlite-catalogue.ts',
     // The listing bench's baseline is the bare library, without our engine, on purpose.
     'scripts/bench/bench-list.ts',
+    // So is the statistics bench's (the same GROUP BYs on a bare table).
+    'scripts/bench/bench-stats.ts',
   ]),
   meilisearch: only(['services/search/meili-index.ts']),
   // The Chinese analyzer is the tokenizer's adapter: everything else asks it for tokens.
@@ -62,8 +64,9 @@ const libraries = {
   'preact-render-to-string': only(['services/web/pages/layout.tsx']),
   // The deep-zoom viewer is a browser module, bundled into dist/web/assets by scripts/build-client.ts.
   openseadragon: only(['services/web/client/zoom.ts']),
-  // Chromium is driven by the portal bench (and the browser tests, outside this cruise).
-  'playwright-core': only(['scripts/bench/bench-portal.ts']),
+  // Chromium is driven by the portal bench (and the browser tests, outside this cruise), and prints the statistics'
+  // report to PDF through its adapter.
+  'playwright-core': only(['scripts/bench/bench-portal.ts', 'services/adapters/print-pdf.ts']),
 };
 
 /** The HTTP framework and its family: only the delivery layers (api today, web tomorrow) speak HTTP. */

@@ -10,6 +10,7 @@ import { registerReindex } from './commands/reindex.ts';
 import { registerSearch } from './commands/search.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerStart } from './commands/start.ts';
+import { registerStats } from './commands/stats.ts';
 import { registerValidate } from './commands/validate.ts';
 import { registerWork } from './commands/work.ts';
 import type { CliDeps } from './context.ts';
@@ -33,6 +34,7 @@ export function buildProgram(deps: CliDeps): Command {
     registerBatchReport,
     registerFixity,
     registerKeys,
+    registerStats,
     registerStart,
   ])
     register(program, deps);

@@ -28,6 +28,8 @@ import { batchRoutes } from './routes/batches.ts';
 import { iiifRoutes } from './routes/iiif.ts';
 import { oaiRoutes } from './routes/oai.ts';
 import { exportRoutes } from './routes/exports.ts';
+import { statsRoutes } from './routes/stats.ts';
+import { createStatsService } from '../stats/stats.ts';
 import { notFoundPage, portalPages, SESSION_COOKIE, webRoutes } from '../web/plugin.tsx';
 
 /** Builds the Fastify app from explicit dependencies (tests drive it with `inject`; server.ts makes it listen). */
@@ -66,6 +68,7 @@ export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInst
   const webDeps = {
     app: deps.app,
     keys: deps.keys,
+    stats: createStatsService({ search: deps.search, blobs: deps.blobs, clock: deps.clock }),
     clock: deps.clock,
     publicUrl: deps.options.publicUrl,
     logger: deps.logger,
@@ -127,6 +130,7 @@ export async function buildApp(input: Omit<AppDeps, 'app'>): Promise<FastifyInst
   await app.register(iiifRoutes(deps));
   await app.register(oaiRoutes(deps));
   await app.register(exportRoutes(deps));
+  await app.register(statsRoutes(deps));
   await app.register(queueDashboard(deps));
   // The portal under `/`, beside /v1, on the same application services.
   await app.register(webRoutes(webDeps, portal));

@@ -1,4 +1,5 @@
 import type { ReadScope } from '../archive/access.ts';
+import type { AggregateRequest, StatResult } from './aggregate.ts';
 import type { ItemView } from '../archive/items.ts';
 import type { Access, ItemKind } from '../../schemas/item.ts';
 import { CikuError } from '../errors.ts';
@@ -183,6 +184,8 @@ export interface SearchIndex extends IndexWriter {
   cataloguedVersion(itemId: string): Promise<string | undefined>;
   /** Every document's content hashed: for comparing indexes (reads them all). */
   stats(): Promise<IndexStats>;
+  /** Grouped counts over the live items in the request's scope, one result per query (services/stats/). */
+  aggregate(request: AggregateRequest): Promise<StatResult[]>;
   /** How many item documents the index holds (cheap). */
   count(): Promise<number>;
   rebuild(): Promise<IndexRebuild>;

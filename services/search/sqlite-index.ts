@@ -20,6 +20,7 @@ import { prepareItem } from './sqlite-prepare.ts';
 import { RANK_ALL, searchItems, searchPages, searchSegments } from './sqlite-query.ts';
 import { catalogueComplete, openCatalogue, openDb, prep, WRITE_SQL, type Db } from './sqlite-schema.ts';
 import { createWriterThread } from './sqlite-writer.ts';
+import { ensureStatTables, sqliteAggregate, statTablesKept } from './sqlite-stats.ts';
 
 /**
  * The embedded engine: SQLite FTS5 (better-sqlite3) in one file under `<dataDir>/search/`. The FTS tables are
@@ -221,6 +222,10 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     const bulk = writes.run({ op: 'bulk', file });
     const startedAt = Date.now();
     const freshCat = openCatalogue(path.join(dir, catalogueName(name)), cacheMiB, () => false);
+    // A catalogue that keeps the statistics' fact tables hands them on, filled as the rebuild writes its rows
+    // (not all at once on the first count after the swap).
+    liveCatalogue();
+    if (statTablesKept(cat!)) ensureStatTables(freshCat);
     const fc = sqliteCatalogue(freshCat, catalogueOptions);
     let done = false;
     const fileOf = () => file;
@@ -307,6 +312,11 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     },
     indexedVersion,
     stats: () => Promise.resolve(statsOf(live())),
+    aggregate: (request) =>
+      tryAsync(() => {
+        liveCatalogue();
+        return Promise.resolve(sqliteAggregate(cat!, request));
+      }),
     count: () => Promise.resolve((prep(live(), 'SELECT count(*) AS n FROM docs').get() as { n: number }).n),
     rebuild,
     ping() {

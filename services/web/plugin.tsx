@@ -19,6 +19,7 @@ import { ItemPage } from './pages/item.tsx';
 import { ErrorPage, LoginPage } from './pages/simple.tsx';
 import { searchPageData, SearchPageQuery } from './search-data.ts';
 import { SearchPage } from './pages/search.tsx';
+import { StatsPage, StatsReport } from './pages/stats.tsx';
 import { markOf, type PageContext } from './page-context.ts';
 import { CaptionsQuery, captionsRoute, thumbnailRoute } from './media-routes.ts';
 import { cachedSitemap, robotsTxt } from './crawlers.ts';
@@ -55,6 +56,10 @@ const ItemQuery = Type.Object({
   lang: Type.Optional(Type.String({ maxLength: 10 })),
 });
 const LangQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 10 })) });
+const StatsPageQuery = Type.Object({
+  year: Type.Optional(Type.Integer({ minimum: 1900, maximum: 9999 })),
+  lang: Type.Optional(Type.String({ maxLength: 10 })),
+});
 const LoginQuery = Type.Object({
   next: Type.Optional(Type.String({ maxLength: 2000 })),
   lang: Type.Optional(Type.String({ maxLength: 10 })),
@@ -256,6 +261,38 @@ export function webRoutes(deps: WebDeps, rendering: PortalPages = portalPages(de
         />,
       );
     });
+
+    app.get('/stats', { schema: { hide: true, querystring: StatsPageQuery } }, async (request, reply) => {
+      const ctx = context(request, reply);
+      const { year } = request.query as Static<typeof StatsPageQuery>;
+      const data = await deps.stats.compute(request.principal, year === undefined ? {} : { year });
+      return page(
+        reply,
+        ctx,
+        {
+          title: ctx.t('stats.title'),
+          canonical: '/stats',
+          description: ctx.t('stats.lead', { year: data.year }),
+        },
+        <StatsPage ctx={ctx} data={data} />,
+      );
+    });
+
+    app.get(
+      '/stats/report',
+      { schema: { hide: true, querystring: StatsPageQuery } },
+      async (request, reply) => {
+        const ctx = context(request, reply);
+        const { year } = request.query as Static<typeof StatsPageQuery>;
+        const data = await deps.stats.compute(request.principal, year === undefined ? {} : { year });
+        return page(
+          reply,
+          ctx,
+          { title: ctx.t('stats.reportTitle', { year: data.year }), noindex: true },
+          <StatsReport ctx={ctx} data={data} />,
+        );
+      },
+    );
 
     app.get('/search', { schema: { hide: true, querystring: SearchPageQuery } }, async (request, reply) => {
       const ctx = context(request, reply);

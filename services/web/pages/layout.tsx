@@ -84,6 +84,11 @@ function Layout({ ctx, meta, children }: { ctx: PageContext; meta: PageMeta; chi
                 </a>
               </li>
               <li>
+                <a href="/stats" aria-current={path === '/stats' ? 'page' : undefined}>
+                  {t('nav.stats')}
+                </a>
+              </li>
+              <li>
                 {signedIn ? (
                   <form method="post" action="/logout" class="inline">
                     <span class="role">{t('nav.signedInAs', { role: ctx.principal.role })}</span>{' '}
