@@ -117,6 +117,17 @@ export function secondOf(iso: string): string {
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const SECOND = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
 
+/**
+ * The harvest's upper bound: the last millisecond of the second before the one it began in. Datestamps are
+ * seconds (a version's `created`), so a record changed later in the harvest's own second carries a datestamp of
+ * that second, not after the moment the harvest began: a bound of "now" would let it in half-way (a repeat, or an
+ * add the harvest's first pages never saw). Records of the harvest's second wait for the next harvest, whose
+ * `from` (this responseDate, inclusive) takes them; none is lost.
+ */
+export function harvestBound(now: Date): number {
+  return Math.floor(now.getTime() / 1000) * 1000 - 1;
+}
+
 /** A from/until argument → its first (or last) millisecond and granularity; undefined if not a valid UTCdatetime. */
 function parseDatestamp(text: string, end: boolean): { ms: number; day: boolean } | undefined {
   const day = DAY.exec(text);
@@ -383,8 +394,7 @@ export function createOaiProvider(deps: OaiDeps, options: OaiOptions) {
       throw new OaiError('badArgument', 'from and until must have the same granularity');
     if (from && until && from.ms > until.ms) throw new OaiError('badArgument', 'from is after until');
     prefixOf(metadataPrefix);
-    // The harvest's upper bound: now, or until if earlier. Records changed after it wait for the next harvest.
-    const untilMs = Math.min(until?.ms ?? Number.MAX_SAFE_INTEGER, now.getTime());
+    const untilMs = Math.min(until?.ms ?? Number.MAX_SAFE_INTEGER, harvestBound(now));
     const w = walkOf(args.set, from?.ms, untilMs);
     return {
       verb,
@@ -502,7 +512,7 @@ export function createOaiProvider(deps: OaiDeps, options: OaiOptions) {
   /** Every set some record is in (records and deleted records alike), families first. */
   async function sets(now: Date): Promise<string> {
     const seen = new Map<string, string>();
-    for await (const rec of walk({ untilMs: now.getTime() }, now, undefined, COUNT_BATCH))
+    for await (const rec of walk({ untilMs: harvestBound(now) }, now, undefined, COUNT_BATCH))
       for (const [family, value] of setValuesOf(rec.view)) {
         const spec = `${family}:${encodeSetValue(value)}`;
         if (!seen.has(spec))
