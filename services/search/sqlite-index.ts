@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { ItemView } from '../archive/items.ts';
 import type { PageDocumentT, SearchDocumentT, SegmentDocumentT } from '../../schemas/search.ts';
-import { CikuError } from '../errors.ts';
+import { CikuError, isCikuError } from '../errors.ts';
 import type {
   ChangeHeadPage,
   ChangesPage,
@@ -106,6 +106,20 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
   function liveCatalogue(): SqliteCatalogue {
     live();
     return catalogue!;
+  }
+
+  /**
+   * The live catalogue's database, or undefined when there is no usable live index: one of an earlier format
+   * (refused by openDb/openCatalogue until a rebuild replaces it — the rebuild itself must not need it) or none.
+   */
+  function liveCatalogueDb(): Db | undefined {
+    try {
+      live();
+      return cat;
+    } catch (err) {
+      if (isCikuError(err, 'CIKU_ERR_UNAVAILABLE')) return undefined;
+      throw err;
+    }
   }
 
   /**
@@ -224,8 +238,8 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
     const freshCat = openCatalogue(path.join(dir, catalogueName(name)), cacheMiB, () => false);
     // A catalogue that keeps the statistics' fact tables hands them on, filled as the rebuild writes its rows
     // (not all at once on the first count after the swap).
-    liveCatalogue();
-    if (statTablesKept(cat!)) ensureStatTables(freshCat);
+    const current = liveCatalogueDb();
+    if (current && statTablesKept(current)) ensureStatTables(freshCat);
     const fc = sqliteCatalogue(freshCat, catalogueOptions);
     let done = false;
     const fileOf = () => file;
@@ -244,9 +258,17 @@ export function createSqliteIndex(options: SqliteIndexOptions): SearchIndex {
         if (done) return;
         done = true;
         await writes.run({ op: 'finish', file });
-        liveCatalogue();
-        const old = cat!;
+        const old = liveCatalogueDb();
         const previous = openedName;
+        if (!old) {
+          // Replacing an index of an earlier format (or none): nothing to carry over, nothing else can write it.
+          freshCat.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('complete', '1')").run();
+          freshCat.pragma('wal_checkpoint(TRUNCATE)');
+          files.makeCurrent(name);
+          freshCat.close();
+          files.removeOthers([name]);
+          return;
+        }
         // Outside any lock, the slow part: every row the live catalogue took since the rebuild began (one machine,
         // one clock: `touched`), however long the rebuild ran, then the fresh file checkpointed and truncated.
         // Commits in other processes write the live catalogue on their event loops meanwhile, unhindered.

@@ -180,3 +180,33 @@ t.test(
     });
   },
 );
+
+t.test(
+  'sqlite: a rebuild replaces an index of an earlier format, which it never needs to open',
+  async (t) => {
+    const dir = tempDir(t, 'ciku-search-');
+    const { load, req, item } = await import('./contract.ts');
+    const { buildDocuments } = await import('../../services/search/documents.ts');
+    const { openDb } = await import('../../services/search/sqlite-schema.ts');
+    const { readFileSync } = await import('node:fs');
+    const before = createSqliteIndex({ dir });
+    await load(before);
+    await before.close();
+    // The live file as an earlier build left it.
+    const live = openDb(`${dir}/${readFileSync(`${dir}/CURRENT`, 'utf8').trim()}`, 8);
+    live.pragma('user_version = 4');
+    live.close();
+
+    const index = createSqliteIndex({ dir });
+    t.teardown(() => index.close());
+    await t.rejects(index.search(req('昆曲')), { code: 'CIKU_ERR_UNAVAILABLE', message: /run ciku reindex/ });
+    const rebuild = await index.rebuild();
+    await rebuild.put(buildDocuments(item('Z-1', 'media', { title: '昆曲录像' })).doc, []);
+    await rebuild.commit();
+    t.same(
+      (await index.search(req('昆曲'))).hits.map((h) => h.id),
+      ['Z-1'],
+      'the rebuilt index is live and answers',
+    );
+  },
+);

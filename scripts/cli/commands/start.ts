@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { HealthT } from '../../../schemas/api.ts';
 import { createLogger, type Logger } from '../../../services/adapters/logger.ts';
 import { startServer } from '../../../services/api/server.ts';
+import { isCikuError } from '../../../services/errors.ts';
 import { reindexRecovered } from '../../../services/app/follow-ups.ts';
 import { localOperator } from '../../../services/batch/batches.ts';
 import { closeOnSignals } from '../../../services/lifecycle.ts';
@@ -141,9 +142,22 @@ async function ingestDemoBatch({ ctx, deps, log, health }: Preparation, source: 
   }
 }
 
-/** A first start (or a lost index file): build the search index from the archive before serving. */
+/**
+ * A first start (or a lost index file), or an index an earlier build wrote in another format: build the search
+ * index from the archive before serving (it is derived data: the archive alone rebuilds it).
+ */
 async function indexIfEmpty({ ctx, archive, log, health }: Preparation, count: number): Promise<void> {
-  const indexed = await (await archive.search()).count();
+  let indexed: number;
+  try {
+    indexed = await (await archive.search()).count();
+  } catch (err) {
+    if (!isCikuError(err, 'CIKU_ERR_UNAVAILABLE') || !/has format \d+/.test(err.message)) throw err;
+    log.warn(
+      { reason: err.message },
+      'the search index is of an earlier format: rebuilding it from the archive',
+    );
+    indexed = 0;
+  }
   if (indexed > 0 || count === 0) return;
   health.now = { status: 'starting', stage: 'index', progress: { done: 0, total: count } };
   const result = await reindexArchive(ctx, {
