@@ -57,6 +57,15 @@ export const jobSchemas = {
     { runId: Type.Optional(Type.String({ pattern: '^[0-9a-z-]{1,80}$' })) },
     { additionalProperties: false },
   ),
+  /** The yearly statistics snapshot (1 January by scheduler): the year just ended, kept once. */
+  'stats-snapshot': Type.Object(
+    {
+      runId: Type.Optional(Type.String({ pattern: '^[0-9a-z-]{1,80}$' })),
+      /** The year to keep; the year before the job runs when absent. */
+      year: Type.Optional(Type.Integer({ minimum: 1900, maximum: 9999 })),
+    },
+    { additionalProperties: false },
+  ),
   /** The drop-zone scan (nightly by scheduler): new bags and manifests become batches, each once. */
   'drop-scan': Type.Object(
     { runId: Type.Optional(Type.String({ pattern: '^[0-9a-z-]{1,80}$' })) },
@@ -85,7 +94,7 @@ export function jobIdFor<N extends JobName>(name: N, payload: JobPayload<N>): st
     return `batch-row-${p.batchId}-${p.row.row}`;
   }
   if (name === 'batch-finish') return `batch-finish-${(payload as JobPayload<'batch-finish'>).batchId}`;
-  if (name === 'fixity-audit' || name === 'drop-scan') {
+  if (name === 'fixity-audit' || name === 'drop-scan' || name === 'stats-snapshot') {
     const p = payload as JobPayload<'fixity-audit'>;
     return `${name}-${
       p.runId ??

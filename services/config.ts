@@ -65,6 +65,8 @@ export interface Config {
     /** A drop-zone entry changed more recently than this is left for the next scan (it may still be copying). */
     settleMs: number;
     fixityCron: string | undefined;
+    /** The yearly statistics snapshot (of the year just ended). */
+    statsSnapshotCron: string | undefined;
     /** Bytes per second the fixity audit reads at most. */
     fixityRateBytes: number;
   };
@@ -305,6 +307,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       dropCron: cron('CIKU_DROP_CRON', '15 1 * * *'),
       settleMs: int('CIKU_DROP_SETTLE_S', 60, 0, 86_400) * 1000,
       fixityCron: cron('CIKU_FIXITY_CRON', '30 2 * * *'),
+      statsSnapshotCron: cron('CIKU_STATS_SNAPSHOT_CRON', '5 0 1 1 *'),
       fixityRateBytes: int('CIKU_FIXITY_RATE_MB', 50, 1, 100_000) * 1024 * 1024,
     },
     logLevel: oneOf('LOG_LEVEL', logLevels, 'info'),

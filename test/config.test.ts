@@ -50,11 +50,13 @@ t.test('batch settings: drop folder under the data dir, cron patterns checked, o
     dropCron: '15 1 * * *',
     settleMs: 60_000,
     fixityCron: '30 2 * * *',
+    statsSnapshotCron: '5 0 1 1 *',
     fixityRateBytes: 50 * 1024 * 1024,
   });
   const off = loadConfig({ CIKU_DROP_CRON: 'off', CIKU_FIXITY_CRON: '0 */6 * * *' }, '/srv/ciku');
   t.equal(off.batch.dropCron, undefined);
   t.equal(off.batch.fixityCron, '0 */6 * * *');
+  t.equal(loadConfig({ CIKU_STATS_SNAPSHOT_CRON: 'off' }).batch.statsSnapshotCron, undefined);
   const err = t.throws(() =>
     loadConfig({ CIKU_FIXITY_CRON: 'nightly', CIKU_BATCH_CONCURRENCY: '0' }),
   ) as unknown as {

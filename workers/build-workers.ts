@@ -17,7 +17,7 @@ import { deriveImage } from './derive-image.job.ts';
 import { deriveTranscript } from './derive-transcript.job.ts';
 import { indexItem } from './index-item.job.ts';
 import { batchFinish, batchRow } from './batch-row.job.ts';
-import { dropScan, fixityAudit } from './scheduled.job.ts';
+import { dropScan, fixityAudit, statsSnapshot } from './scheduled.job.ts';
 import { failureReason, jobLimits, recordingFaults, type JobDeps } from './job-deps.ts';
 import {
   checkRegistry,
@@ -61,6 +61,7 @@ export function defaultRegistry(deps: JobDeps): Registry {
     'batch-finish': batchFinish(deps),
     'fixity-audit': fixityAudit(deps),
     'drop-scan': dropScan(deps),
+    'stats-snapshot': statsSnapshot(deps),
   };
 }
 
@@ -71,6 +72,7 @@ function concurrencyOf(name: JobName, c: Config['worker']['concurrency'], batch:
     case 'batch-finish':
     case 'fixity-audit':
     case 'drop-scan':
+    case 'stats-snapshot':
       return 1;
     case 'derive-image':
       return c.image;

@@ -11,6 +11,7 @@ import type { Items } from '../services/archive/items.ts';
 import type { OcflStore } from '../services/archive/ocfl/store.ts';
 import type { AvLimits, Config, DocumentLimits } from '../services/config.ts';
 import type { Batches } from '../services/batch/batches.ts';
+import type { StatsService } from '../services/stats/stats.ts';
 import { kindsOfJob } from '../services/archive/derivatives.ts';
 import { CikuError, errnoCode, isCikuError } from '../services/errors.ts';
 import type { DocumentTools } from './document-ports.ts';
@@ -36,6 +37,8 @@ export interface JobDeps {
   batchConfig?: Config['batch'];
   limits: JobLimits;
   search?: SearchSink;
+  /** The statistics (the yearly snapshot job): staff's whole answer for a year. */
+  stats?: { compute: StatsService['compute'] };
   /** poppler, Tesseract, LibreOffice/officeparser and the ZIP lister (derive-document only). */
   documents?: DocumentTools;
   logger: Logger;

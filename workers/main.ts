@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Config } from '../services/config.ts';
 import { openArchive, openSearchIndex } from '../services/runtime.ts';
 import { createIndexer } from '../services/search/indexer.ts';
+import { createStatsService } from '../services/stats/stats.ts';
 import { buildWorkers, type Workers } from './build-workers.ts';
 import { jobLimits } from './job-deps.ts';
 import type { JobName } from '../schemas/jobs.ts';
@@ -52,6 +53,7 @@ export async function startWorkers(
     blobs: archive.blobs,
     derivatives,
     search: createIndexer({ items: archive.items, derivatives, index }),
+    stats: createStatsService({ search: index, blobs: archive.blobs, clock: () => new Date() }),
     documents: createDocumentTools({
       logger,
       maxRenderPixels: config.worker.document.maxRenderPixels,
@@ -70,8 +72,13 @@ export async function startWorkers(
     // Job schedulers (one per id, replaced on every start, so a changed cron takes effect on restart).
     await queue.schedule('drop-scan', 'nightly-drop-scan', config.batch.dropCron, {});
     await queue.schedule('fixity-audit', 'nightly-fixity-audit', config.batch.fixityCron, {});
+    await queue.schedule('stats-snapshot', 'yearly-stats-snapshot', config.batch.statsSnapshotCron, {});
     logger.info(
-      { dropCron: config.batch.dropCron ?? 'off', fixityCron: config.batch.fixityCron ?? 'off' },
+      {
+        dropCron: config.batch.dropCron ?? 'off',
+        fixityCron: config.batch.fixityCron ?? 'off',
+        statsSnapshotCron: config.batch.statsSnapshotCron ?? 'off',
+      },
       'schedules set',
     );
   }

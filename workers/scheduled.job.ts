@@ -1,5 +1,6 @@
 import { auditFixity } from '../services/archive/fixity.ts';
 import { scanDropZone } from '../services/batch/drop-zone.ts';
+import { writeSnapshot } from '../services/stats/snapshots.ts';
 import { CikuError } from '../services/errors.ts';
 import { needBatches, type JobDeps } from './job-deps.ts';
 import type { Handler } from './registry.ts';
@@ -63,5 +64,24 @@ export function dropScan(deps: JobDeps): Handler<'drop-scan'> {
       status: r.started.length > 0 ? 'done' : 'skipped',
       detail: `${r.started.length} batch(es) started`,
     };
+  };
+}
+
+/**
+ * The yearly statistics snapshot as a job (1 January by scheduler, `CIKU_STATS_SNAPSHOT_CRON`): the staff's whole
+ * answer for the year just ended, kept once beside the OCFL objects (a second run, or `ciku stats --snapshot`
+ * before it, keeps the first), so year-on-year growth survives later deletions.
+ */
+export function statsSnapshot(deps: JobDeps): Handler<'stats-snapshot'> {
+  return async (p) => {
+    if (!deps.stats)
+      throw new CikuError('CIKU_ERR_INTERNAL', 'the statistics snapshot needs the statistics wired in');
+    const year = p.year ?? new Date().getUTCFullYear() - 1;
+    const answer = await deps.stats.compute({ role: 'admin' }, { year: String(year) });
+    const r = await writeSnapshot(deps.blobs, answer);
+    deps.logger.info({ year, key: r.key, written: r.written }, 'statistics snapshot');
+    return r.written
+      ? { status: 'done', detail: `snapshot of ${year} written to ${r.key}` }
+      : { status: 'skipped', detail: `a snapshot of ${year} is kept already (${r.key})` };
   };
 }
