@@ -45,6 +45,7 @@ const libraries = {
     'services/adapters/queue.ts',
     'services/adapters/batch-state.ts',
     'services/adapters/redis-lock.ts',
+    'services/adapters/tus.ts',
   ]),
   '@tus': only(['services/adapters/tus.ts']),
   pino: only(['services/adapters/logger.ts']),

@@ -1,4 +1,16 @@
-import { DataStore, ERRORS, MemoryLocker, Server, Upload, type ServerOptions } from '@tus/server';
+import {
+  DataStore,
+  ERRORS,
+  MemoryLocker,
+  Server,
+  Upload,
+  type Lock,
+  type Locker,
+  type RequestRelease,
+  type ServerOptions,
+} from '@tus/server';
+import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { readAll, type BlobStore, type DigestAlgorithm } from '../archive/blob-store.ts';
 import { isCikuError } from '../errors.ts';
@@ -219,10 +231,93 @@ export class BlobTusStore extends DataStore {
 }
 
 export type TusServerOptions = Omit<ServerOptions, 'locker'>;
+export type TusLocker = Locker;
 
-export function createTusServer(store: BlobTusStore, options: TusServerOptions): Server {
-  // One process serialises requests per upload; several API processes need a shared locker (not yet: see README).
-  return new Server({ ...options, datastore: store, locker: new MemoryLocker() });
+/**
+ * The tus server over our store. `locker` serialises the requests on one upload: the in-process default is enough
+ * for one API process; several behind a balancer share the Redis one (createRedisTusLocker), or a resumed PATCH on
+ * one process could write while the first one's is still arriving on another.
+ */
+export function createTusServer(store: BlobTusStore, options: TusServerOptions, locker?: TusLocker): Server {
+  return new Server({ ...options, datastore: store, locker: locker ?? new MemoryLocker() });
+}
+
+const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const RENEW_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+
+/**
+ * tus upload locks shared by every API process on one Redis, with the semantics of @tus/server's MemoryLocker: a
+ * request for a locked upload asks the holder to let go (its `requestRelease`, which ends the holder's request, as a
+ * client that reconnected elsewhere means the old connection is dead) and waits for the lock up to
+ * `acquireTimeoutMs` (then ERR_LOCK_TIMEOUT, 500 with tus's message). The lock is a Redis lease (SET NX PX, renewed
+ * at a third of its life, released by compare-and-delete), so a process that dies holding one frees it within
+ * `ttlMs`; the ask to let go travels by pub/sub (one subscriber connection per locker).
+ */
+export function createRedisTusLocker(
+  redis: Redis,
+  options: { prefix: string; ttlMs?: number; acquireTimeoutMs?: number },
+): TusLocker & { close(): Promise<void> } {
+  const ttlMs = options.ttlMs ?? 30_000;
+  const acquireTimeoutMs = options.acquireTimeoutMs ?? 30_000;
+  const key = (id: string) => `${options.prefix}tus-lock:${id}`;
+  const channel = (id: string) => `${options.prefix}tus-release:${id}`;
+  let subscriber: Redis | undefined;
+  const holders = new Map<string, RequestRelease>();
+  const listen = async (id: string, release: RequestRelease) => {
+    if (!subscriber) {
+      subscriber = redis.duplicate();
+      subscriber.on('message', (ch: string) => {
+        const held = holders.get(ch);
+        if (held) void Promise.resolve(held()).catch(() => undefined);
+      });
+    }
+    holders.set(channel(id), release);
+    await subscriber.subscribe(channel(id));
+  };
+  const unlisten = async (id: string) => {
+    holders.delete(channel(id));
+    await subscriber?.unsubscribe(channel(id));
+  };
+
+  return {
+    newLock(id: string): Lock {
+      const token = randomUUID();
+      let renew: NodeJS.Timeout | undefined;
+      return {
+        async lock(stop: AbortSignal, requestRelease: RequestRelease): Promise<void> {
+          const deadline = Date.now() + acquireTimeoutMs;
+          let delay = 10;
+          for (;;) {
+            if ((await redis.set(key(id), token, 'PX', ttlMs, 'NX')) === 'OK') break;
+            // Held elsewhere: ask the holder to let go, then try again.
+            await redis.publish(channel(id), token);
+            // tus answers an error carrying status_code and body with them (as MemoryLocker's timeout does).
+            if (stop.aborted || Date.now() >= deadline)
+              throw Object.assign(new Error(ERRORS.ERR_LOCK_TIMEOUT.body), ERRORS.ERR_LOCK_TIMEOUT);
+            await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+            delay = Math.min(delay * 2, 200);
+          }
+          renew = setInterval(
+            () => void redis.eval(RENEW_SCRIPT, 1, key(id), token, String(ttlMs)).catch(() => undefined),
+            Math.max(100, Math.floor(ttlMs / 3)),
+          );
+          renew.unref();
+          await listen(id, requestRelease);
+        },
+        async unlock(): Promise<void> {
+          if (renew) clearInterval(renew);
+          renew = undefined;
+          await unlisten(id);
+          await redis.eval(RELEASE_SCRIPT, 1, key(id), token);
+        },
+      };
+    },
+    async close() {
+      holders.clear();
+      subscriber?.disconnect();
+      subscriber = undefined;
+    },
+  };
 }
 
 export { ERRORS as tusErrors };

@@ -9,6 +9,7 @@ import type { OcflStore } from '../archive/ocfl/store.ts';
 import type { ApiKeys } from '../auth/api-keys.ts';
 import type { Batches } from '../batch/batches.ts';
 import type { SearchIndex } from '../search/search-index.ts';
+import type { TusLocker } from '../adapters/tus.ts';
 
 /** What the API is built from (buildApp's input), in a module of its own: the routes import it, not the builder. */
 export interface AppOptions {
@@ -58,4 +59,6 @@ export interface AppDeps {
   starting?: () => HealthT | undefined;
   /** The application layer (services/app) the routes call, built from the others by buildApp. */
   app: Application;
+  /** Locks on tus uploads shared by every API process (Redis); absent: one process's own (enough for one). */
+  tusLocker?: TusLocker;
 }

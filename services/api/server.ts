@@ -13,6 +13,7 @@ import { buildApp } from './build-app.ts';
 import { closeOnSignals } from '../lifecycle.ts';
 import { reindexRecovered } from '../app/follow-ups.ts';
 import type { HealthT } from '../../schemas/api.ts';
+import { createRedisTusLocker } from '../adapters/tus.ts';
 
 const INSTANCE_TTL_S = 30;
 
@@ -63,7 +64,10 @@ export async function startServer(
     state: createBatchState(archive.redis, config.redis.queuePrefix),
     queue,
   });
+  // Several API processes on one Redis serialise each tus upload's requests through it.
+  const tusLocker = createRedisTusLocker(archive.redis, { prefix: `${config.redis.queuePrefix}:` });
   const app = await buildApp({
+    tusLocker,
     batches,
     dropDir: config.batch.dropDir,
     blobs: archive.blobs,
@@ -94,6 +98,7 @@ export async function startServer(
     closing ??= (async () => {
       clearInterval(heartbeat);
       await app.close();
+      await tusLocker.close();
       await queue.close();
       await search.close();
       await archive.redis.del(instanceKey(instance)).catch(() => undefined);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createFsBlobStore } from '../../services/adapters/blob-fs.ts';
 import { sniffMagic } from '../../services/adapters/file-type.ts';
 import { createJobQueue, type JobQueue } from '../../services/adapters/queue.ts';
+import { createRedisTusLocker } from '../../services/adapters/tus.ts';
 import { createRedisLocks } from '../../services/adapters/redis-lock.ts';
 import { buildApp } from '../../services/api/build-app.ts';
 import type { AppOptions } from '../../services/api/deps.ts';
@@ -104,7 +105,10 @@ export async function startTestApi(
       })
     : undefined;
   await batchWorkers?.ready();
+  const tusLocker = createRedisTusLocker(redis, { prefix });
+  t.teardown(() => tusLocker.close());
   const app = await buildApp({
+    tusLocker,
     batches,
     dropDir,
     blobs,

@@ -36,91 +36,98 @@ export const uploadRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     const principal = (): Principal => caller.getStore() ?? { role: 'anonymous' };
     const ownerOf = (p: Principal): string => p.keyId ?? p.role;
 
-    const tus = createTusServer(store, {
-      path: '/v1/uploads',
-      // Location on the public origin (CIKU_PUBLIC_URL), whatever Host or Forwarded headers the client sent.
-      generateUrl: (_req, { id }) => `${deps.options.publicUrl}/v1/uploads/${encodeURIComponent(id)}`,
-      maxSize: deps.options.maxUploadBytes,
-      onUploadCreate: async (_req, upload) => {
-        try {
-          const meta = upload.metadata ?? {};
-          const itemId = meta.item;
-          if (!itemId || !meta.filename) {
-            throw new CikuError(
-              'CIKU_ERR_REQUEST_INVALID',
-              'Upload-Metadata must give "item" and "filename"',
+    const tus = createTusServer(
+      store,
+      {
+        path: '/v1/uploads',
+        // Location on the public origin (CIKU_PUBLIC_URL), whatever Host or Forwarded headers the client sent.
+        generateUrl: (_req, { id }) => `${deps.options.publicUrl}/v1/uploads/${encodeURIComponent(id)}`,
+        maxSize: deps.options.maxUploadBytes,
+        onUploadCreate: async (_req, upload) => {
+          try {
+            const meta = upload.metadata ?? {};
+            const itemId = meta.item;
+            if (!itemId || !meta.filename) {
+              throw new CikuError(
+                'CIKU_ERR_REQUEST_INVALID',
+                'Upload-Metadata must give "item" and "filename"',
+              );
+            }
+            const name = normaliseLogicalPath(meta.filename);
+            const head = await guards.writable(principal(), itemId);
+            if (upload.size !== undefined && upload.size > ingest.limitFor(head.kind)) {
+              throw new CikuError(
+                'CIKU_ERR_UPLOAD_TOO_LARGE',
+                `${upload.size} bytes is over the limit for ${head.kind} items`,
+              );
+            }
+            if (meta.role && !(ROLES as readonly string[]).includes(meta.role)) {
+              throw new CikuError('CIKU_ERR_REQUEST_INVALID', `role must be one of ${ROLES.join(', ')}`);
+            }
+            if (meta['content-digest']) parseDigestHeader(meta['content-digest']);
+            return { metadata: { ...meta, filename: name, owner: ownerOf(principal()) } };
+          } catch (err) {
+            throw tusError(err);
+          }
+        },
+        onIncomingRequest: async (req, id) => {
+          let info: TusInfo;
+          try {
+            info = await store.readInfo(id);
+          } catch {
+            return; // the tus handler answers 404 itself
+          }
+          if (info.metadata.owner !== ownerOf(principal())) {
+            throw new TusHttpError(
+              404,
+              JSON.stringify({ code: 'CIKU_ERR_UPLOAD_NOT_FOUND', message: `no upload ${id}` }),
             );
           }
-          const name = normaliseLogicalPath(meta.filename);
-          const head = await guards.writable(principal(), itemId);
-          if (upload.size !== undefined && upload.size > ingest.limitFor(head.kind)) {
-            throw new CikuError(
-              'CIKU_ERR_UPLOAD_TOO_LARGE',
-              `${upload.size} bytes is over the limit for ${head.kind} items`,
-            );
+          const header = req.headers.get('upload-checksum');
+          if (req.method === 'PATCH' && header) {
+            const m = /^(sha256|sha512|sha1|md5)\s+([A-Za-z0-9+/=]+)$/.exec(header.trim());
+            if (!m || (m[1] !== 'sha256' && m[1] !== 'sha512')) {
+              throw new TusHttpError(400, 'Upload-Checksum: supported algorithms are sha256 and sha512\n');
+            }
+            store.checksums.set(id, {
+              algorithm: m[1],
+              digest: Buffer.from(m[2]!, 'base64').toString('hex'),
+            });
           }
-          if (meta.role && !(ROLES as readonly string[]).includes(meta.role)) {
-            throw new CikuError('CIKU_ERR_REQUEST_INVALID', `role must be one of ${ROLES.join(', ')}`);
+        },
+        onUploadFinish: async (req, upload) => {
+          try {
+            const info = await store.readInfo(upload.id);
+            const meta = info.metadata;
+            const head = await guards.writable(principal(), meta.item!);
+            const expected = meta['content-digest'] ? parseDigestHeader(meta['content-digest']) : undefined;
+            const staged = await stagedFromParts(info, expected?.sha256 !== undefined, head.kind);
+            const role = ROLES.find((r) => r === meta.role);
+            const result = await uploads.commit(principal(), head.id, [
+              { name: meta.filename!, staged, ...(role ? { role } : {}), ...(expected ? { expected } : {}) },
+            ]);
+            await store.finish(upload.id);
+            return {
+              // A creation-with-upload that completes is still a creation (201, with its Location); a PATCH 204.
+              status_code: req.method === 'POST' ? 201 : 204,
+              headers: {
+                'Ciku-Item': encodeURIComponent(head.id),
+                'Ciku-Item-Version': result.item.version,
+                'Ciku-Existing': String(result.existing),
+              },
+            };
+          } catch (err) {
+            await blobs.deletePrefix(`${TUS_PREFIX}${upload.id}/`).catch(() => undefined);
+            throw tusError(err);
           }
-          if (meta['content-digest']) parseDigestHeader(meta['content-digest']);
-          return { metadata: { ...meta, filename: name, owner: ownerOf(principal()) } };
-        } catch (err) {
-          throw tusError(err);
-        }
+        },
+        onResponseError: (_req, err) =>
+          isCikuError(err)
+            ? { status_code: err.statusCode, body: JSON.stringify({ code: err.code, message: err.message }) }
+            : undefined,
       },
-      onIncomingRequest: async (req, id) => {
-        let info: TusInfo;
-        try {
-          info = await store.readInfo(id);
-        } catch {
-          return; // the tus handler answers 404 itself
-        }
-        if (info.metadata.owner !== ownerOf(principal())) {
-          throw new TusHttpError(
-            404,
-            JSON.stringify({ code: 'CIKU_ERR_UPLOAD_NOT_FOUND', message: `no upload ${id}` }),
-          );
-        }
-        const header = req.headers.get('upload-checksum');
-        if (req.method === 'PATCH' && header) {
-          const m = /^(sha256|sha512|sha1|md5)\s+([A-Za-z0-9+/=]+)$/.exec(header.trim());
-          if (!m || (m[1] !== 'sha256' && m[1] !== 'sha512')) {
-            throw new TusHttpError(400, 'Upload-Checksum: supported algorithms are sha256 and sha512\n');
-          }
-          store.checksums.set(id, { algorithm: m[1], digest: Buffer.from(m[2]!, 'base64').toString('hex') });
-        }
-      },
-      onUploadFinish: async (req, upload) => {
-        try {
-          const info = await store.readInfo(upload.id);
-          const meta = info.metadata;
-          const head = await guards.writable(principal(), meta.item!);
-          const expected = meta['content-digest'] ? parseDigestHeader(meta['content-digest']) : undefined;
-          const staged = await stagedFromParts(info, expected?.sha256 !== undefined, head.kind);
-          const role = ROLES.find((r) => r === meta.role);
-          const result = await uploads.commit(principal(), head.id, [
-            { name: meta.filename!, staged, ...(role ? { role } : {}), ...(expected ? { expected } : {}) },
-          ]);
-          await store.finish(upload.id);
-          return {
-            // A creation-with-upload that completes is still a creation (201, with its Location); a PATCH 204.
-            status_code: req.method === 'POST' ? 201 : 204,
-            headers: {
-              'Ciku-Item': encodeURIComponent(head.id),
-              'Ciku-Item-Version': result.item.version,
-              'Ciku-Existing': String(result.existing),
-            },
-          };
-        } catch (err) {
-          await blobs.deletePrefix(`${TUS_PREFIX}${upload.id}/`).catch(() => undefined);
-          throw tusError(err);
-        }
-      },
-      onResponseError: (_req, err) =>
-        isCikuError(err)
-          ? { status_code: err.statusCode, body: JSON.stringify({ code: err.code, message: err.message }) }
-          : undefined,
-    });
+      deps.tusLocker,
+    );
 
     /** One part: its blob is the whole file, hashed on arrival; adopt it. Several: one more pass joins them. */
     async function stagedFromParts(
