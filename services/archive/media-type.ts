@@ -160,9 +160,13 @@ function compoundFileType(head: Buffer, tail?: { bytes: Buffer; at: number }): s
   );
 }
 
+const XMP = /^<(\?xpacket\s|x:xmpmeta[\s>])/;
+
 function textType(text: string, complete: boolean): string {
   const trimmed = text.replace(/^\uFEFF/, '').trimStart();
   if (trimmed.startsWith('WEBVTT')) return 'text/vtt';
+  // An XMP packet or sidecar (Adobe's metadata, beside museum scans) is XML without an XML declaration.
+  if (XMP.test(trimmed)) return 'application/xml';
   if (SRT.test(text)) return 'application/x-subrip';
   if ((trimmed.startsWith('{') || trimmed.startsWith('[')) && complete) {
     try {

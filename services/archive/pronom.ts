@@ -310,6 +310,8 @@ function nameAndVersion(
     case 'application/rtf':
       return { name: 'RTF', ...(/^\{\\rtf(\d)/.test(ascii) ? { version: ascii[5]! } : {}) };
     case 'application/xml': {
+      if (/^\uFEFF?\s*<(\?xpacket\s|x:xmpmeta[\s>])/.test(head.toString('utf8', 0, 200)))
+        return { name: 'XMP' };
       const version = /^\uFEFF?<\?xml[^>]*version=["']([0-9.]+)["']/.exec(head.toString('utf8', 0, 200))?.[1];
       return { name: 'XML', ...(version === undefined ? {} : { version }) };
     }

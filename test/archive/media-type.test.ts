@@ -113,3 +113,23 @@ t.test(
     }
   },
 );
+
+t.test('an XMP sidecar is XML (format XMP), with or without its xpacket wrapper', async (t) => {
+  const { identify } = await import('../../services/archive/media-type.ts');
+  for (const xmp of [
+    '<?xpacket begin="\uFEFF" id="W5M0MpCehiHzreSzNTczkc9d"?>\n<x:xmpmeta xmlns:x="adobe:ns:meta/"></x:xmpmeta>',
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Core 5.6">\n</x:xmpmeta>\n',
+  ]) {
+    const head = Buffer.from(xmp);
+    t.match(await identify({ head, size: head.length }, sniffMagic), {
+      mediaType: 'application/xml',
+      format: { name: 'XMP' },
+    });
+  }
+  const plain = Buffer.from('x:xmpmeta is the element an XMP packet starts with\n');
+  t.equal(
+    await detectMediaType(plain, plain.length, sniffMagic),
+    'text/plain',
+    'a sentence about it is text',
+  );
+});
