@@ -46,6 +46,7 @@ function fakeTools(
 ): { tools: DocumentTools; calls: Calls } {
   const calls: Calls = { text: [], render: [], ocr: [] };
   const blanks = tempDir(t, 'ciku-fake-render-');
+  const making = new Map<string, Promise<void>>();
   const tools: DocumentTools = {
     pdf: {
       info: async () => ({
@@ -65,16 +66,18 @@ function fakeTools(
         const width = Math.round((595 / 72) * opts.dpi);
         const height = Math.round((842 / 72) * opts.dpi);
         // One blank per size, copied: rasterising an A4 page at 300 dpi per page would be most of the test's time.
+        // Made once per size (a promise shared by pages rendered at once: a file still being written is no blank).
         const blank = path.join(blanks, `${width}x${height}.png`);
-        await fs
-          .access(blank)
-          .catch(() =>
-            rasterizeSvg(
-              `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#fff"/></svg>`,
-              blank,
-              'png',
-            ),
-          );
+        let made = making.get(blank);
+        if (!made) {
+          made = rasterizeSvg(
+            `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#fff"/></svg>`,
+            blank,
+            'png',
+          ).then(() => undefined);
+          making.set(blank, made);
+        }
+        await made;
         const out = path.join(outDir, `page-${page}.png`);
         await fs.copyFile(blank, out);
         return { path: out, width, height };
