@@ -1,4 +1,5 @@
 import type { ItemKind } from './item.ts';
+import { officeTypes } from './jobs.ts';
 
 /**
  * What each kind holds and makes derivatives from, how large one file may be, and whether its scanned pages are
@@ -49,16 +50,8 @@ const documents = [
   'application/json',
   'text/plain',
   'text/csv',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-  'application/vnd.oasis.opendocument.text',
-  'application/vnd.oasis.opendocument.spreadsheet',
-  'application/vnd.oasis.opendocument.presentation',
-  'application/rtf',
-  'application/msword',
-  'application/vnd.ms-excel',
-  'application/vnd.ms-powerpoint',
+  // The office formats the document job reads (one list: schemas/jobs.ts).
+  ...officeTypes,
   'application/zip',
 ];
 const transcripts = ['text/vtt', 'application/x-subrip', 'text/plain'];

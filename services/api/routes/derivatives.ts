@@ -18,7 +18,8 @@ import {
 import type { AppDeps } from '../deps.ts';
 import { downloadHeaders, sendBytes } from '../range.ts';
 
-const responses = {
+/** The answers a route serving derivative bytes may give (this file's and pages.ts). */
+export const derivativeResponses = {
   200: Type.Unknown(),
   206: Type.Unknown(),
   304: Type.Null(),
@@ -168,7 +169,7 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             Type.Object({ kind: Type.Union(derivativeKinds.map((k) => Type.Literal(k))) }),
           ]),
           querystring: VersionQuery,
-          response: responses,
+          response: derivativeResponses,
         },
       },
       async (request, reply) => {
@@ -194,7 +195,7 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           summary: 'IIIF Image API 3.0 level-0: info.json and static tiles',
           params: Type.Intersect([FileParams, Type.Object({ '*': Type.String({ maxLength: 200 }) })]),
           querystring: VersionQuery,
-          response: responses,
+          response: derivativeResponses,
         },
       },
       async (request, reply) => {
@@ -221,7 +222,7 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           tags: ['derivatives'],
           summary: 'IIIF Image API 3.0 level-0 service of a file in one version: its info.json',
           params: VersionedFileParams,
-          response: responses,
+          response: derivativeResponses,
         },
       },
       async (request, reply) => {
@@ -241,7 +242,7 @@ export const derivativeRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             VersionedFileParams,
             Type.Object({ '*': Type.String({ maxLength: 200 }) }),
           ]),
-          response: responses,
+          response: derivativeResponses,
         },
       },
       async (request, reply) => {

@@ -1,14 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorBody, FileParams, VersionQuery } from '../../../schemas/api.ts';
+import { FileParams, VersionQuery } from '../../../schemas/api.ts';
 import { DocumentText, PageText, type DocumentTextT } from '../../../schemas/technical.ts';
 import type { LocatedDerivative } from '../../app/derivatives.ts';
 import { readAll } from '../../archive/blob-store.ts';
 import { CikuError } from '../../errors.ts';
 import { parseImageRequest } from '../../iiif/image-api.ts';
 import type { AppDeps } from '../deps.ts';
-import { derivativeSender } from './derivatives.ts';
+import { derivativeResponses, derivativeSender } from './derivatives.ts';
 
 const seg = (s: string): string => encodeURIComponent(s);
 
@@ -26,16 +26,7 @@ export function pageImageServiceId(
   return `${publicUrl}/v1/items/${seg(itemId)}/versions/${seg(version)}/files/${seg(fileName)}/pages/${page}/iiif`;
 }
 
-const responses = {
-  200: Type.Unknown(),
-  206: Type.Unknown(),
-  304: Type.Null(),
-  400: ErrorBody,
-  404: ErrorBody,
-  409: ErrorBody,
-  410: ErrorBody,
-  416: ErrorBody,
-};
+const responses = derivativeResponses;
 
 const Page = Type.Integer({ minimum: 1, maximum: 1_000_000 });
 const PageParams = Type.Intersect([FileParams, Type.Object({ page: Page })]);
